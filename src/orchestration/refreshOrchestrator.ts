@@ -1,0 +1,392 @@
+import * as df from 'durable-functions';
+import type { OrchestrationContext, Task } from 'durable-functions';
+import { TERMINAL_REFRESH_STATUSES, type RefreshDetails } from '../aas/types';
+import { codeOf, ErrorCodes, type ErrorCode } from '../errors';
+import {
+  CANCEL_EVENT,
+  FunctionNames,
+  type AdfCallbackBody,
+  type CallbackReport,
+  type CallbackResult,
+  type CancelRefreshResult,
+  type CarriedState,
+  type InspectModelResult,
+  type OrchestrationInput,
+  type RunError,
+  type RunOutcome,
+  type RunProgress,
+  type RunRequest,
+  type RunResult,
+  type SubmitRefreshResult,
+  type SubmitSyncResult,
+  type SyncStatusResult,
+  type RefreshStatusResult,
+} from './contracts';
+import { conflictWaitMs, nextPollDelayMs, nextSyncPollDelayMs } from './pollingPolicy';
+
+/** Polls per execution before `continueAsNew`: about six history events each, so history stays under 200 events. */
+export const MAX_POLLS_PER_EXECUTION = 20;
+
+/** Retries for calls that must eventually reach AAS (submit, cancel, sync) and for the callback. */
+export function submitRetryOptions(): df.RetryOptions {
+  const options = new df.RetryOptions(5_000, 5);
+  options.backoffCoefficient = 2;
+  options.maxRetryIntervalInMilliseconds = 60_000;
+  return options;
+}
+
+export function callbackRetryOptions(): df.RetryOptions {
+  const options = new df.RetryOptions(10_000, 6);
+  options.backoffCoefficient = 2;
+  options.maxRetryIntervalInMilliseconds = 300_000;
+  return options;
+}
+
+type Step<T> = Generator<Task, T, unknown>;
+
+function* run<T>(task: Task): Step<T> {
+  return (yield task) as T;
+}
+
+/** Activities that exhausted their retries fail the run with the error's code, never the whole orchestration. */
+function* attempt<T>(task: Task): Step<{ ok: true; value: T } | { ok: false; error: RunError }> {
+  try {
+    return { ok: true, value: (yield task) as T };
+  } catch (error) {
+    return { ok: false, error: toRunError(error) };
+  }
+}
+
+export function toRunError(error: unknown): RunError {
+  const raw = error instanceof Error ? error.message : String(error);
+  // The library appends serialized orchestrator state after this marker; it is not for people.
+  const message = raw.split('\n\n$OutOfProcData$')[0]?.replace(/^\[[A-Z_]+\]\s*/, '') ?? raw;
+  return { code: codeOf(error), message };
+}
+
+/**
+ * Refresh-and-sync of one AAS model: look at the model, submit (or adopt) the refresh, poll it
+ * with durable timers, cancel it on request or at the deadline, sync the replicas, call back.
+ * Deterministic: time from `currentUtcDateTime`, no I/O, everything else through activities.
+ */
+export function* refreshOrchestrator(context: OrchestrationContext): Step<RunResult | undefined> {
+  const input = context.df.getInput() as OrchestrationInput;
+  const run = new RunState(context, input);
+  const { request } = input;
+  const model = { server: request.server, model: request.model };
+
+  if (input.carried === undefined) {
+    const submitted = yield* submitPhase(run);
+    if (submitted.ended) return yield* finish(run, submitted.outcome, submitted.error);
+    run.startPolling(submitted.refreshId, submitted.adopted);
+  }
+
+  if (run.resumeAt === 'pollRefresh') {
+    for (;;) {
+      const timing = run.pollTiming();
+      if (timing.remainingMs <= 0) {
+        yield* cancelInAas(run, 'deadline');
+        return yield* finish(run, 'timedOut', { code: ErrorCodes.RUN_TIMED_OUT, message: `The refresh did not finish within ${request.timeoutMs / 1000} s; it was cancelled in AAS.` });
+      }
+      const woke = yield* waitOrCancel(context, run.at(Math.max(nextPollDelayMs(timing, request.polling), run.minNextDelayMs)));
+      run.minNextDelayMs = 0;
+      if (woke === 'cancelled') {
+        yield* cancelInAas(run, 'request');
+        return yield* finish(run, 'cancelled', { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request; the AAS refresh was cancelled.' });
+      }
+      const polled = yield* attempt<RefreshStatusResult>(context.df.callActivity(FunctionNames.getRefreshStatus, { model, refreshId: run.refreshId }));
+      run.progress.statusCalls += 1;
+      const result: RefreshStatusResult = polled.ok ? polled.value : { kind: 'unavailable', error: polled.error };
+      if (result.kind === 'rejected') return yield* finish(run, 'failed', result.error);
+      if (result.kind === 'unavailable') {
+        run.noteIssue(result.error);
+        run.minNextDelayMs = result.retryAfterMs ?? 0;
+      } else {
+        run.record(result.refresh);
+        if (TERMINAL_REFRESH_STATUSES.has(result.refresh.status)) {
+          if (result.refresh.status !== 'succeeded') return yield* finish(run, 'failed', refreshFailure(result.refresh));
+          run.log('refresh.succeeded', { refreshId: run.refreshId, statusCalls: run.progress.statusCalls });
+          if (!request.sync) return yield* finish(run, 'succeeded');
+          break;
+        }
+      }
+      if (run.countPoll()) return run.continueAsNew('pollRefresh');
+    }
+    const sync = yield* attempt<SubmitSyncResult>(context.df.callActivityWithRetry(FunctionNames.submitSync, submitRetryOptions(), { model }));
+    if (!sync.ok) return yield* finish(run, 'failed', syncFailure(sync.error.message, sync.error.code));
+    if (sync.value.kind === 'rejected') return yield* finish(run, 'failed', syncFailure(sync.value.error.message, sync.value.error.code));
+    run.startSync(sync.value.operationId);
+  }
+
+  // Sync phase: the refresh succeeded; replicas are catching up.
+  for (;;) {
+    const remainingMs = run.remainingMs();
+    if (remainingMs <= 0) {
+      return yield* finish(run, 'timedOut', { code: ErrorCodes.RUN_TIMED_OUT, message: 'The refresh succeeded but the replica sync did not finish before the deadline.' });
+    }
+    const delay = Math.max(nextSyncPollDelayMs(run.elapsedMs(), request.polling, remainingMs), run.minNextDelayMs);
+    const woke = yield* waitOrCancel(context, run.at(delay));
+    run.minNextDelayMs = 0;
+    if (woke === 'cancelled') {
+      return yield* finish(run, 'cancelled', { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request during the replica sync; the refresh had succeeded and AAS syncs cannot be cancelled.' });
+    }
+    const polled = yield* attempt<SyncStatusResult>(context.df.callActivity(FunctionNames.getSyncStatus, { model, operationId: run.progress.syncOperationId }));
+    run.progress.statusCalls += 1;
+    const result: SyncStatusResult = polled.ok ? polled.value : { kind: 'unavailable', error: polled.error };
+    if (result.kind === 'rejected') return yield* finish(run, 'failed', syncFailure(result.error.message, result.error.code));
+    if (result.kind === 'unavailable') {
+      run.noteIssue(result.error);
+      run.minNextDelayMs = result.retryAfterMs ?? 0;
+    } else {
+      run.progress.syncState = result.syncState;
+      run.progress.syncDetails = result.details ?? null;
+      if (result.syncState === 2) return yield* finish(run, 'succeeded');
+      if (result.syncState === 3) return yield* finish(run, 'failed', syncFailure(result.details ?? 'AAS reported syncstate 3 (failed) without details.'));
+    }
+    if (run.countPoll()) return run.continueAsNew('pollSync');
+  }
+}
+
+type SubmitOutcome = { ended: false; refreshId: string; adopted: boolean } | { ended: true; outcome: RunOutcome; error: RunError };
+
+/** Looks at the model, then submits; waits for a busy model when asked to. */
+function* submitPhase(run: RunState): Step<SubmitOutcome> {
+  const { context, request } = run;
+  const model = { server: request.server, model: request.model };
+  for (let busyWaits = 0; ; busyWaits += 1) {
+    const inspected = yield* attempt<InspectModelResult>(context.df.callActivityWithRetry(FunctionNames.inspectModel, submitRetryOptions(), { model }));
+    if (!inspected.ok) return { ended: true, outcome: 'failed', error: inspected.error };
+    if (inspected.value.kind === 'rejected') return { ended: true, outcome: 'failed', error: inspected.value.error };
+    run.progress.expectedDurationMs = inspected.value.expectedDurationMs;
+
+    let busy: { activeRefreshId?: string; message: string } | undefined;
+    if (inspected.value.activeRefreshId !== undefined) {
+      busy = { activeRefreshId: inspected.value.activeRefreshId, message: `AAS is already running refresh ${inspected.value.activeRefreshId} on this model.` };
+    } else {
+      for (;;) {
+        const submitted = yield* attempt<SubmitRefreshResult>(
+          context.df.callActivityWithRetry(FunctionNames.submitRefresh, submitRetryOptions(), {
+            model,
+            refresh: request.refresh,
+            knownRefreshIds: inspected.value.knownRefreshIds,
+          }),
+        );
+        if (!submitted.ok) return { ended: true, outcome: 'failed', error: submitted.error };
+        const result = submitted.value;
+        if (result.kind === 'submitted') return { ended: false, refreshId: result.refreshId, adopted: result.adopted };
+        if (result.kind === 'rejected') return { ended: true, outcome: 'failed', error: result.error };
+        if (result.kind === 'busy') {
+          busy = result;
+          break;
+        }
+        // Throttled: wait what AAS asked for, then submit again.
+        run.noteIssue({ code: ErrorCodes.AAS_THROTTLED, message: result.message });
+        if (run.remainingMs() <= result.retryAfterMs) {
+          return { ended: true, outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `AAS kept throttling until the deadline: ${result.message}` } };
+        }
+        if ((yield* waitOrCancel(context, run.at(result.retryAfterMs))) === 'cancelled') return cancelledBeforeSubmit();
+      }
+    }
+
+    const busyError: RunError = { code: ErrorCodes.MODEL_BUSY, message: busy.message };
+    if (request.onConflict === 'fail') return { ended: true, outcome: 'failed', error: busyError };
+    const delay = conflictWaitMs(busyWaits, request.polling, run.remainingMs());
+    if (delay <= 0) return { ended: true, outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `The model was still busy at the deadline. ${busy.message}` } };
+    run.progress.phase = 'waiting';
+    run.noteIssue(busyError);
+    if ((yield* waitOrCancel(context, run.at(delay))) === 'cancelled') return cancelledBeforeSubmit();
+  }
+}
+
+function cancelledBeforeSubmit(): SubmitOutcome {
+  return { ended: true, outcome: 'cancelled', error: { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request before a refresh was submitted.' } };
+}
+
+/** Sleeps until `fireAt` unless the cancel event arrives first; an abandoned timer is cancelled. */
+function* waitOrCancel(context: OrchestrationContext, fireAt: Date): Step<'fired' | 'cancelled'> {
+  const timer = context.df.createTimer(fireAt);
+  const cancel = context.df.waitForExternalEvent(CANCEL_EVENT);
+  const winner = yield* run<Task>(context.df.Task.any([timer, cancel]));
+  if (winner === cancel) {
+    timer.cancel();
+    return 'cancelled';
+  }
+  return 'fired';
+}
+
+function* cancelInAas(run: RunState, why: 'deadline' | 'request'): Step<void> {
+  const { context, request } = run;
+  const cancelled = yield* attempt<CancelRefreshResult>(
+    context.df.callActivityWithRetry(FunctionNames.cancelRefresh, submitRetryOptions(), {
+      model: { server: request.server, model: request.model },
+      refreshId: run.refreshId,
+    }),
+  );
+  if (!cancelled.ok || cancelled.value.kind === 'rejected') {
+    const error = cancelled.ok ? (cancelled.value as { error: RunError }).error : cancelled.error;
+    run.noteIssue({ code: error.code, message: `Cancelling refresh ${run.refreshId} in AAS failed: ${error.message}` });
+    run.log('refresh.cancelFailed', { refreshId: run.refreshId, why, code: error.code }, 'warn');
+    return;
+  }
+  run.progress.aasStatus = cancelled.value.kind === 'cancelled' ? 'cancelled' : run.progress.aasStatus;
+  run.log('refresh.cancelled', { refreshId: run.refreshId, why });
+}
+
+function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunResult> {
+  const { context, request } = run;
+  const { phase: _phase, nextPollAt: _next, ...progress } = run.progress;
+  const result: RunResult = { ...progress, status, endedAt: context.df.currentUtcDateTime.toISOString(), error };
+  if (request.refresh.commitMode === 'partialBatch' && status === 'failed' && progress.objects.length > 0) {
+    result.committedObjects = progress.objects.filter((object) => object.status.toLowerCase() === 'succeeded');
+  }
+  if (request.callbackUrl !== undefined) {
+    const body: AdfCallbackBody = {
+      Output: { runId: context.df.instanceId, ...result },
+      StatusCode: status === 'succeeded' ? '200' : status === 'timedOut' ? '504' : '500',
+      ...(error === undefined ? {} : { Error: { ErrorCode: error.code, Message: error.message } }),
+    };
+    const sent = yield* attempt<CallbackResult>(context.df.callActivityWithRetry(FunctionNames.sendCallback, callbackRetryOptions(), { url: request.callbackUrl, body }));
+    const report: CallbackReport = !sent.ok
+      ? { delivered: false, error: sent.error.message }
+      : sent.value.delivered
+        ? { delivered: true, httpStatus: sent.value.httpStatus }
+        : { delivered: false, httpStatus: sent.value.httpStatus, error: sent.value.error };
+    result.callback = report;
+    if (!report.delivered) run.log('callback.failed', { error: report.error ?? 'unknown', httpStatus: report.httpStatus ?? 0 }, 'warn');
+  }
+  run.log(`run.${status}`, { refreshId: result.refreshId ?? '', code: error?.code ?? '', statusCalls: result.statusCalls }, status === 'succeeded' ? 'info' : 'warn');
+  return result;
+}
+
+function refreshFailure(refresh: RefreshDetails): RunError {
+  const details = refresh.messages.map((message) => message.message).filter((text) => text.length > 0);
+  const failedObjects = refresh.objects.filter((object) => object.status.toLowerCase() === 'failed').map((object) => (object.partition === undefined ? object.table : `${object.table}/${object.partition}`));
+  const parts = [`AAS refresh ${refresh.refreshId} ended ${refresh.status}.`];
+  if (failedObjects.length > 0) parts.push(`Failed objects: ${failedObjects.join(', ')}.`);
+  if (details.length > 0) parts.push(details.join(' '));
+  const code: ErrorCode = refresh.status === 'cancelled' ? ErrorCodes.REFRESH_CANCELLED : refresh.status === 'timedOut' ? ErrorCodes.RUN_TIMED_OUT : ErrorCodes.REFRESH_FAILED;
+  return { code, message: parts.join(' ') };
+}
+
+function syncFailure(detail: string, cause?: ErrorCode): RunError {
+  const suffix = cause !== undefined && cause !== ErrorCodes.SYNC_FAILED ? ` (${cause})` : '';
+  return { code: ErrorCodes.SYNC_FAILED, message: `The refresh succeeded but the replica sync failed${suffix}: ${detail}` };
+}
+
+/** The run's progress and its bookkeeping, published as custom status on every change of step. */
+class RunState {
+  readonly request: RunRequest;
+  readonly progress: RunProgress;
+  resumeAt: CarriedState['resumeAt'];
+  minNextDelayMs = 0;
+  private pollingSince: number;
+  private polls: number;
+
+  constructor(
+    readonly context: OrchestrationContext,
+    input: OrchestrationInput,
+  ) {
+    this.request = input.request;
+    const now = context.df.currentUtcDateTime;
+    const carried = input.carried;
+    this.progress = carried?.progress ?? {
+      phase: 'pending',
+      startedAt: now.toISOString(),
+      deadline: new Date(now.getTime() + input.request.timeoutMs).toISOString(),
+      objects: [],
+      messages: [],
+      statusCalls: 0,
+      executions: 0,
+    };
+    this.progress.executions += 1;
+    this.resumeAt = carried?.resumeAt ?? 'pollRefresh';
+    this.pollingSince = carried === undefined ? now.getTime() : Date.parse(carried.pollingSince);
+    this.polls = carried?.polls ?? 0;
+    this.publish();
+  }
+
+  get refreshId(): string {
+    return this.progress.refreshId ?? '';
+  }
+
+  now(): number {
+    return this.context.df.currentUtcDateTime.getTime();
+  }
+
+  remainingMs(): number {
+    return Date.parse(this.progress.deadline) - this.now();
+  }
+
+  elapsedMs(): number {
+    return this.now() - this.pollingSince;
+  }
+
+  at(delayMs: number): Date {
+    const fireAt = Math.min(this.now() + delayMs, Date.parse(this.progress.deadline));
+    this.progress.nextPollAt = new Date(fireAt).toISOString();
+    this.publish();
+    return new Date(fireAt);
+  }
+
+  pollTiming() {
+    return { elapsedMs: this.elapsedMs(), expectedDurationMs: this.progress.expectedDurationMs, remainingMs: this.remainingMs() };
+  }
+
+  startPolling(refreshId: string, adopted: boolean): void {
+    Object.assign(this.progress, { phase: 'refreshing', refreshId, adopted, lastIssue: undefined });
+    this.pollingSince = this.now();
+    this.log('refresh.submitted', { refreshId, adopted, expectedDurationMs: this.progress.expectedDurationMs ?? 0 });
+    this.publish();
+  }
+
+  startSync(operationId: string): void {
+    Object.assign(this.progress, { phase: 'syncing', syncOperationId: operationId, syncState: 0, lastIssue: undefined });
+    this.resumeAt = 'pollSync';
+    this.pollingSince = this.now();
+    this.polls = 0;
+    this.log('sync.submitted', { refreshId: this.refreshId, operationId });
+    this.publish();
+  }
+
+  record(refresh: RefreshDetails): void {
+    Object.assign(this.progress, {
+      aasStatus: refresh.status,
+      refreshStartTime: refresh.startTime,
+      refreshEndTime: refresh.endTime,
+      objects: refresh.objects,
+      messages: refresh.messages,
+      lastIssue: undefined,
+    });
+    this.log('refresh.poll', { refreshId: this.refreshId, status: refresh.status, statusCalls: this.progress.statusCalls });
+    this.publish();
+  }
+
+  noteIssue(issue: RunError): void {
+    this.progress.lastIssue = issue;
+    this.log('run.issue', { refreshId: this.refreshId, code: issue.code }, 'warn');
+    this.publish();
+  }
+
+  /** Counts a poll; true when this execution has polled enough and should continue as new. */
+  countPoll(): boolean {
+    this.polls += 1;
+    return this.polls >= MAX_POLLS_PER_EXECUTION;
+  }
+
+  continueAsNew(resumeAt: CarriedState['resumeAt']): undefined {
+    const carried: CarriedState = { progress: this.progress, resumeAt, pollingSince: new Date(this.pollingSince).toISOString(), polls: 0 };
+    this.context.df.continueAsNew({ request: this.request, carried } satisfies OrchestrationInput);
+    return undefined;
+  }
+
+  publish(): void {
+    this.context.df.setCustomStatus(this.progress);
+  }
+
+  log(event: string, attributes: Record<string, string | number | boolean>, level: 'info' | 'warn' = 'info'): void {
+    if (this.context.df.isReplaying) return;
+    const entry = { instanceId: this.context.df.instanceId, server: this.request.server, model: this.request.model, ...attributes };
+    if (level === 'warn') this.context.warn(event, entry);
+    else this.context.info(event, entry);
+  }
+}
