@@ -1,0 +1,481 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from '../../clock';
+import { loadLocalTls, type LocalTls } from '../../tls';
+import type { TokenIssuer } from '../jwt';
+import {
+  buildServers,
+  DEFAULT_SYNC_DURATION_MS,
+  planOutsideRefresh,
+  planRefresh,
+  RequestProblem,
+  syncStateAt,
+  viewRefresh,
+  type EmulatorModelDescription,
+  type ModelState,
+  type RefreshSubmission,
+  type RefreshView,
+  type ServerState,
+  type SyncBehaviour,
+  type TableBehaviour,
+} from './model';
+import sampleModel from './sampleModel.json';
+
+export type { EmulatorModelDescription, RefreshView, SyncBehaviour, TableBehaviour } from './model';
+export { NOT_STARTED_MS, DEFAULT_SYNC_DURATION_MS } from './model';
+
+export const AAS_AUDIENCE = 'https://*.asazure.windows.net';
+export const SAMPLE_MODEL: EmulatorModelDescription = sampleModel;
+const HISTORY_MS = 30 * 24 * 3600 * 1000;
+const REFRESH_TYPES = ['full', 'clearValues', 'calculate', 'dataOnly', 'automatic', 'defragment'];
+
+export type EmulatedOperation = 'submitRefresh' | 'getRefresh' | 'listRefreshes' | 'cancelRefresh' | 'submitSync' | 'getSync';
+
+export type Fault =
+  | { status: 429; retryAfterSeconds?: number }
+  | { status: 500 | 503 }
+  /** Destroys the socket without answering and without doing the work. */
+  | { kind: 'reset' }
+  /** Does the work (e.g. really starts the refresh), then destroys the socket: the lost reply. */
+  | { kind: 'resetAfterProcessing' }
+  /** Waits this long in real time before handling the request (for client timeouts). */
+  | { kind: 'delay'; ms: number }
+  /** Answers a POST without its Location header. */
+  | { kind: 'omitLocation' }
+  /** 401 as for an expired token. */
+  | { kind: 'expireTokens' };
+
+export interface FaultSpec {
+  operation?: EmulatedOperation | 'any';
+  model?: string;
+  /** How many matching requests it hits; default 1. */
+  times?: number;
+  fault: Fault;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  /** The raw (still percent-encoded) path. */
+  path: string;
+  query: string;
+  operation: EmulatedOperation | 'unknown';
+  server?: string;
+  /** Decoded model name. */
+  model?: string;
+  /** HTTP status answered; 0 when the connection was dropped without an answer. */
+  status: number;
+  /** Clock time (ms) of the request. */
+  at: number;
+  authorized: boolean;
+}
+
+export interface AasEmulatorOptions {
+  clock?: Clock;
+  tls?: LocalTls;
+  /** Verifies bearer tokens; the identity emulator issues them with the same instance. */
+  issuer: TokenIssuer;
+  port?: number;
+  /** Servers and models; default the sample `myserver` / `AdventureWorks`. */
+  models?: EmulatorModelDescription;
+  /** Processing time per partition for tables without their own; default 30 s. */
+  defaultDurationMs?: number;
+}
+
+export interface AasEmulator {
+  /** `https://127.0.0.1:<port>` */
+  readonly url: string;
+  /** `127.0.0.1:<port>`: the entry for AAS_ALLOWED_HOSTS. */
+  readonly host: string;
+  /** `asazure://127.0.0.1:<port>/<name>` */
+  serverName(name?: string): string;
+  readonly requests: RequestLogEntry[];
+  countRequests(operation: EmulatedOperation | 'any', model?: string): number;
+  inject(spec: FaultSpec): void;
+  clearFaults(): void;
+  setTable(server: string, model: string, table: string, behaviour: TableBehaviour): void;
+  /** Someone else's refresh of the whole model: our POST gets 409 until it ends. Returns its id. */
+  startOutsideRefresh(server: string, model: string, options: { durationMs: number }): string;
+  setNotAdmin(server: string, notAdmin: boolean): void;
+  setSyncBehaviour(server: string, model: string, behaviour: SyncBehaviour): void;
+  setDefaultDurationMs(ms: number): void;
+  /** The refresh running now (notStarted or inProgress), if any. */
+  activeRefresh(server: string, model: string): RefreshView | undefined;
+  /** Every refresh of the model, newest first. */
+  refreshes(server: string, model: string): RefreshView[];
+  close(): Promise<void>;
+}
+
+/** 7 fractional digits and `Z`, as AAS writes times. */
+function aasTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
+}
+
+/** Zone-less, as the documented sync example writes them. */
+function syncTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, '');
+}
+
+interface Answer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface ActiveFault {
+  spec: FaultSpec;
+  remaining: number;
+}
+
+export async function startAasEmulator(options: AasEmulatorOptions): Promise<AasEmulator> {
+  const clock = options.clock ?? systemClock;
+  const tls = options.tls ?? loadLocalTls();
+  const { issuer } = options;
+  const servers = buildServers(options.models ?? SAMPLE_MODEL);
+  let defaultDurationMs = options.defaultDurationMs ?? 30_000;
+  const requests: RequestLogEntry[] = [];
+  let faults: ActiveFault[] = [];
+  let host = '';
+
+  const serverNameOf = (name: string): string => `asazure://${host}/${name}`;
+
+  function requireServer(name: string): ServerState {
+    const server = servers.get(name.toLowerCase());
+    if (server === undefined) throw new Error(`AAS emulator: no server "${name}"`);
+    return server;
+  }
+  function requireModel(serverName: string, modelName: string): ModelState {
+    const model = requireServer(serverName).models.get(modelName);
+    if (model === undefined) throw new Error(`AAS emulator: no model "${modelName}" on server "${serverName}"`);
+    return model;
+  }
+  const activeRecord = (model: ModelState) => model.refreshes.find((record) => {
+    const status = viewRefresh(record, clock.now()).status;
+    return status === 'notStarted' || status === 'inProgress';
+  });
+
+  function errorBody(status: number, code: string, message: string, rootActivityId: string, extraDetails: Array<{ code: string; message: string }> = []) {
+    return { code, subCode: 0, message, timeStamp: aasTime(clock.now()), httpStatusCode: status, details: [{ code: 'RootActivityId', message: rootActivityId }, ...extraDetails] };
+  }
+
+  function takeFault(operation: EmulatedOperation | 'unknown', model: string | undefined): FaultSpec | undefined {
+    const match = faults.find(({ spec }) => (spec.operation === undefined || spec.operation === 'any' || spec.operation === operation) && (spec.model === undefined || spec.model === model));
+    if (match === undefined) return undefined;
+    match.remaining -= 1;
+    if (match.remaining <= 0) faults = faults.filter((candidate) => candidate !== match);
+    return match.spec;
+  }
+
+  function refreshView(record: Parameters<typeof viewRefresh>[0]) {
+    const view = viewRefresh(record, clock.now());
+    return {
+      startTime: aasTime(view.startTime),
+      ...(view.endTime === undefined ? {} : { endTime: aasTime(view.endTime) }),
+      type: view.type.toLowerCase(),
+      status: view.status,
+      currentRefreshType: view.currentRefreshType.toLowerCase(),
+      objects: view.objects,
+      ...(view.messages.length > 0 ? { messages: view.messages } : {}),
+    };
+  }
+
+  function parseSubmission(body: string): RefreshSubmission {
+    let raw: unknown = {};
+    if (body.trim() !== '') {
+      try {
+        raw = JSON.parse(body);
+      } catch {
+        throw new RequestProblem('The request body is not valid JSON.');
+      }
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new RequestProblem('The request body must be a JSON object.');
+    // The service matches field names case-insensitively.
+    const fields = new Map(Object.entries(raw).map(([key, value]) => [key.toLowerCase(), value as unknown]));
+    const typeText = fields.get('type') ?? 'automatic';
+    if (typeof typeText !== 'string') throw new RequestProblem('Type must be a string.');
+    if (typeText.toLowerCase() === 'add') throw new RequestProblem("Refresh type 'add' is not supported.");
+    const type = REFRESH_TYPES.find((candidate) => candidate.toLowerCase() === typeText.toLowerCase());
+    if (type === undefined) throw new RequestProblem(`Unknown refresh type '${typeText}'.`);
+    const commitText = fields.get('commitmode') ?? 'transactional';
+    const commitMode = typeof commitText === 'string' ? (['transactional', 'partialBatch'] as const).find((mode) => mode.toLowerCase() === commitText.toLowerCase()) : undefined;
+    if (commitMode === undefined) throw new RequestProblem(`Unknown commit mode '${String(commitText)}'.`);
+    const maxParallelism = fields.get('maxparallelism') ?? 10;
+    const retryCount = fields.get('retrycount') ?? 0;
+    if (typeof maxParallelism !== 'number' || !Number.isInteger(maxParallelism) || maxParallelism < 1) throw new RequestProblem('MaxParallelism must be a positive integer.');
+    if (typeof retryCount !== 'number' || !Number.isInteger(retryCount) || retryCount < 0) throw new RequestProblem('RetryCount must be a non-negative integer.');
+    const objectsRaw = fields.get('objects') ?? [];
+    if (!Array.isArray(objectsRaw)) throw new RequestProblem('Objects must be an array.');
+    const objects = objectsRaw.map((entry: unknown) => {
+      const object = new Map(Object.entries(typeof entry === 'object' && entry !== null ? entry : {}).map(([key, value]) => [key.toLowerCase(), value as unknown]));
+      const table = object.get('table');
+      const partition = object.get('partition');
+      if (typeof table !== 'string' || table === '') throw new RequestProblem('Each object needs a table.');
+      if (partition !== undefined && typeof partition !== 'string') throw new RequestProblem('partition must be a string.');
+      return partition === undefined ? { table } : { table, partition };
+    });
+    return { type, commitMode, maxParallelism, retryCount, objects };
+  }
+
+  function handle(operation: EmulatedOperation, server: ServerState, model: ModelState, id: string | undefined, query: URLSearchParams, body: string, rootActivityId: string): Answer {
+    const now = clock.now();
+    const base = `https://${host}/servers/${server.name}/models/${encodeURIComponent(model.name)}`;
+    switch (operation) {
+      case 'submitRefresh': {
+        if (activeRecord(model) !== undefined) {
+          return { status: 409, body: errorBody(409, 'Conflict', `A refresh operation is already in progress for model '${model.name}'. Only one refresh can run at a time.`, rootActivityId) };
+        }
+        let record;
+        try {
+          record = planRefresh(model, parseSubmission(body), now, defaultDurationMs);
+        } catch (error) {
+          if (error instanceof RequestProblem) return { status: 400, body: errorBody(400, 'BadRequest', error.message, rootActivityId) };
+          throw error;
+        }
+        model.refreshes.unshift(record);
+        return { status: 202, headers: { location: `${base}/refreshes/${record.id}` } };
+      }
+      case 'getRefresh': {
+        const record = model.refreshes.find((candidate) => candidate.id === id);
+        if (record === undefined) return { status: 404, body: errorBody(404, 'NotFound', `Refresh '${id ?? ''}' was not found.`, rootActivityId) };
+        return { status: 200, body: refreshView(record) };
+      }
+      case 'listRefreshes': {
+        const list = model.refreshes
+          .filter((record) => record.submittedAt >= now - HISTORY_MS)
+          .sort((a, b) => b.submittedAt - a.submittedAt)
+          .map((record) => {
+            const view = refreshView(record);
+            return { refreshId: record.id, startTime: view.startTime, ...(view.endTime === undefined ? {} : { endTime: view.endTime }), status: view.status };
+          });
+        return { status: 200, body: list };
+      }
+      case 'cancelRefresh': {
+        const record = model.refreshes.find((candidate) => candidate.id === id);
+        if (record === undefined) return { status: 404, body: errorBody(404, 'NotFound', `Refresh '${id ?? ''}' was not found.`, rootActivityId) };
+        // Cancelling a finished refresh changes nothing and succeeds, so a retried DELETE whose
+        // first reply was lost does not fail; GET tells the caller how the refresh really ended.
+        const status = viewRefresh(record, now).status;
+        if (status === 'notStarted' || status === 'inProgress') record.cancelledAt = now;
+        return { status: 200 };
+      }
+      case 'submitSync': {
+        const sync = { id: randomUUID(), startedAt: now, durationMs: model.syncBehaviour.durationMs ?? DEFAULT_SYNC_DURATION_MS, fail: model.syncBehaviour.fail ?? false };
+        model.syncs.set(sync.id, sync);
+        return { status: 202, headers: { location: `${base}/sync?operationId=${sync.id}` } };
+      }
+      case 'getSync': {
+        const operationId = query.get('operationId') ?? query.get('operationid');
+        if (operationId === null || operationId === '') return { status: 400, body: errorBody(400, 'BadRequest', 'The operationId parameter is required.', rootActivityId) };
+        // Unknown operation ids answer 404 with a flat error body (the real service's answer is undocumented).
+        const sync = model.syncs.get(operationId);
+        if (sync === undefined) return { status: 404, body: errorBody(404, 'NotFound', `Sync operation '${operationId}' was not found.`, rootActivityId) };
+        const state = syncStateAt(sync, now);
+        return {
+          status: 200,
+          body: {
+            operationId: sync.id,
+            database: model.name,
+            UpdatedAt: syncTime(Math.min(now, sync.startedAt + sync.durationMs)),
+            StartedAt: syncTime(sync.startedAt),
+            syncstate: state,
+            details: state === 3 ? 'Replica synchronization failed: the read-only replica could not attach the database.' : null,
+          },
+        };
+      }
+    }
+  }
+
+  function classify(method: string, rest: string[]): { operation: EmulatedOperation | 'unknown'; id?: string } {
+    const [collection, id, ...extra] = rest;
+    if (extra.length > 0) return { operation: 'unknown' };
+    if (collection === 'refreshes') {
+      if (id === undefined || id === '') return { operation: method === 'POST' ? 'submitRefresh' : method === 'GET' ? 'listRefreshes' : 'unknown' };
+      return { operation: method === 'GET' ? 'getRefresh' : method === 'DELETE' ? 'cancelRefresh' : 'unknown', id };
+    }
+    if (collection === 'sync' && id === undefined) return { operation: method === 'POST' ? 'submitSync' : method === 'GET' ? 'getSync' : 'unknown' };
+    return { operation: 'unknown' };
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const rawUrl = req.url ?? '/';
+    const queryIndex = rawUrl.indexOf('?');
+    const path = queryIndex >= 0 ? rawUrl.slice(0, queryIndex) : rawUrl;
+    const queryText = queryIndex >= 0 ? rawUrl.slice(queryIndex + 1) : '';
+    const method = req.method ?? 'GET';
+    const rootActivityId = randomUUID();
+    const entry: RequestLogEntry = { method, path, query: queryText, operation: 'unknown', status: 0, at: clock.now(), authorized: false };
+    requests.push(entry);
+
+    let segments: string[];
+    try {
+      segments = path.split('/').slice(1).map((segment) => decodeURIComponent(segment));
+    } catch {
+      segments = [];
+    }
+    const [serversLiteral, serverName, modelsLiteral, modelName, ...rest] = segments;
+    const routed = serversLiteral === 'servers' && modelsLiteral === 'models' && serverName !== undefined && modelName !== undefined;
+    const { operation, id } = routed ? classify(method, rest) : { operation: 'unknown' as const };
+    entry.operation = operation;
+    if (routed) {
+      entry.server = serverName;
+      entry.model = modelName;
+    }
+
+    const authorization = req.headers.authorization ?? '';
+    const bearer = /^Bearer (.+)$/i.exec(authorization)?.[1];
+    const check = bearer === undefined ? { ok: false as const, reason: 'no bearer token' } : issuer.verify(bearer, AAS_AUDIENCE);
+    entry.authorized = check.ok;
+
+    const headers: Record<string, string> = {
+      'x-ms-root-activity-id': rootActivityId,
+      'x-ms-current-utc-date': aasTime(clock.now()),
+      'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      server: 'Microsoft-HTTPAPI/2.0',
+    };
+    const send = (answer: Answer): void => {
+      entry.status = answer.status;
+      const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
+      res.writeHead(answer.status, {
+        ...headers,
+        ...(answer.headers ?? {}),
+        ...(text === '' ? {} : { 'content-type': 'application/json; charset=utf-8' }),
+        'content-length': String(Buffer.byteLength(text)),
+      });
+      res.end(text);
+    };
+    const drop = (): void => {
+      entry.status = 0;
+      req.socket.destroy();
+    };
+    const unauthorized = (reason: string): Answer => ({
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"' },
+      body: errorBody(401, 'Unauthorized', `Authentication failed: ${reason}.`, rootActivityId),
+    });
+
+    const fault = takeFault(operation, routed ? modelName : undefined)?.fault;
+    let omitLocation = false;
+    let resetAfterProcessing = false;
+    if (fault !== undefined) {
+      if ('status' in fault) {
+        if (fault.status === 429) {
+          return send({
+            status: 429,
+            headers: { 'retry-after': String(fault.retryAfterSeconds ?? 30) },
+            body: errorBody(429, 'TooManyRequests', 'The server is busy: too many requests. Retry later.', rootActivityId),
+          });
+        }
+        return send({ status: fault.status, body: errorBody(fault.status, 'InternalServerError', 'An internal error occurred.', rootActivityId) });
+      }
+      switch (fault.kind) {
+        case 'reset':
+          return drop();
+        case 'expireTokens':
+          return send(unauthorized('the token has expired'));
+        case 'delay':
+          await new Promise((resolve) => setTimeout(resolve, fault.ms));
+          if (req.socket.destroyed) return;
+          break;
+        case 'omitLocation':
+          omitLocation = true;
+          break;
+        case 'resetAfterProcessing':
+          resetAfterProcessing = true;
+          break;
+      }
+    }
+
+    if (!check.ok) return send(unauthorized(check.reason));
+    if (!routed) return send({ status: 404, body: errorBody(404, 'NotFound', `The resource '${path}' was not found.`, rootActivityId) });
+    const server = servers.get(serverName.toLowerCase());
+    if (server === undefined || server.notAdmin) {
+      // AAS does not tell a missing server from a missing permission; the reason is only in this header.
+      const name = serverNameOf(serverName);
+      return send({
+        status: 400,
+        headers: { 'x-ms-xmlaerror-extended': `Either server '${name}' does not exist or user is not the administrator of '${name}'.` },
+        body: errorBody(400, 'Unauthorized', 'An internal error occurred.', rootActivityId, [{ code: 'Param1', message: name }]),
+      });
+    }
+    const model = server.models.get(modelName);
+    if (model === undefined) {
+      return send({ status: 404, body: errorBody(404, 'NotFound', `The database '${modelName}' does not exist on server '${serverNameOf(server.name)}'.`, rootActivityId) });
+    }
+    if (operation === 'unknown') return send({ status: 404, body: errorBody(404, 'NotFound', `The resource '${path}' was not found.`, rootActivityId) });
+    const answer = handle(operation, server, model, id, new URLSearchParams(queryText), body, rootActivityId);
+    if (resetAfterProcessing) return drop();
+    if (omitLocation && answer.headers !== undefined) delete answer.headers.location;
+    send(answer);
+  }
+
+  const httpsServer: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    onRequest(req, res).catch((error: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ code: 'InternalServerError', message: error instanceof Error ? error.message : String(error) }));
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    httpsServer.once('error', reject);
+    httpsServer.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (httpsServer.address() as AddressInfo).port;
+  host = `127.0.0.1:${port}`;
+
+  return {
+    url: `https://${host}`,
+    host,
+    serverName: (name = 'myserver') => serverNameOf(name),
+    requests,
+    countRequests: (operation, model) => requests.filter((entry) => (operation === 'any' || entry.operation === operation) && (model === undefined || entry.model === model)).length,
+    inject: (spec) => {
+      faults.push({ spec, remaining: spec.times ?? 1 });
+    },
+    clearFaults: () => {
+      faults = [];
+    },
+    setTable: (serverName, modelName, tableName, behaviour) => {
+      const model = requireModel(serverName, modelName);
+      const existing = model.tables.get(tableName);
+      model.tables.set(tableName, {
+        name: tableName,
+        partitions: behaviour.partitions ?? existing?.partitions ?? [tableName],
+        durationMs: behaviour.durationMs ?? existing?.durationMs,
+        failAttempts: behaviour.failAttempts ?? existing?.failAttempts ?? 0,
+        failMessage: behaviour.failMessage ?? existing?.failMessage,
+      });
+    },
+    startOutsideRefresh: (serverName, modelName, { durationMs }) => {
+      const model = requireModel(serverName, modelName);
+      if (activeRecord(model) !== undefined) throw new Error(`AAS emulator: a refresh is already running on ${modelName}`);
+      const record = planOutsideRefresh(model, clock.now(), durationMs);
+      model.refreshes.unshift(record);
+      return record.id;
+    },
+    setNotAdmin: (serverName, notAdmin) => {
+      requireServer(serverName).notAdmin = notAdmin;
+    },
+    setSyncBehaviour: (serverName, modelName, behaviour) => {
+      requireModel(serverName, modelName).syncBehaviour = { ...behaviour };
+    },
+    setDefaultDurationMs: (ms) => {
+      defaultDurationMs = ms;
+    },
+    activeRefresh: (serverName, modelName) => {
+      const record = activeRecord(requireModel(serverName, modelName));
+      return record === undefined ? undefined : viewRefresh(record, clock.now());
+    },
+    refreshes: (serverName, modelName) => requireModel(serverName, modelName).refreshes.map((record) => viewRefresh(record, clock.now())),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        httpsServer.close(() => resolve());
+        httpsServer.closeAllConnections();
+      });
+    },
+  };
+}
