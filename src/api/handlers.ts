@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { DurableClient } from 'durable-functions';
+import { resolveServer } from '../aas/serverName';
+import type { AasClient } from '../aas/types';
+import type { Config } from '../config/config';
+import { AppError, codeOf, ErrorCodes, type ErrorCode } from '../errors';
+import { CANCEL_EVENT, FunctionNames, type OrchestrationInput, type RunRequest, type RunStatus } from '../orchestration/contracts';
+import { KeyedMutex } from './keyedMutex';
+import { MAX_BODY_BYTES, parseRunRequest } from './requestSchema';
+import { FINAL_STATUSES, toRunView, type RunView } from './runView';
+
+/** HTTP status of GET /api/refreshes/{id} for a finished run: an ADF Web activity fails on non-2xx. */
+export const FINAL_HTTP_STATUS: Record<'succeeded' | 'failed' | 'cancelled' | 'timedOut', number> = {
+  succeeded: 200,
+  failed: 500,
+  cancelled: 500,
+  timedOut: 504,
+};
+
+/** Seconds a poller should wait before asking again while a run is going. */
+export const RETRY_AFTER_SECONDS = 10;
+const ACTIVE_RUNTIME_STATUSES = ['Pending', 'Running', 'ContinuedAsNew', 'Suspended'];
+/** Runs are looked up over this window; it covers the longest allowed timeout (P7D). */
+const LOOKBACK_MS = 8 * 24 * 3600 * 1000;
+const DEFAULT_LIST_LIMIT = 50;
+const MAX_LIST_LIMIT = 200;
+
+export interface ApiDependencies {
+  config: Config;
+  aas: AasClient;
+}
+
+export type StartOutcome = { kind: 'started'; runId: string } | { kind: 'busy'; activeRunId: string };
+
+export function createApi({ config, aas }: ApiDependencies) {
+  // Serialises the busy check and the start per model within this instance, so concurrent
+  // requests for one model cannot both pass the check. Across scaled-out instances AAS's own
+  // one-refresh-per-model rule (409) still holds, and the run handles it by its onConflict.
+  const modelLocks = new KeyedMutex();
+
+  async function startRun(client: DurableClient, request: RunRequest): Promise<StartOutcome> {
+    return modelLocks.run(modelKey(request.server, request.model), async () => {
+      if (request.onConflict === 'fail') {
+        const active = await findActiveRun(client, request.server, request.model);
+        if (active !== undefined) return { kind: 'busy', activeRunId: active };
+      }
+      const runId = randomUUID();
+      await client.startNew(FunctionNames.refreshOrchestrator, { instanceId: runId, input: { request } satisfies OrchestrationInput });
+      return { kind: 'started', runId };
+    });
+  }
+
+  return {
+    startRun,
+
+    /** POST /api/refreshes */
+    async start(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
+      const body = await readJsonBody(request);
+      if (!body.ok) return body.response;
+      const parsed = parseRunRequest(body.value, config, 'http');
+      if (!parsed.ok) return problem(400, ErrorCodes.INVALID_REQUEST, 'The refresh request is not valid.', parsed.problems);
+      const outcome = await startRun(client, parsed.request);
+      if (outcome.kind === 'busy') {
+        context.info('run.rejectedBusy', { server: parsed.request.server, model: parsed.request.model, activeRunId: outcome.activeRunId });
+        return problem(409, ErrorCodes.MODEL_BUSY, `Run ${outcome.activeRunId} is already refreshing this model; wait for it, or send "onConflict": "wait".`, undefined, {
+          activeRunId: outcome.activeRunId,
+          activeRunUrl: runUrl(request, outcome.activeRunId),
+        });
+      }
+      context.info('run.started', { runId: outcome.runId, server: parsed.request.server, model: parsed.request.model, source: 'http' });
+      const statusUrl = runUrl(request, outcome.runId);
+      return {
+        status: 202,
+        headers: { location: statusUrl, 'retry-after': String(RETRY_AFTER_SECONDS), 'content-type': 'application/json' },
+        jsonBody: { id: outcome.runId, status: 'pending', server: parsed.request.server, model: parsed.request.model, statusUrl, cancelUrl: statusUrl },
+      };
+    },
+
+    /** GET /api/refreshes/{id}: 202 while running, 200 on success, 500/504 otherwise. */
+    async get(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
+      const view = await loadRun(client, request.params.id ?? '');
+      if (view === undefined) return notFound(request.params.id ?? '');
+      if (!FINAL_STATUSES.has(view.status)) {
+        const url = runUrl(request, view.id);
+        return { status: 202, headers: { location: url, 'retry-after': String(RETRY_AFTER_SECONDS) }, jsonBody: view };
+      }
+      return { status: FINAL_HTTP_STATUS[view.status as keyof typeof FINAL_HTTP_STATUS], jsonBody: view };
+    },
+
+    /** DELETE /api/refreshes/{id}: asks the run to cancel its AAS refresh. */
+    async cancel(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
+      const id = request.params.id ?? '';
+      const view = await loadRun(client, id);
+      if (view === undefined) return notFound(id);
+      if (FINAL_STATUSES.has(view.status)) {
+        return problem(409, ErrorCodes.INVALID_REQUEST, `Run ${id} has already ended (${view.status}); there is nothing to cancel.`, undefined, { status: view.status });
+      }
+      await client.raiseEvent(id, CANCEL_EVENT, { requestedAt: new Date().toISOString() });
+      context.info('run.cancelRequested', { runId: id });
+      const url = runUrl(request, id);
+      return { status: 202, headers: { location: url, 'retry-after': String(RETRY_AFTER_SECONDS) }, jsonBody: { id, status: 'cancelling', statusUrl: url } };
+    },
+
+    /** GET /api/refreshes?server=&model=&status=&limit=: this app's runs, newest first. */
+    async list(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
+      const server = request.query.get('server') ?? undefined;
+      const model = request.query.get('model') ?? undefined;
+      const wanted = request.query.get('status') ?? undefined;
+      const limitText = request.query.get('limit');
+      const limit = limitText === null ? DEFAULT_LIST_LIMIT : Number(limitText);
+      const problems: string[] = [];
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) problems.push(`limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
+      if (wanted !== undefined && !['pending', 'waiting', 'refreshing', 'syncing', 'succeeded', 'failed', 'cancelled', 'timedOut'].includes(wanted)) problems.push(`status "${wanted}" is not a run status`);
+      if (problems.length > 0) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', problems);
+      const statuses = await client.getStatusBy({ createdTimeFrom: new Date(Date.now() - LOOKBACK_MS) });
+      const runs = statuses
+        .map(toRunView)
+        .filter((view): view is RunView => view !== undefined)
+        .filter((view) => (server === undefined || sameServer(view.server, server)) && (model === undefined || view.model === model))
+        .filter((view) => wanted === undefined || view.status === (wanted as RunStatus))
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+        .slice(0, limit);
+      return { status: 200, jsonBody: { runs } };
+    },
+
+    /** GET /api/models/refreshes?server=&model=: the model's own AAS refresh history (30 days). */
+    async modelHistory(request: HttpRequest, _client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
+      const server = request.query.get('server');
+      const model = request.query.get('model');
+      const problems: string[] = [];
+      if (server === null || server === '') problems.push('server is required');
+      else {
+        try {
+          resolveServer(server, config.aas.allowedHosts);
+        } catch (error) {
+          problems.push(error instanceof AppError ? error.detail : 'server is not valid');
+        }
+      }
+      if (model === null || model === '') problems.push('model is required');
+      if (problems.length > 0 || server === null || model === null) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', problems);
+      try {
+        const refreshes = await aas.listRefreshes({ server, model });
+        return { status: 200, jsonBody: { server, model, refreshes } };
+      } catch (error) {
+        const code = codeOf(error);
+        context.warn('aas.historyFailed', { code });
+        const message = error instanceof AppError ? error.detail : 'AAS could not be reached.';
+        return problem(code === ErrorCodes.AAS_NOT_FOUND ? 404 : 502, code, message);
+      }
+    },
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+async function findActiveRun(client: DurableClient, server: string, model: string): Promise<string | undefined> {
+  const statuses = await client.getStatusBy({ createdTimeFrom: new Date(Date.now() - LOOKBACK_MS), runtimeStatus: ACTIVE_RUNTIME_STATUSES as never });
+  const key = modelKey(server, model);
+  return statuses.find((status) => {
+    const request = (status.input as OrchestrationInput | undefined)?.request;
+    return request !== undefined && ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus) && modelKey(request.server, request.model) === key;
+  })?.instanceId;
+}
+
+async function loadRun(client: DurableClient, id: string): Promise<RunView | undefined> {
+  if (!/^[0-9a-fA-F-]{36}$/.test(id)) return undefined;
+  try {
+    const status = await client.getStatus(id, { showInput: true });
+    return status.name === FunctionNames.refreshOrchestrator ? toRunView(status) : undefined;
+  } catch (error) {
+    if (error instanceof Error && error.message.includes('HTTP 404')) return undefined;
+    throw error;
+  }
+}
+
+/** Server names compare without the `:rw` suffix and case-insensitively; model names exactly. */
+function modelKey(server: string, model: string): string {
+  return `${normaliseServer(server)}|${model}`;
+}
+
+function normaliseServer(server: string): string {
+  return server.trim().toLowerCase().replace(/:rw$/, '').replace(/\/+$/, '');
+}
+
+function sameServer(a: string, b: string): boolean {
+  return normaliseServer(a) === normaliseServer(b);
+}
+
+/** Absolute URL of a run; a function key given in the query travels along so ADF can follow it. */
+function runUrl(request: HttpRequest, id: string): string {
+  const url = new URL(request.url);
+  const code = url.searchParams.get('code');
+  const target = new URL(`/api/refreshes/${id}`, url.origin);
+  if (code !== null) target.searchParams.set('code', code);
+  return target.toString();
+}
+
+function notFound(id: string): HttpResponseInit {
+  return problem(404, ErrorCodes.INVALID_REQUEST, `No refresh run with id "${id.slice(0, 64)}".`);
+}
+
+export function problem(status: number, code: ErrorCode, message: string, problems?: string[], extra: Record<string, unknown> = {}): HttpResponseInit {
+  return { status, jsonBody: { error: { code, message, ...(problems === undefined ? {} : { problems }), ...extra } } };
+}
+
+type JsonBody = { ok: true; value: unknown } | { ok: false; response: HttpResponseInit };
+
+/** Reads a JSON body: JSON content type, at most MAX_BODY_BYTES, well-formed. */
+export async function readJsonBody(request: HttpRequest): Promise<JsonBody> {
+  const contentType = request.headers.get('content-type') ?? '';
+  if (!/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(contentType.trim())) {
+    return { ok: false, response: problem(415, ErrorCodes.INVALID_REQUEST, `Content-Type must be application/json (got "${contentType.slice(0, 100)}").`) };
+  }
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > MAX_BODY_BYTES) return { ok: false, response: tooLarge() };
+  const bytes = Buffer.from(await request.arrayBuffer());
+  if (bytes.length > MAX_BODY_BYTES) return { ok: false, response: tooLarge() };
+  try {
+    return { ok: true, value: JSON.parse(bytes.toString('utf8')) as unknown };
+  } catch {
+    // The parser's message quotes the body, which may hold anything the caller pasted: not echoed.
+    return { ok: false, response: problem(400, ErrorCodes.INVALID_REQUEST, 'The body is not valid JSON.', ['malformed JSON']) };
+  }
+}
+
+function tooLarge(): HttpResponseInit {
+  return problem(413, ErrorCodes.INVALID_REQUEST, `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+}

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { resolveServer } from '../aas/serverName';
+import { COMMIT_MODES, REFRESH_TYPES } from '../aas/types';
+import type { Config } from '../config/config';
+import { AppError } from '../errors';
+import { callbackUrlProblem } from '../http/allowList';
+import type { RunRequest } from '../orchestration/contracts';
+import { parseIsoDuration } from '../orchestration/duration';
+
+/** Request bodies larger than this are refused with 413; a refresh request is a few hundred bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+export const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
+export const MIN_TIMEOUT_MS = 60 * 1000;
+
+/**
+ * Field names as accepted: camelCase, the documented PascalCase, and any other casing (the AAS
+ * service matches JSON names case-insensitively). ADF's Webhook activity adds `callBackUri`.
+ */
+const FIELDS = ['server', 'model', 'type', 'commitMode', 'maxParallelism', 'retryCount', 'objects', 'sync', 'timeout', 'onConflict', 'callbackUrl'] as const;
+const ALIASES: Record<string, (typeof FIELDS)[number]> = { callbackuri: 'callbackUrl' };
+const OBJECT_FIELDS = ['table', 'partition'] as const;
+
+const name = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .min(1, `${what} must not be empty`)
+    .max(256, `${what} is longer than 256 characters`)
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), `${what} must not contain control characters`);
+
+function caseInsensitiveEnum<T extends string>(values: readonly T[], field: string) {
+  return z.string({ error: `${field} must be a string` }).transform((value, ctx) => {
+    if (field === 'type' && value.toLowerCase() === 'add') {
+      ctx.addIssue({ code: 'custom', message: 'type "add" is not supported by the AAS REST API' });
+      return z.NEVER;
+    }
+    const match = values.find((candidate) => candidate.toLowerCase() === value.toLowerCase());
+    if (match === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${field} "${value}" is not one of ${values.join(', ')}` });
+      return z.NEVER;
+    }
+    return match;
+  });
+}
+
+const integer = (field: string, min: number, max: number) =>
+  z.number({ error: `${field} must be a number` }).int(`${field} must be a whole number`).min(min, `${field} must be at least ${min}`).max(max, `${field} must be at most ${max}`);
+
+const refreshObject = z.unknown().transform((value, ctx) => {
+  const normalised = normaliseKeys(value, OBJECT_FIELDS, {}, ctx);
+  return normalised;
+}).pipe(
+  z.object({ table: name('table'), partition: name('partition').optional() }, { error: 'each object must be {"table": ..., "partition"?: ...}' }),
+);
+
+export type RawRefreshRequest = Record<string, unknown>;
+
+/** Validates a POST /api/refreshes body (already parsed JSON) into a RunRequest; lists every problem. */
+export function parseRunRequest(body: unknown, config: Config, source: string): { ok: true; request: RunRequest } | { ok: false; problems: string[] } {
+  const schema = z
+    .unknown()
+    .transform((value, ctx) => normaliseKeys(value, FIELDS, ALIASES, ctx))
+    .pipe(
+      z.object({
+        server: z.string({ error: 'server is required (asazure://<region>.asazure.windows.net/<server>)' }).superRefine((value, ctx) => {
+          try {
+            resolveServer(value, config.aas.allowedHosts);
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: error instanceof AppError ? error.detail : 'server is not a valid asazure:// name' });
+          }
+        }),
+        model: name('model'),
+        type: caseInsensitiveEnum(REFRESH_TYPES, 'type').default('automatic'),
+        commitMode: caseInsensitiveEnum(COMMIT_MODES, 'commitMode').default('transactional'),
+        maxParallelism: integer('maxParallelism', 1, 256).default(10),
+        retryCount: integer('retryCount', 0, 100).default(0),
+        objects: z.array(refreshObject, { error: 'objects must be an array' }).max(1000, 'objects has more than 1000 entries').default([]),
+        sync: z.boolean({ error: 'sync must be true or false' }).default(config.refresh.defaultSync),
+        timeout: z
+          .string({ error: 'timeout must be an ISO 8601 duration string such as PT2H' })
+          .transform((value, ctx) => {
+            try {
+              const ms = parseIsoDuration(value);
+              if (ms < MIN_TIMEOUT_MS || ms > MAX_TIMEOUT_MS) ctx.addIssue({ code: 'custom', message: 'timeout must be between PT1M and P7D' });
+              return ms;
+            } catch (error) {
+              ctx.addIssue({ code: 'custom', message: `timeout: ${(error as Error).message}` });
+              return z.NEVER;
+            }
+          })
+          .optional(),
+        onConflict: z.enum(['fail', 'wait'], { error: 'onConflict must be "fail" or "wait"' }).default('fail'),
+        callbackUrl: z
+          .string({ error: 'callbackUrl must be a string' })
+          .max(2048, 'callbackUrl is longer than 2048 characters')
+          .superRefine((value, ctx) => {
+            const problem = callbackUrlProblem(value, config.callbackAllowedHosts);
+            if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `callbackUrl ${problem}` });
+          })
+          .optional(),
+      }),
+    );
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    return { ok: false, problems: parsed.error.issues.map((issue) => (issue.path.length > 0 && !issue.message.startsWith(String(issue.path[0])) ? `${issue.path.join('.')}: ${issue.message}` : issue.message)) };
+  }
+  const value = parsed.data;
+  return {
+    ok: true,
+    request: {
+      server: value.server.trim(),
+      model: value.model,
+      refresh: {
+        type: value.type,
+        commitMode: value.commitMode,
+        maxParallelism: value.maxParallelism,
+        retryCount: value.retryCount,
+        objects: value.objects.map((object) => (object.partition === undefined ? { table: object.table } : { table: object.table, partition: object.partition })),
+      },
+      sync: value.sync,
+      timeoutMs: value.timeout ?? config.refresh.defaultTimeoutMs,
+      onConflict: value.onConflict,
+      ...(value.callbackUrl === undefined ? {} : { callbackUrl: value.callbackUrl }),
+      source,
+      polling: config.polling,
+    },
+  };
+}
+
+/** Maps keys to their canonical names case-insensitively; unknown and duplicate keys are problems. */
+function normaliseKeys(value: unknown, fields: readonly string[], aliases: Record<string, string>, ctx: z.RefinementCtx): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'the body must be a JSON object' });
+    return {};
+  }
+  const canonical = new Map(fields.map((field) => [field.toLowerCase(), field]));
+  const result: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    const target = canonical.get(key.toLowerCase()) ?? aliases[key.toLowerCase()];
+    if (target === undefined) {
+      ctx.addIssue({ code: 'custom', message: `unknown field "${key.slice(0, 64)}"` });
+      continue;
+    }
+    if (target in result) {
+      ctx.addIssue({ code: 'custom', message: `field "${target}" is given twice (as "${key.slice(0, 64)}")` });
+      continue;
+    }
+    result[target] = entry;
+  }
+  return result;
+}
