@@ -1,4 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { SecretClient } from '@azure/keyvault-secrets';
@@ -310,20 +311,38 @@ function keyVaultSource(auth: AuthConfig, options: SourceOptions): TokenSource {
   };
 }
 
-function developerSource(auth: AuthConfig, options: SourceOptions): TokenSource {
-  let credential: Promise<TokenCredential> | undefined;
-  const build = async (): Promise<TokenCredential> => {
-    const { ChainedTokenCredential, AzureCliCredential, AzureDeveloperCliCredential, AzurePowerShellCredential } = await loadIdentity();
-    const tenant = auth.tenantId === undefined ? {} : { tenantId: auth.tenantId };
-    return new ChainedTokenCredential(
-      new AzureCliCredential({ ...tenant, ...sdkOptions(options) }),
-      new AzureDeveloperCliCredential({ ...tenant, ...sdkOptions(options) }),
-      new AzurePowerShellCredential({ ...tenant, ...sdkOptions(options) }),
-    );
-  };
+/**
+ * Developer mode asks the Azure CLI directly. The SDK's AzureCliCredential and its siblings refuse
+ * the AAS scope because of its literal `*` ("Invalid scope"), while `az account get-access-token
+ * --resource https://*.asazure.windows.net` works. No shell: the `*` is passed as is.
+ */
+function developerSource(auth: AuthConfig, _options: SourceOptions): TokenSource {
+  const resource = AAS_SCOPE.replace(/\/\.default$/, '');
+  const run = (): Promise<{ stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const args = ['account', 'get-access-token', '--output', 'json', '--resource', resource, ...(auth.tenantId === undefined ? [] : ['--tenant', auth.tenantId])];
+      const windows = process.platform === 'win32';
+      // The CLI inherits the environment (PATH, AZURE_CONFIG_DIR); no setting is read from it here.
+      execFile(windows ? 'az.cmd' : 'az', args, { timeout: 30_000, shell: windows, windowsHide: true, env: process.env }, (error, stdout, stderr) => {
+        if (error !== null) reject(new Error(/az login/.test(stderr) ? 'not signed in to the Azure CLI' : `the Azure CLI failed (${String(error.code ?? 'error')})`));
+        else resolve({ stdout, stderr });
+      });
+    });
   return {
     async getToken() {
-      return tokenFrom(await (credential ??= build()), AAS_SCOPE, context(auth, 'developer'));
+      let token: AccessToken;
+      try {
+        const { stdout } = await run();
+        const parsed = JSON.parse(stdout) as { accessToken?: unknown; expires_on?: unknown; expiresOn?: unknown };
+        const expiresOnTimestamp = typeof parsed.expires_on === 'number' || typeof parsed.expires_on === 'string'
+          ? Number(parsed.expires_on) * 1000
+          : new Date(String(parsed.expiresOn)).getTime();
+        if (typeof parsed.accessToken !== 'string' || Number.isNaN(expiresOnTimestamp)) throw new Error('unexpected Azure CLI output');
+        token = { token: parsed.accessToken, expiresOnTimestamp, tokenType: 'Bearer' };
+      } catch (error) {
+        throw classifyAuthError(error, context(auth, 'developer'));
+      }
+      return token;
     },
     invalidate() {},
   };

@@ -93,7 +93,7 @@ test('a failure is not cached: the next call tries again', async () => {
   expect(fx.issuer.verify(await p.getAasToken(), AAS_RESOURCE).ok).toBe(true);
 });
 
-describe.each([
+describe.each<{ name: string; arrange: () => unknown; overrides: Record<string, string>; code: string; retryable: boolean; says: RegExp }>([
   {
     name: 'wrong secret in Key Vault',
     arrange: () => fx.emulator.setSecret('wrong-secret', 'not-the-secret-Xx7~abcdefghijklmnopqrstu'),
