@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { systemClock, type Clock } from '../clock';
+import { loadLocalTls, type LocalTls } from '../tls';
+import { startAasEmulator, type AasEmulator } from './aas';
+import { startIdentityEmulator, type IdentityEmulator } from './identity/server';
+import { TokenIssuer } from './jwt';
+
+export interface EmulatorsOptions {
+  clock?: Clock;
+  tls?: LocalTls;
+  /** 0 or unset: free ports. */
+  ports?: { aas?: number; identity?: number };
+}
+
+export interface Emulators {
+  issuer: TokenIssuer;
+  aas: AasEmulator;
+  identity: IdentityEmulator;
+  tls: LocalTls;
+  /** The service principal registered as AAS administrator; its secret is in the emulated Key Vault. */
+  servicePrincipal: { tenantId: string; clientId: string };
+  /** Everything the app needs to run against the emulators (AUTH_MODE=keyVault). */
+  appSettings(overrides?: Record<string, string>): Record<string, string>;
+  close(): Promise<void>;
+}
+
+export const SAMPLE_SERVICE_PRINCIPAL_CLIENT_ID = 'a5a5a5a5-0000-4000-8000-00000000aa5a';
+
+/** One TokenIssuer shared by the identity emulator (issues) and the AAS emulator (verifies). */
+export async function startEmulators(options: EmulatorsOptions = {}): Promise<Emulators> {
+  const clock = options.clock ?? systemClock;
+  const tls = options.tls ?? loadLocalTls();
+  const issuer = new TokenIssuer(clock);
+  const identity = await startIdentityEmulator({ clock, tls, issuer, port: options.ports?.identity });
+  let aas: AasEmulator;
+  try {
+    aas = await startAasEmulator({ clock, tls, issuer, port: options.ports?.aas });
+  } catch (error) {
+    await identity.close();
+    throw error;
+  }
+  // A fresh random secret per start: it lives only in the emulated Entra ID and Key Vault.
+  const secret = randomBytes(24).toString('base64url');
+  const servicePrincipal = { tenantId: identity.tenantId, clientId: SAMPLE_SERVICE_PRINCIPAL_CLIENT_ID };
+  identity.registerServicePrincipal({ ...servicePrincipal, secret });
+  identity.setSecret(identity.secretName, secret);
+  // The AAS emulator accepts any token it can verify for its audience: the service principal
+  // stands for `app:<clientId>@<tenantId>` in the server administrators.
+  return {
+    issuer,
+    aas,
+    identity,
+    tls,
+    servicePrincipal,
+    appSettings: (overrides = {}) => ({
+      ...identity.env(),
+      AUTH_MODE: 'keyVault',
+      AAS_TENANT_ID: servicePrincipal.tenantId,
+      AAS_CLIENT_ID: servicePrincipal.clientId,
+      AAS_ALLOWED_HOSTS: aas.host,
+      ...overrides,
+    }),
+    close: async () => {
+      await Promise.all([aas.close(), identity.close()]);
+    },
+  };
+}

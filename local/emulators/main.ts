@@ -1,0 +1,31 @@
+import { startEmulators } from '.';
+
+// `npm run emulators`: the AAS and identity emulators on fixed ports, for the app or a demo.
+async function main(): Promise<void> {
+  const port = (name: string, fallback: number) => {
+    const value = Number(process.env[name] ?? fallback);
+    if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number`);
+    return value;
+  };
+  const emulators = await startEmulators({ ports: { aas: port('AAS_EMULATOR_PORT', 8443), identity: port('IDENTITY_EMULATOR_PORT', 8444) } });
+  const lines = [
+    `AAS emulator:       ${emulators.aas.url}`,
+    `Identity emulator:  ${emulators.identity.url} (managed identity, Entra ID, Key Vault)`,
+    `Sample server name: ${emulators.aas.serverName()}`,
+    `Trust this CA:      ${emulators.tls.caPath} (NODE_EXTRA_CA_CERTS)`,
+    '',
+    'App settings (local.settings.json "Values", or environment):',
+    JSON.stringify(emulators.appSettings(), null, 2),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const stop = () => {
+    void emulators.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
