@@ -1,0 +1,185 @@
+import { COMMIT_MODES, REFRESH_STATUSES, REFRESH_TYPES } from '../aas/types';
+import { ErrorCodes } from '../errors';
+import { FINAL_HTTP_STATUS, RETRY_AFTER_SECONDS } from './handlers';
+import { MAX_BODY_BYTES } from './requestSchema';
+
+const RUN_STATUSES = ['pending', 'waiting', 'refreshing', 'syncing', 'succeeded', 'failed', 'cancelled', 'timedOut'];
+const objectRef = { type: 'object', required: ['table'], properties: { table: { type: 'string' }, partition: { type: 'string' } }, additionalProperties: false };
+const objectStatus = { type: 'object', required: ['table', 'status'], properties: { table: { type: 'string' }, partition: { type: 'string' }, status: { type: 'string' } } };
+const runError = { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', enum: Object.values(ErrorCodes) }, message: { type: 'string' } } };
+const json = (schema: unknown) => ({ 'application/json': { schema } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
+const runningHeaders = {
+  Location: { description: 'Absolute URL of the run status.', schema: { type: 'string', format: 'uri' } },
+  'Retry-After': { description: `Seconds to wait before polling again (${RETRY_AFTER_SECONDS}).`, schema: { type: 'integer' } },
+};
+
+/** OpenAPI 3.1 description of the HTTP API, served at /api/openapi.json and checked against real answers in tests. */
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'AAS refresh service',
+    version: '0.1.0',
+    description:
+      'Refreshes Azure Analysis Services tabular models through a durable orchestration: submit, poll, cancel, time out, sync replicas, call back. ' +
+      `GET /refreshes/{id} answers 202 while running, ${FINAL_HTTP_STATUS.succeeded} on success, ${FINAL_HTTP_STATUS.failed} when failed or cancelled and ${FINAL_HTTP_STATUS.timedOut} when timed out, so that an Azure Data Factory Web activity following the 202 succeeds or fails with the refresh.`,
+  },
+  servers: [{ url: '/api' }],
+  security: [{ functionKeyHeader: [] }, { functionKeyQuery: [] }],
+  paths: {
+    '/refreshes': {
+      post: {
+        operationId: 'startRefresh',
+        summary: 'Start a refresh run',
+        requestBody: { required: true, content: json(ref('RefreshRequest')) },
+        responses: {
+          '202': { description: 'Accepted; follow Location.', headers: runningHeaders, content: json(ref('Accepted')) },
+          '400': errorResponse('The request is not valid; error.problems lists every problem.'),
+          '401': { description: 'Missing or wrong function key.' },
+          '409': errorResponse('Another run of this app is refreshing the model (onConflict "fail"); error.activeRunId names it.'),
+          '413': errorResponse(`The body is larger than ${MAX_BODY_BYTES} bytes.`),
+          '415': errorResponse('The Content-Type is not application/json.'),
+        },
+      },
+      get: {
+        operationId: 'listRefreshes',
+        summary: "This app's runs, newest first",
+        parameters: [
+          { name: 'server', in: 'query', schema: { type: 'string' } },
+          { name: 'model', in: 'query', schema: { type: 'string' } },
+          { name: 'status', in: 'query', schema: { type: 'string', enum: RUN_STATUSES } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+        ],
+        responses: {
+          '200': { description: 'Runs.', content: json({ type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: ref('Run') } } }) },
+          '400': errorResponse('The query is not valid.'),
+        },
+      },
+    },
+    '/refreshes/{id}': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      get: {
+        operationId: 'getRefresh',
+        summary: 'A run and its AAS refresh',
+        responses: {
+          '200': { description: 'Succeeded.', content: json(ref('Run')) },
+          '202': { description: 'Still running.', headers: runningHeaders, content: json(ref('Run')) },
+          '404': errorResponse('No such run.'),
+          '500': { description: 'Failed or cancelled (status and error tell which).', content: json(ref('Run')) },
+          '504': { description: 'Timed out; the AAS refresh was cancelled.', content: json(ref('Run')) },
+        },
+      },
+      delete: {
+        operationId: 'cancelRefresh',
+        summary: 'Cancel a run and its AAS refresh',
+        responses: {
+          '202': { description: 'Cancellation requested; follow Location.', headers: runningHeaders, content: json({ type: 'object', required: ['id', 'status', 'statusUrl'], properties: { id: { type: 'string' }, status: { const: 'cancelling' }, statusUrl: { type: 'string' } } }) },
+          '404': errorResponse('No such run.'),
+          '409': errorResponse('The run has already ended.'),
+        },
+      },
+    },
+    '/models/refreshes': {
+      get: {
+        operationId: 'modelHistory',
+        summary: "The model's own AAS refresh history (the last 30 days, as AAS keeps it)",
+        parameters: [
+          { name: 'server', in: 'query', required: true, schema: { type: 'string' } },
+          { name: 'model', in: 'query', required: true, schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': {
+            description: 'History.',
+            content: json({
+              type: 'object',
+              required: ['server', 'model', 'refreshes'],
+              properties: {
+                server: { type: 'string' },
+                model: { type: 'string' },
+                refreshes: {
+                  type: 'array',
+                  items: { type: 'object', required: ['refreshId', 'status'], properties: { refreshId: { type: 'string' }, status: { type: 'string', enum: REFRESH_STATUSES }, startTime: { type: 'string' }, endTime: { type: 'string' } } },
+                },
+              },
+            }),
+          },
+          '400': errorResponse('The query is not valid.'),
+          '404': errorResponse('AAS does not know the model.'),
+          '502': errorResponse('AAS refused or could not be reached; error.code says why.'),
+        },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      functionKeyHeader: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
+      functionKeyQuery: { type: 'apiKey', in: 'query', name: 'code' },
+    },
+    schemas: {
+      RefreshRequest: {
+        type: 'object',
+        description: 'Field names are matched case-insensitively (camelCase or the documented PascalCase); unknown fields are refused.',
+        required: ['server', 'model'],
+        properties: {
+          server: { type: 'string', examples: ['asazure://westeurope.asazure.windows.net/myserver'] },
+          model: { type: 'string' },
+          type: { type: 'string', enum: REFRESH_TYPES, default: 'automatic' },
+          commitMode: { type: 'string', enum: COMMIT_MODES, default: 'transactional' },
+          maxParallelism: { type: 'integer', minimum: 1, maximum: 256, default: 10 },
+          retryCount: { type: 'integer', minimum: 0, maximum: 100, default: 0 },
+          objects: { type: 'array', items: objectRef, maxItems: 1000 },
+          sync: { type: 'boolean', description: 'Synchronize query replicas after a successful refresh (default REFRESH_DEFAULT_SYNC).' },
+          timeout: { type: 'string', description: 'ISO 8601 duration, PT1M to P7D (default REFRESH_DEFAULT_TIMEOUT).', examples: ['PT2H'] },
+          onConflict: { type: 'string', enum: ['fail', 'wait'], default: 'fail' },
+          callbackUrl: { type: 'string', format: 'uri', description: 'POSTed the ADF Webhook body when the run ends; also accepted as callBackUri.' },
+          callBackUri: { type: 'string', format: 'uri' },
+        },
+      },
+      Accepted: {
+        type: 'object',
+        required: ['id', 'status', 'statusUrl', 'cancelUrl', 'server', 'model'],
+        properties: { id: { type: 'string' }, status: { const: 'pending' }, statusUrl: { type: 'string' }, cancelUrl: { type: 'string' }, server: { type: 'string' }, model: { type: 'string' } },
+      },
+      Run: {
+        type: 'object',
+        required: ['id', 'status', 'server', 'model', 'source', 'request', 'createdAt', 'lastUpdatedAt', 'objects', 'messages', 'statusCalls'],
+        properties: {
+          id: { type: 'string' },
+          status: { type: 'string', enum: RUN_STATUSES },
+          server: { type: 'string' },
+          model: { type: 'string' },
+          source: { type: 'string' },
+          request: { type: 'object' },
+          createdAt: { type: 'string' },
+          lastUpdatedAt: { type: 'string' },
+          startedAt: { type: 'string' },
+          endedAt: { type: 'string' },
+          deadline: { type: 'string' },
+          refreshId: { type: 'string' },
+          adopted: { type: 'boolean' },
+          aasStatus: { type: 'string', enum: REFRESH_STATUSES },
+          refreshStartTime: { type: 'string' },
+          refreshEndTime: { type: 'string' },
+          objects: { type: 'array', items: objectStatus },
+          messages: { type: 'array', items: { type: 'object', required: ['message'], properties: { code: { type: 'string' }, message: { type: 'string' }, type: { type: 'string' } } } },
+          committedObjects: { type: 'array', items: objectStatus },
+          syncOperationId: { type: 'string' },
+          syncState: { type: 'integer', enum: [0, 1, 2, 3, 4] },
+          syncDetails: { type: ['string', 'null'] },
+          statusCalls: { type: 'integer', minimum: 0 },
+          expectedDurationSeconds: { type: 'integer' },
+          nextPollAt: { type: 'string' },
+          lastIssue: runError,
+          error: runError,
+          callback: { type: 'object', required: ['delivered'], properties: { delivered: { type: 'boolean' }, httpStatus: { type: 'integer' }, error: { type: 'string' } } },
+        },
+      },
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', enum: Object.values(ErrorCodes) }, message: { type: 'string' }, problems: { type: 'array', items: { type: 'string' } } } } },
+      },
+    },
+  },
+} as const;
