@@ -1,0 +1,84 @@
+import { loadConfig, SETTING_NAMES } from '../../src/config/config';
+import { codeOf } from '../../src/errors';
+
+const keyVaultSettings = {
+  AAS_TENANT_ID: '11111111-1111-1111-1111-111111111111',
+  AAS_CLIENT_ID: '22222222-2222-2222-2222-222222222222',
+  KEY_VAULT_URL: 'https://kv-aas.vault.azure.net',
+  KEY_VAULT_SECRET_NAME: 'aas-sp-secret',
+};
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(codeOf(error)).toBe('CONFIG_INVALID');
+    return (error as Error).message;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(keyVaultSettings);
+    expect(config.aas.allowedHosts).toEqual(['*.asazure.windows.net']);
+    expect(config.auth.mode).toBe('keyVault');
+    expect(config.refresh).toEqual({ defaultSync: true, defaultTimeoutMs: 12 * 3600 * 1000 });
+    expect(config.polling).toEqual({ minIntervalMs: 15_000, maxIntervalMs: 600_000 });
+    expect(config.schedules).toEqual([]);
+    expect(config.auth.runningInAzure).toBe(false);
+  });
+
+  it('treats blank settings as unset', () => {
+    expect(loadConfig({ ...keyVaultSettings, AAS_ALLOWED_HOSTS: '  ', REFRESH_DEFAULT_SYNC: '' }).refresh.defaultSync).toBe(true);
+  });
+
+  it('parses lists, booleans, durations and schedules', () => {
+    const config = loadConfig({
+      ...keyVaultSettings,
+      AAS_ALLOWED_HOSTS: '*.asazure.windows.net, 127.0.0.1:8443',
+      REFRESH_DEFAULT_SYNC: 'false',
+      REFRESH_DEFAULT_TIMEOUT: 'PT2H30M',
+      REFRESH_SCHEDULES: JSON.stringify([{ name: 'nightly', schedule: '0 0 2 * * *', request: { server: 'asazure://westus.asazure.windows.net/s', model: 'm' } }]),
+    });
+    expect(config.aas.allowedHosts).toEqual(['*.asazure.windows.net', '127.0.0.1:8443']);
+    expect(config.refresh).toEqual({ defaultSync: false, defaultTimeoutMs: 9_000_000 });
+    expect(config.schedules[0]?.name).toBe('nightly');
+  });
+
+  it.each([
+    [{ AUTH_MODE: 'magic' }, 'AUTH_MODE'],
+    [{ AAS_CLIENT_ID: '' , KEY_VAULT_URL: 'https://kv.vault.azure.net', AAS_TENANT_ID: 't', KEY_VAULT_SECRET_NAME: 's' }, 'AAS_CLIENT_ID: required when AUTH_MODE is keyVault'],
+    [{ ...keyVaultSettings, KEY_VAULT_URL: 'http://kv.vault.azure.net' }, 'KEY_VAULT_URL'],
+    [{ ...keyVaultSettings, POLL_MIN_INTERVAL_SECONDS: '0' }, 'POLL_MIN_INTERVAL_SECONDS'],
+    [{ ...keyVaultSettings, POLL_MIN_INTERVAL_SECONDS: '60', POLL_MAX_INTERVAL_SECONDS: '30' }, 'POLL_MAX_INTERVAL_SECONDS'],
+    [{ ...keyVaultSettings, REFRESH_DEFAULT_TIMEOUT: '2 hours' }, 'REFRESH_DEFAULT_TIMEOUT'],
+    [{ ...keyVaultSettings, REFRESH_DEFAULT_SYNC: 'yes' }, 'REFRESH_DEFAULT_SYNC'],
+    [{ ...keyVaultSettings, AAS_ALLOWED_HOSTS: 'https://evil.com/' }, 'AAS_ALLOWED_HOSTS'],
+    [{ ...keyVaultSettings, REFRESH_SCHEDULES: '[{' }, 'REFRESH_SCHEDULES'],
+    [{ ...keyVaultSettings, REFRESH_SCHEDULES: '[{"name":"a","schedule":"x","request":{}},{"name":"a","schedule":"x","request":{}}]' }, 'used twice'],
+    [{ AUTH_MODE: 'servicePrincipal', AAS_TENANT_ID: 't', AAS_CLIENT_ID: 'c' }, 'set exactly one'],
+    [{ AUTH_MODE: 'servicePrincipal', AAS_TENANT_ID: 't', AAS_CLIENT_ID: 'c', AAS_CLIENT_SECRET: 's', WEBSITE_INSTANCE_ID: 'abc' }, 'ALLOW_SERVICE_PRINCIPAL_IN_AZURE'],
+  ])('refuses %j naming %s', (env, expected) => {
+    expect(configError(env as Record<string, string>)).toContain(expected);
+  });
+
+  it('lists every wrong setting at once', () => {
+    const message = configError({ AUTH_MODE: 'keyVault' });
+    for (const name of ['AAS_TENANT_ID', 'AAS_CLIENT_ID', 'KEY_VAULT_URL', 'KEY_VAULT_SECRET_NAME']) expect(message).toContain(name);
+  });
+
+  it('allows servicePrincipal in Azure only when explicitly allowed', () => {
+    const config = loadConfig({ AUTH_MODE: 'servicePrincipal', AAS_TENANT_ID: 't', AAS_CLIENT_ID: 'c', AAS_CLIENT_SECRET: 's', WEBSITE_INSTANCE_ID: 'abc', ALLOW_SERVICE_PRINCIPAL_IN_AZURE: 'true' });
+    expect(config.auth.runningInAzure).toBe(true);
+  });
+
+  it('never echoes a secret setting in its errors', () => {
+    const message = configError({ AUTH_MODE: 'servicePrincipal', AAS_TENANT_ID: 't', AAS_CLIENT_ID: 'c', AAS_CLIENT_SECRET: 'S3cr3t-value', AAS_CLIENT_CERTIFICATE_PATH: '/x.pem' });
+    expect(message).not.toContain('S3cr3t-value');
+  });
+
+  it('knows each setting name once', () => {
+    expect(new Set(SETTING_NAMES).size).toBe(SETTING_NAMES.length);
+  });
+});
