@@ -46,22 +46,16 @@ function caseInsensitiveEnum<T extends string>(values: readonly T[], field: stri
 const integer = (field: string, min: number, max: number) =>
   z.number({ error: `${field} must be a number` }).int(`${field} must be a whole number`).min(min, `${field} must be at least ${min}`).max(max, `${field} must be at most ${max}`);
 
-const refreshObject = z.unknown().transform((value, ctx) => {
-  const normalised = normaliseKeys(value, OBJECT_FIELDS, {}, ctx);
-  return normalised;
-}).pipe(
-  z.object({ table: name('table'), partition: name('partition').optional() }, { error: 'each object must be {"table": ..., "partition"?: ...}' }),
+const refreshObject = z.object(
+  { table: name('table'), partition: name('partition').optional() },
+  { error: 'each object must be {"table": ..., "partition"?: ...}' },
 );
 
 export type RawRefreshRequest = Record<string, unknown>;
 
 /** Validates a POST /api/refreshes body (already parsed JSON) into a RunRequest; lists every problem. */
 export function parseRunRequest(body: unknown, config: Config, source: string): { ok: true; request: RunRequest } | { ok: false; problems: string[] } {
-  const schema = z
-    .unknown()
-    .transform((value, ctx) => normaliseKeys(value, FIELDS, ALIASES, ctx))
-    .pipe(
-      z.object({
+  const schema = z.object({
         server: z.string({ error: 'server is required (asazure://<region>.asazure.windows.net/<server>)' }).superRefine((value, ctx) => {
           try {
             resolveServer(value, config.aas.allowedHosts);
@@ -98,12 +92,20 @@ export function parseRunRequest(body: unknown, config: Config, source: string): 
             if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `callbackUrl ${problem}` });
           })
           .optional(),
-      }),
+      });
+  // Names are normalised first so that unknown or duplicate fields are listed with everything else.
+  const problems: string[] = [];
+  const normalised = normaliseKeys(body, FIELDS, ALIASES, problems, '');
+  if (Array.isArray(normalised.objects)) {
+    normalised.objects = normalised.objects.map((entry: unknown, index: number) =>
+      typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? normaliseKeys(entry, OBJECT_FIELDS, {}, problems, `objects.${index}: `) : entry,
     );
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((issue) => (issue.path.length > 0 && !issue.message.startsWith(String(issue.path[0])) ? `${issue.path.join('.')}: ${issue.message}` : issue.message)) };
   }
+  const parsed = schema.safeParse(normalised);
+  if (!parsed.success) {
+    problems.push(...parsed.error.issues.map((issue) => (issue.path.length > 0 && !issue.message.startsWith(String(issue.path[0])) ? `${issue.path.join('.')}: ${issue.message}` : issue.message)));
+  }
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const value = parsed.data;
   return {
     ok: true,
@@ -128,9 +130,9 @@ export function parseRunRequest(body: unknown, config: Config, source: string): 
 }
 
 /** Maps keys to their canonical names case-insensitively; unknown and duplicate keys are problems. */
-function normaliseKeys(value: unknown, fields: readonly string[], aliases: Record<string, string>, ctx: z.RefinementCtx): Record<string, unknown> {
+function normaliseKeys(value: unknown, fields: readonly string[], aliases: Record<string, string>, problems: string[], prefix: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    ctx.addIssue({ code: 'custom', message: 'the body must be a JSON object' });
+    problems.push('the body must be a JSON object');
     return {};
   }
   const canonical = new Map(fields.map((field) => [field.toLowerCase(), field]));
@@ -138,11 +140,11 @@ function normaliseKeys(value: unknown, fields: readonly string[], aliases: Recor
   for (const [key, entry] of Object.entries(value)) {
     const target = canonical.get(key.toLowerCase()) ?? aliases[key.toLowerCase()];
     if (target === undefined) {
-      ctx.addIssue({ code: 'custom', message: `unknown field "${key.slice(0, 64)}"` });
+      problems.push(`${prefix}unknown field "${key.slice(0, 64)}"`);
       continue;
     }
     if (target in result) {
-      ctx.addIssue({ code: 'custom', message: `field "${target}" is given twice (as "${key.slice(0, 64)}")` });
+      problems.push(`${prefix}field "${target}" is given twice (as "${key.slice(0, 64)}")`);
       continue;
     }
     result[target] = entry;

@@ -1,0 +1,87 @@
+import { parseRunRequest } from '../../src/api/requestSchema';
+import { loadConfig } from '../../src/config/config';
+
+const config = loadConfig({ AUTH_MODE: 'managedIdentity', CALLBACK_ALLOWED_HOSTS: '*.datafactory.azure.com,127.0.0.1:9443', REFRESH_DEFAULT_TIMEOUT: 'PT6H' });
+const server = 'asazure://westeurope.asazure.windows.net/myserver';
+
+function problemsOf(body: unknown): string[] {
+  const parsed = parseRunRequest(body, config, 'http');
+  if (parsed.ok) throw new Error('expected the request to be refused');
+  return parsed.problems;
+}
+
+describe('refresh request schema', () => {
+  it('applies the documented AAS defaults and the settings defaults', () => {
+    const parsed = parseRunRequest({ server, model: 'Sales' }, config, 'http');
+    expect(parsed).toEqual({
+      ok: true,
+      request: {
+        server,
+        model: 'Sales',
+        refresh: { type: 'automatic', commitMode: 'transactional', maxParallelism: 10, retryCount: 0, objects: [] },
+        sync: true,
+        timeoutMs: 6 * 3600 * 1000,
+        onConflict: 'fail',
+        source: 'http',
+        polling: config.polling,
+      },
+    });
+  });
+
+  it('accepts the documented PascalCase and any casing of enum values', () => {
+    const parsed = parseRunRequest(
+      { Server: server, Model: 'Sales', Type: 'Full', CommitMode: 'PARTIALBATCH', MaxParallelism: 2, RetryCount: 2, Objects: [{ Table: 'DimCustomer', Partition: 'DimCustomer' }, { table: 'DimDate' }] },
+      config,
+      'http',
+    );
+    expect(parsed.ok && parsed.request.refresh).toEqual({
+      type: 'full',
+      commitMode: 'partialBatch',
+      maxParallelism: 2,
+      retryCount: 2,
+      objects: [{ table: 'DimCustomer', partition: 'DimCustomer' }, { table: 'DimDate' }],
+    });
+  });
+
+  it("accepts ADF's callBackUri as the callback URL", () => {
+    const parsed = parseRunRequest({ server, model: 'm', callBackUri: 'https://dp.svc.datafactory.azure.com/cb?x=1' }, config, 'http');
+    expect(parsed.ok && parsed.request.callbackUrl).toBe('https://dp.svc.datafactory.azure.com/cb?x=1');
+  });
+
+  it.each([
+    [{ model: 'm' }, 'server is required'],
+    [{ server }, 'model'],
+    [{ server, model: 'm', type: 'add' }, 'type "add" is not supported'],
+    [{ server, model: 'm', type: 'fast' }, 'type "fast" is not one of'],
+    [{ server, model: 'm', commitMode: 'eventual' }, 'commitMode "eventual"'],
+    [{ server, model: 'm', maxParallelism: -1 }, 'maxParallelism must be at least 1'],
+    [{ server, model: 'm', retryCount: -2 }, 'retryCount must be at least 0'],
+    [{ server, model: 'm', retryCount: 1.5 }, 'retryCount must be a whole number'],
+    [{ server, model: 'm', maxParallelism: '4' }, 'maxParallelism must be a number'],
+    [{ server, model: 'm', objects: [{ partition: 'p' }] }, 'table'],
+    [{ server, model: 'm', objects: [{ table: 't', column: 'c' }] }, 'unknown field "column"'],
+    [{ server, model: 'm', objects: 'DimDate' }, 'objects must be an array'],
+    [{ server, model: 'm', colour: 'blue' }, 'unknown field "colour"'],
+    [{ server, model: 'm', Type: 'full', type: 'full' }, 'given twice'],
+    [{ server: 'asazure://evil.example.com/myserver', model: 'm' }, 'AAS_ALLOWED_HOSTS'],
+    [{ server: 'https://westeurope.asazure.windows.net/myserver', model: 'm' }, 'server'],
+    [{ server, model: 'm', callbackUrl: 'https://evil.example.com/cb' }, 'CALLBACK_ALLOWED_HOSTS'],
+    [{ server, model: 'm', callbackUrl: 'http://dp.svc.datafactory.azure.com/cb' }, 'https'],
+    [{ server, model: 'm', callbackUrl: 'https://user:pw@dp.svc.datafactory.azure.com/cb' }, 'credentials'],
+    [{ server, model: 'm', timeout: 'PT10S' }, 'between PT1M and P7D'],
+    [{ server, model: 'm', timeout: 'P30D' }, 'between PT1M and P7D'],
+    [{ server, model: 'm', timeout: 'soon' }, 'ISO 8601'],
+    [{ server, model: 'm', onConflict: 'queue' }, 'onConflict'],
+    [{ server, model: 'm', sync: 'yes' }, 'sync must be true or false'],
+    [{ server, model: 'bad\u0000name' }, 'control characters'],
+    [[server], 'JSON object'],
+    [null, 'JSON object'],
+  ])('refuses %j', (body, expected) => {
+    expect(problemsOf(body).join(' | ')).toContain(expected);
+  });
+
+  it('lists every problem at once', () => {
+    const problems = problemsOf({ server: 'asazure://evil.example.com/x', type: 'add', maxParallelism: 0, extra: 1 });
+    expect(problems.length).toBeGreaterThanOrEqual(4);
+  });
+});
