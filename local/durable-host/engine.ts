@@ -1,0 +1,874 @@
+/**
+ * The durable engine: what the Durable Task extension does for an out-of-process JavaScript app.
+ * Per instance it keeps the history of the current execution, delivers one new event per
+ * orchestrator replay (so the library's task ids stay aligned), reads the cumulative actions the
+ * library returns, and executes the new ones: activities (with retry), timers (short, long,
+ * cancelled), external events, sub-orchestrations and continueAsNew. All state is written
+ * through to SQLite (see store.ts) so a killed process resumes where it stopped.
+ */
+import { InvocationContext } from '@azure/functions';
+import type { Clock } from '../clock';
+import type { RegisteredFunction } from './coreModule';
+import { formatTimeSpan, isoTime } from './durations';
+import { Store } from './store';
+
+export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'Suspended';
+const terminal: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
+
+export const EventType = {
+  ExecutionStarted: 0,
+  ExecutionCompleted: 1,
+  ExecutionTerminated: 2,
+  TaskScheduled: 4,
+  TaskCompleted: 5,
+  TaskFailed: 6,
+  SubOrchestrationInstanceCreated: 7,
+  SubOrchestrationInstanceCompleted: 8,
+  SubOrchestrationInstanceFailed: 9,
+  TimerCreated: 10,
+  TimerFired: 11,
+  OrchestratorStarted: 12,
+  OrchestratorCompleted: 13,
+  EventRaised: 15,
+  ContinueAsNew: 16,
+  ExecutionSuspended: 19,
+  ExecutionResumed: 20,
+} as const;
+
+const ActionType = {
+  CallActivity: 0,
+  CallActivityWithRetry: 1,
+  CallSubOrchestrator: 2,
+  CallSubOrchestratorWithRetry: 3,
+  ContinueAsNew: 4,
+  CreateTimer: 5,
+  WaitForExternalEvent: 6,
+  WhenAny: 11,
+  WhenAll: 12,
+} as const;
+
+export type HistoryEvent = Record<string, unknown> & { EventType: number; EventId: number; Timestamp: string };
+
+interface RetryOptions {
+  firstRetryIntervalInMilliseconds: number;
+  maxNumberOfAttempts: number;
+  backoffCoefficient?: number;
+  maxRetryIntervalInMilliseconds?: number;
+  retryTimeoutInMilliseconds?: number;
+}
+
+interface Action {
+  actionType: number;
+  functionName?: string;
+  input?: unknown;
+  retryOptions?: RetryOptions;
+  fireAt?: string | Date;
+  isCanceled?: boolean;
+  externalEventName?: string;
+  instanceId?: string;
+  compoundActions?: Action[];
+}
+
+/** What the engine remembers about a task id of the current execution. */
+interface TaskInfo {
+  kind: 'activity' | 'subOrchestration' | 'timer' | 'retryTimer';
+  actionIndex: number;
+  /** For attempts and retry timers: the id of the first attempt, which holds the retry state. */
+  rootId: number;
+  name?: string;
+  input?: unknown;
+  retry?: RetryOptions;
+  failures?: number;
+  firstAttemptAt?: number;
+  /** Long timers: the final fire time (the library waits on a chain of sub-timers). */
+  finalFireAt?: number;
+  workId?: number;
+}
+
+export interface InstanceRecord {
+  id: string;
+  name: string;
+  status: RuntimeStatus;
+  input: unknown;
+  output: unknown;
+  customStatus: unknown;
+  createdTime: number;
+  lastUpdatedTime: number;
+  execution: number;
+  parent?: { instanceId: string; taskId: number; execution: number };
+  /** Flattened signatures of the actions dispatched in this execution, in order. */
+  dispatched: { type: number; name?: string; canceled?: boolean }[];
+  nextId: number;
+  tasks: Record<string, TaskInfo>;
+  historyLength: number;
+}
+
+type InboxMessage =
+  | { type: 'start' }
+  | { type: 'completion'; execution: number; taskId: number; event: Record<string, unknown> }
+  | { type: 'raise'; name: string; input: string | undefined }
+  | { type: 'terminate'; reason: string }
+  | { type: 'suspend'; reason: string }
+  | { type: 'resume'; reason: string };
+
+type WorkItem =
+  | { kind: 'activity'; execution: number; taskId: number; name: string; input: unknown }
+  | { kind: 'timer'; execution: number; taskId: number; fireAt: number };
+
+interface QueuedWork {
+  id: number;
+  instanceId: string;
+  item: WorkItem;
+  running?: boolean;
+}
+
+export interface EngineOptions {
+  store: Store;
+  clock: Clock;
+  functions: RegisteredFunction[];
+  activityConcurrency: number;
+  log: (line: string) => void;
+  /** The extension's defaults for Azure Storage: timers over 6 days wait in 3-day steps. */
+  maximumShortTimerMs?: number;
+  longRunningTimerIntervalMs?: number;
+  onChange?: () => void;
+}
+
+export class NondeterminismError extends Error {
+  readonly code = 'DURABLE_HOST_NONDETERMINISM';
+  override readonly name = 'NondeterminismError';
+}
+
+function flatten(actions: Action[], out: Action[] = []): Action[] {
+  for (const a of actions) {
+    if (a.actionType === ActionType.WhenAll || a.actionType === ActionType.WhenAny) flatten(a.compoundActions ?? [], out);
+    else out.push(a);
+  }
+  return out;
+}
+
+/** Inputs of callActivity/continueAsNew that are strings arrive JSON-stringified by the library. */
+function actionInput(input: unknown): unknown {
+  if (typeof input === 'string') {
+    try {
+      return JSON.parse(input) as unknown;
+    } catch {
+      return input;
+    }
+  }
+  return input;
+}
+
+function errorParts(err: unknown): { message: string; details: string } {
+  if (err instanceof Error) return { message: err.message, details: err.stack ?? '' };
+  return { message: String(err), details: '' };
+}
+
+const OUT_OF_PROC = '$OutOfProcData$:';
+
+export class Engine {
+  private readonly instances = new Map<string, InstanceRecord>();
+  private readonly histories = new Map<string, HistoryEvent[]>();
+  private readonly inbox: { seq: number; instanceId: string; msg: InboxMessage }[] = [];
+  private readonly work = new Map<number, QueuedWork>();
+  private readonly orchestrators = new Map<string, RegisteredFunction>();
+  private readonly activities = new Map<string, RegisteredFunction>();
+  private readonly duplicateNext = new Map<string, number>();
+  private inFlight = 0;
+  private running = false;
+  private again = false;
+  private scheduled = false;
+  private stopped = false;
+  private realTimer: NodeJS.Timeout | undefined;
+  private invocationCounter = 0;
+  readonly replayCosts: { historyLength: number; ms: number }[] = [];
+  recordReplayCosts = false;
+
+  constructor(private readonly opts: EngineOptions) {
+    for (const f of opts.functions) {
+      const trigger = Object.values(f.metadata.bindings).find((b) => b.direction === 'in' && /Trigger$/.test(b.type));
+      if (trigger?.type === 'orchestrationTrigger') this.orchestrators.set(f.metadata.name, f);
+      if (trigger?.type === 'activityTrigger') this.activities.set(f.metadata.name, f);
+    }
+    this.load();
+  }
+
+  private get store(): Store {
+    return this.opts.store;
+  }
+
+  private load(): void {
+    for (const row of this.store.allInstances()) this.instances.set(row.id, JSON.parse(row.data) as InstanceRecord);
+    for (const row of this.store.allInbox()) {
+      this.inbox.push({ seq: row.seq, instanceId: row.instance_id, msg: JSON.parse(row.msg) as InboxMessage });
+    }
+    for (const row of this.store.allWork()) {
+      // Activities that were scheduled but not recorded as finished run again: at least once.
+      this.work.set(row.id, { id: row.id, instanceId: row.instance_id, item: JSON.parse(row.data) as WorkItem });
+    }
+  }
+
+  // ---------------------------------------------------------------- public operations
+
+  hasOrchestrator(name: string): boolean {
+    return this.orchestrators.has(name);
+  }
+
+  getInstance(id: string): InstanceRecord | undefined {
+    return this.instances.get(id);
+  }
+
+  listInstances(): InstanceRecord[] {
+    return [...this.instances.values()];
+  }
+
+  /** All executions' history, oldest first. */
+  historyOf(id: string): { execution: number; events: HistoryEvent[] }[] {
+    const byExecution = new Map<number, HistoryEvent[]>();
+    for (const row of this.store.history(id)) {
+      const list = byExecution.get(row.execution) ?? [];
+      list.push(row.event as HistoryEvent);
+      byExecution.set(row.execution, list);
+    }
+    return [...byExecution.entries()].map(([execution, events]) => ({ execution, events }));
+  }
+
+  /**
+   * Starts an orchestration. Like the extension's default (overridable states = non-running),
+   * an id that is Pending/Running/Suspended is refused; a finished one is replaced.
+   */
+  startNew(name: string, input: unknown, instanceId?: string, parent?: InstanceRecord['parent']): InstanceRecord {
+    if (!this.orchestrators.has(name)) throw new HostError('DURABLE_HOST_UNKNOWN_ORCHESTRATOR', `No orchestrator function named '${name}' is registered.`);
+    const id = instanceId ?? crypto.randomUUID().replace(/-/g, '');
+    const existing = this.instances.get(id);
+    if (existing && !terminal.has(existing.status)) {
+      throw new HostError('DURABLE_HOST_INSTANCE_EXISTS', `An orchestration instance with id '${id}' is already ${existing.status}.`);
+    }
+    const now = this.opts.clock.now();
+    const record: InstanceRecord = {
+      id,
+      name,
+      status: 'Pending',
+      input: input === undefined ? null : input,
+      output: null,
+      customStatus: null,
+      createdTime: now,
+      lastUpdatedTime: now,
+      execution: 0,
+      parent,
+      dispatched: [],
+      nextId: 0,
+      tasks: {},
+      historyLength: 0,
+    };
+    this.store.tx(() => {
+      if (existing) this.store.deleteInstance(id);
+      this.inbox.splice(0, this.inbox.length, ...this.inbox.filter((m) => m.instanceId !== id));
+      for (const w of [...this.work.values()]) if (w.instanceId === id) this.work.delete(w.id);
+      this.histories.set(id, []);
+      this.instances.set(id, record);
+      this.store.putInstance(id, record);
+      this.enqueue(id, { type: 'start' });
+    });
+    this.kick();
+    return record;
+  }
+
+  raiseEvent(id: string, name: string, input: string | undefined): 'accepted' | 'gone' | 'missing' {
+    return this.control(id, { type: 'raise', name, input });
+  }
+
+  terminate(id: string, reason: string): 'accepted' | 'gone' | 'missing' {
+    return this.control(id, { type: 'terminate', reason });
+  }
+
+  suspend(id: string, reason: string): 'accepted' | 'gone' | 'missing' {
+    return this.control(id, { type: 'suspend', reason });
+  }
+
+  resume(id: string, reason: string): 'accepted' | 'gone' | 'missing' {
+    return this.control(id, { type: 'resume', reason });
+  }
+
+  purge(id: string): boolean {
+    if (!this.instances.has(id)) return false;
+    this.store.tx(() => this.store.deleteInstance(id));
+    this.instances.delete(id);
+    this.histories.delete(id);
+    for (let i = this.inbox.length - 1; i >= 0; i--) if (this.inbox[i]?.instanceId === id) this.inbox.splice(i, 1);
+    for (const w of [...this.work.values()]) if (w.instanceId === id) this.work.delete(w.id);
+    return true;
+  }
+
+  duplicateNextActivity(name: string): void {
+    this.duplicateNext.set(name, (this.duplicateNext.get(name) ?? 0) + 1);
+  }
+
+  /** True when no orchestrator step, activity or deliverable message is pending. */
+  isIdle(): boolean {
+    if (this.running || this.scheduled || this.inFlight > 0) return false;
+    if (this.inbox.some((m) => this.deliverable(m.instanceId, m.msg))) return false;
+    for (const w of this.work.values()) if (w.item.kind === 'activity') return false;
+    return true;
+  }
+
+  /** Earliest pending durable timer, if any. */
+  nextTimerAt(): number | undefined {
+    let next: number | undefined;
+    for (const w of this.work.values()) {
+      if (w.item.kind === 'timer' && (next === undefined || w.item.fireAt < next)) next = w.item.fireAt;
+    }
+    return next;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.realTimer) clearTimeout(this.realTimer);
+  }
+
+  kick(): void {
+    if (this.stopped || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.pump();
+    });
+  }
+
+  // ---------------------------------------------------------------- scheduler
+
+  private control(id: string, msg: InboxMessage): 'accepted' | 'gone' | 'missing' {
+    const inst = this.instances.get(id);
+    if (!inst) return 'missing';
+    if (terminal.has(inst.status)) return 'gone';
+    this.store.tx(() => this.enqueue(id, msg));
+    this.kick();
+    return 'accepted';
+  }
+
+  private enqueue(instanceId: string, msg: InboxMessage): void {
+    const seq = this.store.addInbox(instanceId, msg);
+    this.inbox.push({ seq, instanceId, msg });
+  }
+
+  private deliverable(instanceId: string, msg: InboxMessage): boolean {
+    const inst = this.instances.get(instanceId);
+    if (!inst) return false;
+    if (inst.status === 'Suspended') return msg.type === 'resume' || msg.type === 'terminate';
+    return true;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        this.fireDueTimers();
+        for (;;) {
+          const index = this.inbox.findIndex((m) => this.deliverable(m.instanceId, m.msg));
+          if (index < 0 || this.stopped) break;
+          const [entry] = this.inbox.splice(index, 1);
+          if (entry) await this.step(entry);
+          this.fireDueTimers();
+        }
+        this.dispatchActivities();
+      } while (this.again && !this.stopped);
+    } finally {
+      this.running = false;
+    }
+    this.armRealTimer();
+    this.opts.onChange?.();
+  }
+
+  private armRealTimer(): void {
+    // Virtual clocks are advanced by the host's runUntilIdle; only the real clock needs a timeout.
+    if (this.stopped || 'advanceTo' in this.opts.clock) return;
+    const next = this.nextTimerAt();
+    if (this.realTimer) clearTimeout(this.realTimer);
+    this.realTimer = undefined;
+    if (next === undefined) return;
+    const delay = Math.max(0, Math.min(next - this.opts.clock.now(), 2 ** 31 - 1));
+    this.realTimer = setTimeout(() => this.kick(), delay);
+  }
+
+  private fireDueTimers(): void {
+    const now = this.opts.clock.now();
+    const due = [...this.work.values()].filter((w) => w.item.kind === 'timer' && w.item.fireAt <= now);
+    due.sort((a, b) => (a.item.kind === 'timer' && b.item.kind === 'timer' ? a.item.fireAt - b.item.fireAt || a.id - b.id : 0));
+    for (const w of due) {
+      if (w.item.kind !== 'timer') continue;
+      const item = w.item;
+      this.store.tx(() => {
+        this.store.deleteWork(w.id);
+        this.work.delete(w.id);
+        this.enqueue(w.instanceId, {
+          type: 'completion',
+          execution: item.execution,
+          taskId: item.taskId,
+          event: { EventType: EventType.TimerFired, TimerId: item.taskId, FireAt: isoTime(item.fireAt) },
+        });
+      });
+    }
+  }
+
+  private dispatchActivities(): void {
+    for (const w of this.work.values()) {
+      if (this.inFlight >= this.opts.activityConcurrency) return;
+      if (w.item.kind !== 'activity' || w.running) continue;
+      w.running = true;
+      this.inFlight++;
+      void this.runActivity(w).finally(() => {
+        this.inFlight--;
+        this.kick();
+      });
+    }
+  }
+
+  private async runActivity(w: QueuedWork): Promise<void> {
+    if (w.item.kind !== 'activity') return;
+    const item = w.item;
+    const fn = this.activities.get(item.name);
+    let event: Record<string, unknown>;
+    if (!fn) {
+      event = { EventType: EventType.TaskFailed, TaskScheduledId: item.taskId, Reason: `The function '${item.name}' doesn't exist, is disabled, or is not an activity function.`, Details: '' };
+    } else {
+      const duplicates = this.duplicateNext.get(item.name) ?? 0;
+      if (duplicates > 0) this.duplicateNext.set(item.name, duplicates - 1);
+      try {
+        const first = await this.invoke(fn, item.input);
+        if (duplicates > 0) await this.invoke(fn, item.input); // the at-least-once case: a second delivery
+        event = { EventType: EventType.TaskCompleted, TaskScheduledId: item.taskId, Result: JSON.stringify(first ?? null) ?? 'null' };
+      } catch (err) {
+        const { message, details } = errorParts(err);
+        event = { EventType: EventType.TaskFailed, TaskScheduledId: item.taskId, Reason: `Activity function '${item.name}' failed: ${message}`, Details: details };
+      }
+    }
+    if (this.stopped || !this.work.has(w.id)) return;
+    this.store.tx(() => {
+      this.store.deleteWork(w.id);
+      this.work.delete(w.id);
+      this.enqueue(w.instanceId, { type: 'completion', execution: item.execution, taskId: item.taskId, event });
+    });
+  }
+
+  private async invoke(fn: RegisteredFunction, triggerInput: unknown, extra?: (ctx: InvocationContext) => void): Promise<unknown> {
+    const trigger = Object.values(fn.metadata.bindings).find((b) => b.direction === 'in' && /Trigger$/.test(b.type));
+    const ctx = new InvocationContext({
+      invocationId: `local-${++this.invocationCounter}`,
+      functionName: fn.metadata.name,
+      options: { trigger: { ...(trigger ?? { type: 'unknown' }), name: trigger?.name ?? 'trigger' } as never },
+      logHandler: (level, ...args) => this.opts.log(`[${fn.metadata.name}] ${level}: ${args.map(String).join(' ')}`),
+    });
+    extra?.(ctx);
+    return await fn.handler(triggerInput, ctx);
+  }
+
+  // ---------------------------------------------------------------- orchestration steps
+
+  private history(id: string): HistoryEvent[] {
+    let h = this.histories.get(id);
+    if (!h) {
+      const inst = this.instances.get(id);
+      h = this.store
+        .history(id)
+        .filter((r) => r.execution === inst?.execution)
+        .map((r) => r.event as HistoryEvent);
+      this.histories.set(id, h);
+    }
+    return h;
+  }
+
+  private async step(entry: { seq: number; instanceId: string; msg: InboxMessage }): Promise<void> {
+    const inst = this.instances.get(entry.instanceId);
+    const msg = entry.msg;
+    if (!inst || terminal.has(inst.status) || (msg.type === 'completion' && msg.execution !== inst.execution)) {
+      this.store.tx(() => this.store.deleteInbox(entry.seq));
+      return;
+    }
+    const now = this.opts.clock.now();
+    const timestamp = isoTime(now);
+    const newEvents: HistoryEvent[] = [];
+    const ev = (e: Record<string, unknown>): HistoryEvent => ({ EventId: -1, IsPlayed: false, Timestamp: timestamp, ...e }) as HistoryEvent;
+
+    if (msg.type === 'terminate') {
+      this.finish(inst, entry.seq, 'Terminated', msg.reason, [ev({ EventType: EventType.ExecutionTerminated, Input: msg.reason })]);
+      return;
+    }
+    if (msg.type === 'suspend' || msg.type === 'resume') {
+      const suspend = msg.type === 'suspend';
+      if (suspend === (inst.status === 'Suspended')) {
+        this.store.tx(() => this.store.deleteInbox(entry.seq));
+        return;
+      }
+      inst.status = suspend ? 'Suspended' : 'Running';
+      inst.lastUpdatedTime = now;
+      this.commit(inst, entry.seq, [ev({ EventType: suspend ? EventType.ExecutionSuspended : EventType.ExecutionResumed, Reason: msg.reason })], []);
+      return;
+    }
+
+    newEvents.push(ev({ EventType: EventType.OrchestratorStarted }));
+    if (msg.type === 'start') {
+      newEvents.push(
+        ev({ EventType: EventType.ExecutionStarted, Name: inst.name, Input: JSON.stringify(inst.input), Version: '', OrchestrationInstance: { InstanceId: inst.id, ExecutionId: `${inst.id}:${inst.execution}` } }),
+      );
+      inst.status = 'Running';
+    } else if (msg.type === 'raise') {
+      newEvents.push(ev({ EventType: EventType.EventRaised, Name: msg.name, Input: msg.input }));
+    } else {
+      newEvents.push(ev(msg.event));
+    }
+
+    const history = this.history(inst.id);
+    const payload = {
+      history: [...history.map((e) => ({ ...e, IsPlayed: true })), ...newEvents],
+      instanceId: inst.id,
+      parentInstanceId: inst.parent?.instanceId,
+      isReplaying: history.length > 0,
+      input: inst.input,
+      upperSchemaVersion: 1,
+      upperSchemaVersionNew: 2,
+      longRunningTimerIntervalDuration: formatTimeSpan(this.longIntervalMs),
+      maximumShortTimerDuration: formatTimeSpan(this.maxShortMs),
+      defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
+    };
+    const fn = this.orchestrators.get(inst.name);
+    if (!fn) {
+      this.finish(inst, entry.seq, 'Failed', `No orchestrator function named '${inst.name}' is registered.`, newEvents);
+      return;
+    }
+
+    let state: { isDone?: boolean; actions?: Action[][]; output?: unknown; customStatus?: unknown; error?: string };
+    const started = performance.now();
+    try {
+      state = (await this.invoke(fn, payload)) as typeof state;
+    } catch (err) {
+      const { message } = errorParts(err);
+      const at = message.indexOf(OUT_OF_PROC);
+      let reason = message;
+      if (at >= 0) {
+        try {
+          const failed = JSON.parse(message.slice(at + OUT_OF_PROC.length)) as { error?: string; customStatus?: unknown };
+          reason = failed.error ?? message.slice(0, at).trim();
+          if (failed.customStatus !== undefined) inst.customStatus = failed.customStatus;
+        } catch {
+          reason = message.slice(0, at).trim();
+        }
+      }
+      this.finish(inst, entry.seq, 'Failed', `Orchestrator function '${inst.name}' failed: ${reason}`, newEvents);
+      return;
+    }
+    if (this.recordReplayCosts) this.replayCosts.push({ historyLength: history.length + newEvents.length, ms: performance.now() - started });
+    if (state.customStatus !== undefined) inst.customStatus = state.customStatus;
+
+    const actions = flatten(state.actions?.[0] ?? []);
+    // Nondeterminism: the replay must reproduce every action already dispatched, in order.
+    for (let i = 0; i < inst.dispatched.length; i++) {
+      const before = inst.dispatched[i];
+      const now2 = actions[i];
+      if (!before) continue;
+      const nowName = now2?.functionName ?? now2?.externalEventName;
+      if (!now2 || now2.actionType !== before.type || nowName !== before.name) {
+        const what = now2 ? `action type ${now2.actionType}${nowName ? ` '${nowName}'` : ''}` : 'no action';
+        const error = new NondeterminismError(
+          `Non-deterministic workflow detected: nondeterministic orchestrator '${inst.name}': at action #${i} the history has action type ${before.type}${before.name ? ` '${before.name}'` : ''} but the replay produced ${what}.`,
+        );
+        this.finish(inst, entry.seq, 'Failed', `Orchestrator function '${inst.name}' failed: ${error.message}`, newEvents);
+        return;
+      }
+    }
+
+    const scheduled: HistoryEvent[] = [];
+    const workToAdd: { instanceId: string; item: WorkItem }[] = [];
+    const workToDelete: number[] = [];
+
+    // Ids the library allocated while processing the delivered event (retry timers, re-attempts,
+    // long-timer segments) come before the ids of the new actions.
+    if (msg.type === 'completion') this.afterCompletion(inst, msg, now, scheduled, workToAdd, ev);
+
+    // Timers lost to Task.any (or cancelled by user code) are cancelled: they never fire.
+    for (let i = 0; i < inst.dispatched.length; i++) {
+      const a = actions[i];
+      const d = inst.dispatched[i];
+      if (a?.actionType === ActionType.CreateTimer && a.isCanceled && d && !d.canceled) {
+        d.canceled = true;
+        for (const [id, t] of Object.entries(inst.tasks)) {
+          if (t.kind === 'timer' && t.actionIndex === i) {
+            if (t.workId !== undefined) workToDelete.push(t.workId);
+            delete inst.tasks[id];
+          }
+        }
+      }
+    }
+
+    let continueAsNew: Action | undefined;
+    for (let i = inst.dispatched.length; i < actions.length; i++) {
+      const a = actions[i];
+      if (!a) continue;
+      inst.dispatched.push({ type: a.actionType, name: a.functionName ?? a.externalEventName });
+      switch (a.actionType) {
+        case ActionType.CallActivity:
+        case ActionType.CallActivityWithRetry:
+        case ActionType.CallSubOrchestrator:
+        case ActionType.CallSubOrchestratorWithRetry: {
+          const id = inst.nextId++;
+          const isActivity = a.actionType === ActionType.CallActivity || a.actionType === ActionType.CallActivityWithRetry;
+          const input = isActivity ? actionInput(a.input) : a.input;
+          inst.tasks[id] = {
+            kind: isActivity ? 'activity' : 'subOrchestration',
+            actionIndex: i,
+            rootId: id,
+            name: a.functionName,
+            input,
+            retry: a.retryOptions,
+            failures: 0,
+            firstAttemptAt: now,
+          };
+          this.scheduleAttempt(inst, id, id, a.instanceId, scheduled, workToAdd, ev);
+          break;
+        }
+        case ActionType.CreateTimer: {
+          const id = inst.nextId++;
+          const finalFireAt = new Date(a.fireAt ?? timestamp).getTime();
+          const fireAt = finalFireAt - now > this.maxShortMs ? now + this.longIntervalMs : finalFireAt;
+          inst.tasks[id] = { kind: 'timer', actionIndex: i, rootId: id, finalFireAt };
+          this.scheduleTimer(inst, id, fireAt, scheduled, workToAdd, ev);
+          if (a.isCanceled) inst.dispatched[i] = { type: a.actionType, canceled: true };
+          break;
+        }
+        case ActionType.WaitForExternalEvent:
+          break; // no id, no work: the event arrives through raiseEvent
+        case ActionType.ContinueAsNew:
+          continueAsNew = a;
+          break;
+        default: {
+          this.finish(inst, entry.seq, 'Failed', `Orchestrator function '${inst.name}' failed: action type ${a.actionType} (entities, callHttp) is not supported by the local durable host.`, newEvents);
+          return;
+        }
+      }
+    }
+    // Cancelled timers scheduled in this very step never reach the work queue.
+    for (let k = workToAdd.length - 1; k >= 0; k--) {
+      const w = workToAdd[k];
+      if (w?.item.kind === 'timer' && !inst.tasks[w.item.taskId]) workToAdd.splice(k, 1);
+    }
+
+    inst.lastUpdatedTime = now;
+    if (state.isDone && continueAsNew) {
+      this.continueAsNew(inst, entry.seq, actionInput(continueAsNew.input), [...newEvents, ...scheduled], workToDelete);
+      return;
+    }
+    if (state.isDone) {
+      this.finish(inst, entry.seq, 'Completed', state.output === undefined ? null : state.output, [...newEvents, ...scheduled]);
+      return;
+    }
+    newEvents.push(...scheduled, ev({ EventType: EventType.OrchestratorCompleted }));
+    this.commit(inst, entry.seq, newEvents, workToAdd, workToDelete);
+  }
+
+  private get maxShortMs(): number {
+    return this.opts.maximumShortTimerMs ?? 6 * 86400_000;
+  }
+
+  private get longIntervalMs(): number {
+    return this.opts.longRunningTimerIntervalMs ?? 3 * 86400_000;
+  }
+
+  private scheduleAttempt(
+    inst: InstanceRecord,
+    id: number,
+    rootId: number,
+    requestedChildId: string | undefined,
+    scheduled: HistoryEvent[],
+    workToAdd: { instanceId: string; item: WorkItem }[],
+    ev: (e: Record<string, unknown>) => HistoryEvent,
+  ): void {
+    const root = inst.tasks[rootId];
+    if (!root) return;
+    if (id !== rootId) inst.tasks[id] = { kind: root.kind, actionIndex: root.actionIndex, rootId };
+    const input = root.input;
+    if (root.kind === 'activity') {
+      scheduled.push(ev({ EventType: EventType.TaskScheduled, EventId: id, Name: root.name, Input: JSON.stringify(input ?? null) }));
+      workToAdd.push({ instanceId: inst.id, item: { kind: 'activity', execution: inst.execution, taskId: id, name: root.name ?? '', input } });
+    } else {
+      const childId = (id === rootId ? requestedChildId : undefined) ?? `${inst.id}:${id}`;
+      scheduled.push(ev({ EventType: EventType.SubOrchestrationInstanceCreated, EventId: id, Name: root.name, InstanceId: childId, Input: JSON.stringify(input ?? null) }));
+      // Started after the parent's step commits (see commit()).
+      this.pendingChildren.push({ name: root.name ?? '', input, childId, parent: { instanceId: inst.id, taskId: id, execution: inst.execution } });
+    }
+  }
+
+  private pendingChildren: { name: string; input: unknown; childId: string; parent: NonNullable<InstanceRecord['parent']> }[] = [];
+
+  private scheduleTimer(
+    inst: InstanceRecord,
+    id: number,
+    fireAt: number,
+    scheduled: HistoryEvent[],
+    workToAdd: { instanceId: string; item: WorkItem }[],
+    ev: (e: Record<string, unknown>) => HistoryEvent,
+  ): void {
+    scheduled.push(ev({ EventType: EventType.TimerCreated, EventId: id, FireAt: isoTime(fireAt) }));
+    workToAdd.push({ instanceId: inst.id, item: { kind: 'timer', execution: inst.execution, taskId: id, fireAt } });
+  }
+
+  /** Mirrors the library's id bookkeeping for retries and long timers. */
+  private afterCompletion(
+    inst: InstanceRecord,
+    msg: Extract<InboxMessage, { type: 'completion' }>,
+    now: number,
+    scheduled: HistoryEvent[],
+    workToAdd: { instanceId: string; item: WorkItem }[],
+    ev: (e: Record<string, unknown>) => HistoryEvent,
+  ): void {
+    const task = inst.tasks[msg.taskId];
+    if (!task) return;
+    delete inst.tasks[msg.taskId];
+    const root = inst.tasks[task.rootId] ?? (task.rootId === msg.taskId ? task : undefined);
+    const type = msg.event.EventType;
+    if (task.kind === 'timer' && task.finalFireAt !== undefined && task.finalFireAt > now) {
+      // A long timer: the library waits on the next segment, which takes the next id.
+      const id = inst.nextId++;
+      const fireAt = task.finalFireAt - now > this.maxShortMs ? now + this.longIntervalMs : task.finalFireAt;
+      inst.tasks[id] = { ...task, rootId: id };
+      this.scheduleTimer(inst, id, fireAt, scheduled, workToAdd, ev);
+      return;
+    }
+    if (!root?.retry) return;
+    if (type === EventType.TaskFailed || type === EventType.SubOrchestrationInstanceFailed) {
+      // Every failure, even the last, is followed by a retry timer with its own id.
+      root.failures = (root.failures ?? 0) + 1;
+      const r = root.retry;
+      let delay = r.firstRetryIntervalInMilliseconds * Math.pow(r.backoffCoefficient ?? 1, root.failures - 1);
+      if (r.maxRetryIntervalInMilliseconds && r.maxRetryIntervalInMilliseconds > 0) delay = Math.min(delay, r.maxRetryIntervalInMilliseconds);
+      const id = inst.nextId++;
+      inst.tasks[id] = { kind: 'retryTimer', actionIndex: root.actionIndex, rootId: task.rootId };
+      if (task.rootId === msg.taskId) inst.tasks[task.rootId] = root;
+      this.scheduleTimer(inst, id, now + delay, scheduled, workToAdd, ev);
+    } else if (task.kind === 'retryTimer') {
+      const timedOut = root.retry.retryTimeoutInMilliseconds !== undefined && root.retry.retryTimeoutInMilliseconds > 0 && now - (root.firstAttemptAt ?? now) > root.retry.retryTimeoutInMilliseconds;
+      if ((root.failures ?? 0) < root.retry.maxNumberOfAttempts && !timedOut) {
+        const id = inst.nextId++;
+        this.scheduleAttempt(inst, id, task.rootId, undefined, scheduled, workToAdd, ev);
+      } else {
+        delete inst.tasks[task.rootId];
+      }
+    } else if (task.rootId !== msg.taskId) {
+      // a re-attempt succeeded
+      delete inst.tasks[task.rootId];
+    }
+  }
+
+  private commit(inst: InstanceRecord, seq: number, events: HistoryEvent[], workToAdd: { instanceId: string; item: WorkItem }[], workToDelete: number[] = []): void {
+    const history = this.history(inst.id);
+    const children = this.pendingChildren;
+    this.pendingChildren = [];
+    this.store.tx(() => {
+      for (const e of events) this.store.addHistory(inst.id, inst.execution, history.length + events.indexOf(e), e);
+      history.push(...events);
+      inst.historyLength = history.length;
+      for (const id of workToDelete) {
+        this.store.deleteWork(id);
+        this.work.delete(id);
+      }
+      for (const w of workToAdd) {
+        const id = this.store.addWork(w.instanceId, w.item);
+        this.work.set(id, { id, instanceId: w.instanceId, item: w.item });
+        if (w.item.kind === 'timer') {
+          const t = inst.tasks[w.item.taskId];
+          if (t) t.workId = id;
+        }
+      }
+      this.store.deleteInbox(seq);
+      this.store.putInstance(inst.id, inst);
+      for (const c of children) this.startChild(c);
+    });
+  }
+
+  private startChild(c: { name: string; input: unknown; childId: string; parent: NonNullable<InstanceRecord['parent']> }): void {
+    try {
+      this.startNew(c.name, c.input, c.childId, c.parent);
+    } catch (err) {
+      const { message, details } = errorParts(err);
+      this.enqueue(c.parent.instanceId, {
+        type: 'completion',
+        execution: c.parent.execution,
+        taskId: c.parent.taskId,
+        event: { EventType: EventType.SubOrchestrationInstanceFailed, TaskScheduledId: c.parent.taskId, Reason: message, Details: details },
+      });
+    }
+  }
+
+  private continueAsNew(inst: InstanceRecord, seq: number, input: unknown, events: HistoryEvent[], workToDelete: number[]): void {
+    const history = this.history(inst.id);
+    this.pendingChildren = [];
+    this.store.tx(() => {
+      const all = [...events, { EventType: EventType.ExecutionCompleted, EventId: -1, IsPlayed: false, Timestamp: isoTime(inst.lastUpdatedTime), OrchestrationStatus: 'ContinuedAsNew' }];
+      all.forEach((e, k) => this.store.addHistory(inst.id, inst.execution, history.length + k, e));
+      for (const id of workToDelete) this.store.deleteWork(id);
+      for (const w of [...this.work.values()]) {
+        if (w.instanceId === inst.id) {
+          this.store.deleteWork(w.id);
+          this.work.delete(w.id);
+        }
+      }
+      inst.execution++;
+      inst.input = input === undefined ? null : input;
+      inst.dispatched = [];
+      inst.nextId = 0;
+      inst.tasks = {};
+      inst.historyLength = 0;
+      this.histories.set(inst.id, []);
+      this.store.deleteInbox(seq);
+      this.enqueue(inst.id, { type: 'start' });
+      this.store.putInstance(inst.id, inst);
+    });
+  }
+
+  private finish(inst: InstanceRecord, seq: number, status: RuntimeStatus, output: unknown, events: HistoryEvent[]): void {
+    const history = this.history(inst.id);
+    this.pendingChildren = [];
+    inst.status = status;
+    inst.output = output;
+    inst.lastUpdatedTime = this.opts.clock.now();
+    this.store.tx(() => {
+      const all = [...events, { EventType: EventType.ExecutionCompleted, EventId: -1, IsPlayed: false, Timestamp: isoTime(inst.lastUpdatedTime), OrchestrationStatus: status, Result: JSON.stringify(output) }];
+      all.forEach((e, k) => this.store.addHistory(inst.id, inst.execution, history.length + k, e));
+      history.push(...(all as HistoryEvent[]));
+      inst.historyLength = history.length;
+      this.store.deleteInbox(seq);
+      this.store.deleteInboxOf(inst.id);
+      for (let i = this.inbox.length - 1; i >= 0; i--) if (this.inbox[i]?.instanceId === inst.id) this.inbox.splice(i, 1);
+      for (const w of [...this.work.values()]) {
+        if (w.instanceId === inst.id) {
+          this.store.deleteWork(w.id);
+          this.work.delete(w.id);
+        }
+      }
+      inst.tasks = {};
+      this.store.putInstance(inst.id, inst);
+      const parent = inst.parent;
+      if (parent && this.instances.has(parent.instanceId)) {
+        const event =
+          status === 'Completed'
+            ? { EventType: EventType.SubOrchestrationInstanceCompleted, TaskScheduledId: parent.taskId, Result: JSON.stringify(output ?? null) }
+            : { EventType: EventType.SubOrchestrationInstanceFailed, TaskScheduledId: parent.taskId, Reason: String(output), Details: '' };
+        this.enqueue(parent.instanceId, { type: 'completion', execution: parent.execution, taskId: parent.taskId, event });
+      }
+    });
+    this.opts.log(`[durable-host] instance ${inst.id} (${inst.name}) ${status}`);
+  }
+}
+
+export class HostError extends Error {
+  override readonly name = 'HostError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,529 @@
+/**
+ * Local durable host: runs an `@azure/functions` v4 + `durable-functions` v3 app without the
+ * Azure Functions Core Tools. Production runs on the real Durable Functions extension in Azure;
+ * this host exists for `npm start`, tests and benchmarks.
+ */
+import { HttpRequest, HttpResponse, InvocationContext } from '@azure/functions';
+import { CronExpressionParser } from 'cron-parser';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { type Clock, systemClock, VirtualClock } from '../clock';
+import { loadApp, type RegisteredBinding, type RegisteredFunction } from './coreModule';
+import { Engine, HostError, type HistoryEvent, type InstanceRecord, type RuntimeStatus } from './engine';
+import { isoTime } from './durations';
+import { Store } from './store';
+
+/** Request bodies above this size get 413 (the app applies its own, smaller limit). */
+export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
+const TASK_HUB = 'LocalTaskHub';
+const WEBHOOKS = '/runtime/webhooks/durabletask';
+
+export interface LocalHostOptions {
+  /** App entry file (tests). Default: `main` of `<appRoot>/package.json`. */
+  entry?: string;
+  appRoot?: string;
+  /** 'real' (default) fires timers with setTimeout; 'virtual' jumps to the next timer when idle. */
+  clock?: Clock | 'virtual' | 'real';
+  /** 7071 by default; 0 picks a free port. */
+  port?: number;
+  /** Directory for durable.sqlite, or ':memory:' (default). */
+  stateDir?: string;
+  /** Function keys by name. `function` level accepts any; `admin` only the key named `master`. */
+  functionKeys?: Record<string, string>;
+  activityConcurrency?: number;
+  /** Under a virtual clock, let runUntilIdle advance to the next cron occurrence of timer triggers. */
+  fireSchedulesInVirtualTime?: boolean;
+  log?: (line: string) => void;
+  /** Durable timer segmentation (extension defaults for Azure Storage: 6 days / 3 days). */
+  maximumShortTimerMs?: number;
+  longRunningTimerIntervalMs?: number;
+}
+
+export interface InstanceView {
+  instanceId: string;
+  name: string;
+  status: RuntimeStatus;
+  input: unknown;
+  output: unknown;
+  customStatus: unknown;
+  createdTime: string;
+  lastUpdatedTime: string;
+  history: { execution: number; events: HistoryEvent[] }[];
+}
+
+export interface LocalHost {
+  baseUrl: string;
+  clock: Clock;
+  functions: string[];
+  fetch(pathOrUrl: string, init?: RequestInit): Promise<Response>;
+  runUntilIdle(options?: { maxVirtualMs?: number }): Promise<void>;
+  waitForInstance(id: string, options?: { timeoutMs?: number }): Promise<InstanceView>;
+  getInstance(id: string): InstanceView | undefined;
+  listInstances(): InstanceView[];
+  startNew(name: string, input?: unknown, instanceId?: string): string;
+  raiseEvent(id: string, name: string, data?: unknown): void;
+  fireTimer(name: string): Promise<void>;
+  faults: { duplicateNextActivity(name: string): void };
+  /** Per-replay cost samples (enable with `recordReplayCosts = true`). */
+  engine: Engine;
+  stop(): Promise<void>;
+}
+
+function triggerOf(f: RegisteredFunction): RegisteredBinding | undefined {
+  return Object.values(f.metadata.bindings).find((b) => b.direction === 'in' && /Trigger$/.test(b.type));
+}
+
+function extraInputsOf(f: RegisteredFunction): RegisteredBinding[] {
+  const trigger = triggerOf(f);
+  return Object.entries(f.metadata.bindings)
+    .filter(([, b]) => b.direction === 'in' && b !== trigger)
+    .map(([name, b]) => ({ ...b, name }));
+}
+
+/** Keys: option, else env FUNCTIONS_KEYS (JSON object or `name=key,name=key`), else `<appRoot>/.local/function-keys.json`. */
+export function defaultFunctionKeys(appRoot: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const raw = env.FUNCTIONS_KEYS;
+  if (raw) {
+    if (raw.trim().startsWith('{')) return JSON.parse(raw) as Record<string, string>;
+    return Object.fromEntries(raw.split(',').map((pair, i) => {
+      const [name, key] = pair.includes('=') ? pair.split('=', 2) : [`key${i}`, pair];
+      return [name?.trim() ?? `key${i}`, key?.trim() ?? ''];
+    }));
+  }
+  const file = path.join(appRoot, '.local', 'function-keys.json');
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  return {};
+}
+
+interface Route {
+  fn: RegisteredFunction;
+  segments: { literal?: string; param?: string; optional?: boolean; catchAll?: boolean }[];
+  methods: string[];
+  authLevel: string;
+}
+
+function compileRoute(fn: RegisteredFunction, trigger: RegisteredBinding): Route {
+  const template = typeof trigger.route === 'string' && trigger.route ? trigger.route : fn.metadata.name;
+  const segments = template
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map((s) => {
+      const m = /^\{(\*)?([A-Za-z0-9_]+)(?::[^}?]*)?(\?)?\}$/.exec(s);
+      if (m) return { param: m[2], optional: Boolean(m[3]) || Boolean(m[1]), catchAll: Boolean(m[1]) };
+      return { literal: s.toLowerCase() };
+    });
+  const methods = (Array.isArray(trigger.methods) ? (trigger.methods as string[]) : ['GET', 'POST']).map((m) => m.toUpperCase());
+  return { fn, segments, methods, authLevel: typeof trigger.authLevel === 'string' ? trigger.authLevel : 'anonymous' };
+}
+
+function matchRoute(route: Route, parts: string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  let i = 0;
+  for (const seg of route.segments) {
+    const part = parts[i];
+    if (seg.catchAll) {
+      if (i < parts.length) params[seg.param ?? 'rest'] = parts.slice(i).join('/');
+      return params;
+    }
+    if (part === undefined) {
+      if (seg.optional) continue;
+      return undefined;
+    }
+    if (seg.literal !== undefined) {
+      if (part.toLowerCase() !== seg.literal) return undefined;
+    } else if (seg.param) {
+      params[seg.param] = decodeURIComponent(part);
+    }
+    i++;
+  }
+  return i === parts.length ? params : undefined;
+}
+
+function view(engine: Engine, inst: InstanceRecord, withHistory = true): InstanceView {
+  return {
+    instanceId: inst.id,
+    name: inst.name,
+    status: inst.status,
+    input: inst.input,
+    output: inst.output,
+    customStatus: inst.customStatus,
+    createdTime: isoTime(inst.createdTime),
+    lastUpdatedTime: isoTime(inst.lastUpdatedTime),
+    history: withHistory ? engine.historyOf(inst.id) : [],
+  };
+}
+
+/** The body the extension's status API returns. */
+function statusBody(inst: InstanceRecord, history?: HistoryEvent[]): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    name: inst.name,
+    instanceId: inst.id,
+    runtimeStatus: inst.status,
+    input: inst.input,
+    customStatus: inst.customStatus,
+    output: inst.output,
+    createdTime: isoTime(inst.createdTime),
+    lastUpdatedTime: isoTime(inst.lastUpdatedTime),
+  };
+  if (history) body.historyEvents = history;
+  return body;
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_REQUEST_BODY_BYTES) return 'too-large';
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
+  const appRoot = path.resolve(options.appRoot ?? process.cwd());
+  let entry = options.entry;
+  if (!entry) {
+    const pkg = JSON.parse(fs.readFileSync(path.join(appRoot, 'package.json'), 'utf8')) as { main?: string };
+    if (!pkg.main) throw new HostError('DURABLE_HOST_NO_ENTRY', `${appRoot}/package.json has no "main"`);
+    entry = path.join(appRoot, pkg.main);
+  }
+  const log = options.log ?? ((line: string): void => console.log(`${new Date().toISOString()} ${line}`));
+  const clock: Clock = options.clock === 'virtual' ? new VirtualClock() : options.clock === 'real' || options.clock === undefined ? systemClock : options.clock;
+  const isVirtual = clock instanceof VirtualClock;
+  const functions = loadApp(entry, (level, message) => log(`[functions] ${level}: ${message}`));
+  const keys = options.functionKeys ?? defaultFunctionKeys(appRoot);
+  const store = new Store(options.stateDir ?? ':memory:');
+  const engine = new Engine({
+    store,
+    clock,
+    functions,
+    activityConcurrency: options.activityConcurrency ?? 16,
+    log,
+    maximumShortTimerMs: options.maximumShortTimerMs,
+    longRunningTimerIntervalMs: options.longRunningTimerIntervalMs,
+  });
+
+  const routes: Route[] = [];
+  const timers: { fn: RegisteredFunction; schedule: string; next: number }[] = [];
+  for (const f of functions) {
+    const t = triggerOf(f);
+    if (t?.type === 'httpTrigger') routes.push(compileRoute(f, t));
+    if (t?.type === 'timerTrigger' && typeof t.schedule === 'string') timers.push({ fn: f, schedule: t.schedule, next: 0 });
+  }
+  const nextOccurrence = (schedule: string, after: number): number =>
+    CronExpressionParser.parse(schedule, { currentDate: new Date(after), tz: 'UTC' }).next().getTime();
+  for (const t of timers) t.next = nextOccurrence(t.schedule, clock.now());
+
+  let baseUrl = '';
+  const clientData = (): Record<string, unknown> => {
+    const wh = `${baseUrl}${WEBHOOKS}`;
+    const qs = `taskHub=${TASK_HUB}&connection=Storage`;
+    return {
+      taskHubName: TASK_HUB,
+      creationUrls: {
+        createNewInstancePostUri: `${wh}/orchestrators/{functionName}[/{instanceId}]?${qs}`,
+        createAndWaitOnNewInstancePostUri: `${wh}/orchestrators/{functionName}[/{instanceId}]?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&${qs}`,
+      },
+      managementUrls: {
+        id: 'INSTANCEID',
+        statusQueryGetUri: `${wh}/instances/INSTANCEID?${qs}`,
+        sendEventPostUri: `${wh}/instances/INSTANCEID/raiseEvent/{eventName}?${qs}`,
+        terminatePostUri: `${wh}/instances/INSTANCEID/terminate?reason={text}&${qs}`,
+        rewindPostUri: `${wh}/instances/INSTANCEID/rewind?reason={text}&${qs}`,
+        purgeHistoryDeleteUri: `${wh}/instances/INSTANCEID?${qs}`,
+        restartPostUri: `${wh}/instances/INSTANCEID/restart?${qs}`,
+        suspendPostUri: `${wh}/instances/INSTANCEID/suspend?reason={text}&${qs}`,
+        resumePostUri: `${wh}/instances/INSTANCEID/resume?reason={text}&${qs}`,
+      },
+      baseUrl: wh,
+      requiredQueryStringParameters: qs,
+      rpcBaseUrl: `${baseUrl}${WEBHOOKS}/`,
+      httpBaseUrl: wh,
+    };
+  };
+
+  const newContext = (fn: RegisteredFunction): InvocationContext => {
+    const trigger = triggerOf(fn);
+    const extraInputs = extraInputsOf(fn);
+    const ctx = new InvocationContext({
+      invocationId: crypto.randomUUID(),
+      functionName: fn.metadata.name,
+      // The binding records carry the options the app registered (name, type, route...).
+      options: { trigger: trigger as never, extraInputs: extraInputs as never },
+      logHandler: (level, ...args) => log(`[${fn.metadata.name}] ${level}: ${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}`),
+    });
+    for (const input of extraInputs) {
+      if (input.type === 'durableClient' || input.type === 'orchestrationClient') ctx.extraInputs.set(input.name ?? '', clientData());
+    }
+    return ctx;
+  };
+
+  const fireTimer = async (name: string): Promise<void> => {
+    const t = timers.find((x) => x.fn.metadata.name === name);
+    if (!t) throw new HostError('DURABLE_HOST_UNKNOWN_TIMER', `No timer trigger named '${name}'`);
+    const timerInfo = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: isoTime(clock.now()), next: isoTime(t.next), lastUpdated: isoTime(clock.now()) } };
+    try {
+      await t.fn.handler(timerInfo, newContext(t.fn));
+    } catch (err) {
+      log(`[${name}] error: timer trigger failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    engine.kick();
+  };
+
+  const pendingCron = new Set<Promise<void>>();
+  const fireDueSchedules = (): void => {
+    const now = clock.now();
+    for (const t of timers) {
+      if (t.next <= now) {
+        t.next = nextOccurrence(t.schedule, now);
+        const p = fireTimer(t.fn.metadata.name).finally(() => pendingCron.delete(p));
+        pendingCron.add(p);
+      }
+    }
+  };
+  let cronTimeout: NodeJS.Timeout | undefined;
+  const armCron = (): void => {
+    if (isVirtual || timers.length === 0) return;
+    if (cronTimeout) clearTimeout(cronTimeout);
+    const next = Math.min(...timers.map((t) => t.next));
+    cronTimeout = setTimeout(() => {
+      fireDueSchedules();
+      armCron();
+    }, Math.max(0, Math.min(next - clock.now(), 2 ** 31 - 1)));
+  };
+
+  const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.end(text);
+  };
+
+  const handleApi = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Buffer): Promise<void> => {
+    const parts = url.pathname.slice('/api'.length).split('/').filter((s) => s.length > 0);
+    const method = (req.method ?? 'GET').toUpperCase();
+    let matchedPath = false;
+    for (const route of routes) {
+      const params = matchRoute(route, parts);
+      if (!params) continue;
+      matchedPath = true;
+      if (!route.methods.includes(method)) continue;
+      if (route.authLevel !== 'anonymous') {
+        const presented = (req.headers['x-functions-key'] as string | undefined) ?? url.searchParams.get('code') ?? undefined;
+        const allowed = route.authLevel === 'admin' ? [keys.master, keys._master].filter(Boolean) : Object.values(keys);
+        if (!presented || !allowed.includes(presented)) {
+          send(res, 401, undefined);
+          return;
+        }
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      const request = new HttpRequest({
+        method,
+        url: url.href,
+        headers,
+        query: Object.fromEntries(url.searchParams.entries()),
+        params,
+        body: body.length > 0 ? { bytes: new Uint8Array(body) } : undefined,
+      });
+      let result: unknown;
+      try {
+        result = await route.fn.handler(request, newContext(route.fn));
+      } catch (err) {
+        log(`[${route.fn.metadata.name}] error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        send(res, 500, undefined);
+        return;
+      }
+      engine.kick();
+      const response = result instanceof HttpResponse ? result : new HttpResponse((result ?? {}) as never);
+      const out: Record<string, string> = {};
+      response.headers.forEach((v, k) => (out[k] = v));
+      const payload = Buffer.from(await response.arrayBuffer());
+      res.writeHead(response.status, out);
+      res.end(payload);
+      return;
+    }
+    send(res, matchedPath ? 405 : 404, undefined);
+  };
+
+  const managementPayload = (id: string): Record<string, string> => {
+    const urls = clientData().managementUrls as Record<string, string>;
+    return Object.fromEntries(Object.entries(urls).map(([k, v]) => [k === 'id' ? 'id' : k, v.replace('INSTANCEID', id)]));
+  };
+
+  const handleDurable = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Buffer): void => {
+    const parts = url.pathname.slice(WEBHOOKS.length).split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const text = body.toString('utf8');
+    const reason = url.searchParams.get('reason') ?? '';
+    const [head, a, b, c] = parts;
+    if (head === 'orchestrators' && a && method === 'POST') {
+      let input: unknown = null;
+      if (text.length > 0) {
+        try {
+          input = JSON.parse(text) as unknown;
+        } catch {
+          send(res, 400, { message: 'The request body is not valid JSON.' });
+          return;
+        }
+      }
+      try {
+        const inst = engine.startNew(a, input, b);
+        const payload = managementPayload(inst.id);
+        send(res, 202, payload, { Location: payload.statusQueryGetUri ?? '', 'Retry-After': '10' });
+      } catch (err) {
+        const code = err instanceof HostError ? err.code : '';
+        send(res, code === 'DURABLE_HOST_INSTANCE_EXISTS' ? 409 : code === 'DURABLE_HOST_UNKNOWN_ORCHESTRATOR' ? 404 : 500, { message: err instanceof Error ? err.message : String(err) });
+      }
+      return;
+    }
+    if (head !== 'instances') {
+      send(res, 404, { message: 'Not found' });
+      return;
+    }
+    if (!a) {
+      const from = url.searchParams.get('createdTimeFrom');
+      const to = url.searchParams.get('createdTimeTo');
+      const statuses = url.searchParams.get('runtimeStatus')?.split(',').filter(Boolean);
+      const prefix = url.searchParams.get('instanceIdPrefix');
+      const selected = engine.listInstances().filter(
+        (i) =>
+          (!from || i.createdTime >= Date.parse(from)) &&
+          (!to || i.createdTime <= Date.parse(to)) &&
+          (!statuses || statuses.length === 0 || statuses.includes(i.status)) &&
+          (!prefix || i.id.startsWith(prefix)),
+      );
+      if (method === 'DELETE') {
+        for (const i of selected) engine.purge(i.id);
+        send(res, selected.length > 0 ? 200 : 404, { instancesDeleted: selected.length });
+        return;
+      }
+      send(res, 200, selected.map((i) => statusBody(i)));
+      return;
+    }
+    const inst = engine.getInstance(a);
+    if (method === 'GET' && !b) {
+      if (!inst) {
+        send(res, 404, undefined);
+        return;
+      }
+      const history = url.searchParams.get('showHistory') === 'true' ? engine.historyOf(a).at(-1)?.events : undefined;
+      const running = inst.status === 'Pending' || inst.status === 'Running' || inst.status === 'Suspended';
+      // Like the extension: 202 (with Location) while running, 200 once Completed/Failed/Terminated.
+      send(res, running ? 202 : 200, statusBody(inst, history), running ? { Location: managementPayload(a).statusQueryGetUri ?? '' } : {});
+      return;
+    }
+    if (method === 'DELETE' && !b) {
+      const deleted = engine.purge(a);
+      send(res, deleted ? 200 : 404, { instancesDeleted: deleted ? 1 : 0 });
+      return;
+    }
+    if (method === 'POST' && b) {
+      let outcome: 'accepted' | 'gone' | 'missing';
+      if (b === 'raiseEvent' && c) outcome = engine.raiseEvent(a, c, text.length > 0 ? text : undefined);
+      else if (b === 'terminate') outcome = engine.terminate(a, reason);
+      else if (b === 'suspend') outcome = engine.suspend(a, reason);
+      else if (b === 'resume') outcome = engine.resume(a, reason);
+      else {
+        send(res, 501, { message: `'${b}' is not supported by the local durable host` });
+        return;
+      }
+      send(res, outcome === 'accepted' ? 202 : outcome === 'gone' ? 410 : 404, undefined);
+      return;
+    }
+    send(res, 405, undefined);
+  };
+
+  const server = http.createServer((req, res) => {
+    void (async (): Promise<void> => {
+      const url = new URL(req.url ?? '/', baseUrl);
+      const body = await readBody(req);
+      if (body === 'too-large') {
+        send(res, 413, { message: `Request body larger than ${MAX_REQUEST_BODY_BYTES} bytes` });
+        req.destroy();
+        return;
+      }
+      if (url.pathname === '/api' || url.pathname.startsWith('/api/')) await handleApi(req, res, url, body);
+      else if (url.pathname.startsWith(`${WEBHOOKS}/`)) handleDurable(req, res, url, body);
+      else send(res, 404, undefined);
+    })().catch((err: unknown) => {
+      log(`[durable-host] error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (!res.headersSent) send(res, 500, undefined);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 7071, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  baseUrl = `http://127.0.0.1:${port}`;
+  // The library rewrites client URLs to http://localhost:7071 unless WEBSITE_HOSTNAME is set.
+  process.env.WEBSITE_HOSTNAME = `127.0.0.1:${port}`;
+  engine.kick();
+  armCron();
+  log(`[durable-host] listening on ${baseUrl} (${functions.length} functions, ${isVirtual ? 'virtual' : 'real'} clock)`);
+
+  const waitIdle = async (): Promise<void> => {
+    for (let spins = 0; ; spins++) {
+      await new Promise((r) => setImmediate(r));
+      if (engine.isIdle() && pendingCron.size === 0 && spins > 1) return;
+    }
+  };
+
+  const host: LocalHost = {
+    baseUrl,
+    clock,
+    functions: functions.map((f) => f.metadata.name),
+    engine,
+    faults: { duplicateNextActivity: (name) => engine.duplicateNextActivity(name) },
+    fetch: (p, init) => fetch(p.startsWith('http') ? p : `${baseUrl}${p}`, init),
+    async runUntilIdle(opts = {}) {
+      const limit = opts.maxVirtualMs === undefined ? Infinity : clock.now() + opts.maxVirtualMs;
+      for (;;) {
+        engine.kick();
+        await waitIdle();
+        if (!(clock instanceof VirtualClock)) return;
+        let next = engine.nextTimerAt();
+        if (options.fireSchedulesInVirtualTime && timers.length > 0) {
+          const cron = Math.min(...timers.map((t) => t.next));
+          next = next === undefined ? cron : Math.min(next, cron);
+        }
+        if (next === undefined || next > limit) return;
+        clock.advanceTo(next);
+        if (options.fireSchedulesInVirtualTime) fireDueSchedules();
+      }
+    },
+    async waitForInstance(id, opts = {}) {
+      const deadline = Date.now() + (opts.timeoutMs ?? 10000);
+      for (;;) {
+        const inst = engine.getInstance(id);
+        if (inst && (inst.status === 'Completed' || inst.status === 'Failed' || inst.status === 'Terminated')) return view(engine, inst);
+        if (Date.now() > deadline) throw new HostError('DURABLE_HOST_TIMEOUT', `Instance ${id} did not finish (status ${inst?.status ?? 'missing'})`);
+        if (clock instanceof VirtualClock) await host.runUntilIdle();
+        await new Promise((r) => setTimeout(r, clock instanceof VirtualClock ? 1 : 20));
+      }
+    },
+    getInstance(id) {
+      const inst = engine.getInstance(id);
+      return inst ? view(engine, inst) : undefined;
+    },
+    listInstances: () => engine.listInstances().map((i) => view(engine, i, false)),
+    startNew: (name, input, instanceId) => engine.startNew(name, input, instanceId).id,
+    raiseEvent(id, name, data) {
+      const outcome = engine.raiseEvent(id, name, data === undefined ? undefined : JSON.stringify(data));
+      if (outcome !== 'accepted') throw new HostError('DURABLE_HOST_RAISE_EVENT', `raiseEvent on ${id}: instance ${outcome}`);
+    },
+    fireTimer,
+    async stop() {
+      engine.stop();
+      if (cronTimeout) clearTimeout(cronTimeout);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.close();
+    },
+  };
+  return host;
+}
