@@ -1,0 +1,31 @@
+import { startDevStack } from './devStack';
+
+// `npm start`: the app on http://127.0.0.1:7071 with the embedded emulators as its AAS and Azure.
+async function main(): Promise<void> {
+  const stack = await startDevStack();
+  const body = JSON.stringify({ server: stack.sampleServer, model: 'AdventureWorks', type: 'full', objects: [{ table: 'DimDate' }, { table: 'DimCurrency' }] });
+  const lines = [
+    '',
+    `AAS refresh service on ${stack.apiBase} (local durable host; state in .local/durable)`,
+    `  functions: ${stack.host.functions.join(', ')}`,
+    `  AAS emulator ${stack.emulators.aas.url}, identity emulator ${stack.emulators.identity.url} (auth mode ${process.env.AUTH_MODE ?? 'keyVault'})`,
+    '',
+    'Refresh the sample model:',
+    `  curl -si -X POST ${stack.apiBase}/refreshes -H 'x-functions-key: ${stack.functionKey}' -H 'content-type: application/json' -d '${body}'`,
+    'Then follow the Location header:',
+    `  curl -s ${stack.apiBase}/refreshes/<id> -H 'x-functions-key: ${stack.functionKey}'`,
+    '',
+    'Ctrl+C stops it.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const stop = () => {
+    void stack.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
