@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../clock';
 import { loadLocalTls, type LocalTls } from '../tls';
-import { startAasEmulator, type AasEmulator } from './aas';
+import { startAasEmulator, type AasEmulator, type EmulatorModelDescription } from './aas';
 import { startIdentityEmulator, type IdentityEmulator } from './identity/server';
 import { TokenIssuer } from './jwt';
 
@@ -10,6 +10,8 @@ export interface EmulatorsOptions {
   tls?: LocalTls;
   /** 0 or unset: free ports. */
   ports?: { aas?: number; identity?: number };
+  /** AAS servers and models; default the sample `myserver` / `AdventureWorks`. */
+  models?: EmulatorModelDescription;
 }
 
 export interface Emulators {
@@ -34,7 +36,7 @@ export async function startEmulators(options: EmulatorsOptions = {}): Promise<Em
   const identity = await startIdentityEmulator({ clock, tls, issuer, port: options.ports?.identity });
   let aas: AasEmulator;
   try {
-    aas = await startAasEmulator({ clock, tls, issuer, port: options.ports?.aas });
+    aas = await startAasEmulator({ clock, tls, issuer, port: options.ports?.aas, models: options.models });
   } catch (error) {
     await identity.close();
     throw error;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { DurableClient } from 'durable-functions';
+import { OrchestrationRuntimeStatus, type DurableClient } from 'durable-functions';
 import { resolveServer } from '../aas/serverName';
 import type { AasClient } from '../aas/types';
 import type { Config } from '../config/config';
@@ -20,9 +20,12 @@ export const FINAL_HTTP_STATUS: Record<'succeeded' | 'failed' | 'cancelled' | 't
 
 /** Seconds a poller should wait before asking again while a run is going. */
 export const RETRY_AFTER_SECONDS = 10;
-const ACTIVE_RUNTIME_STATUSES = ['Pending', 'Running', 'ContinuedAsNew', 'Suspended'];
-/** Runs are looked up over this window; it covers the longest allowed timeout (P7D). */
-const LOOKBACK_MS = 8 * 24 * 3600 * 1000;
+const ACTIVE_RUNTIME_STATUSES: OrchestrationRuntimeStatus[] = [
+  OrchestrationRuntimeStatus.Pending,
+  OrchestrationRuntimeStatus.Running,
+  OrchestrationRuntimeStatus.ContinuedAsNew,
+  OrchestrationRuntimeStatus.Suspended,
+];
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIST_LIMIT = 200;
 
@@ -113,7 +116,8 @@ export function createApi({ config, aas }: ApiDependencies) {
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) problems.push(`limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
       if (wanted !== undefined && !['pending', 'waiting', 'refreshing', 'syncing', 'succeeded', 'failed', 'cancelled', 'timedOut'].includes(wanted)) problems.push(`status "${wanted}" is not a run status`);
       if (problems.length > 0) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', problems);
-      const statuses = await client.getStatusBy({ createdTimeFrom: new Date(Date.now() - LOOKBACK_MS) });
+      // Instance history is bounded by the task hub's purge policy; the API pages through it.
+      const statuses = await client.getStatusBy({});
       const runs = statuses
         .map(toRunView)
         .filter((view): view is RunView => view !== undefined)
@@ -155,7 +159,7 @@ export function createApi({ config, aas }: ApiDependencies) {
 export type Api = ReturnType<typeof createApi>;
 
 async function findActiveRun(client: DurableClient, server: string, model: string): Promise<string | undefined> {
-  const statuses = await client.getStatusBy({ createdTimeFrom: new Date(Date.now() - LOOKBACK_MS), runtimeStatus: ACTIVE_RUNTIME_STATUSES as never });
+  const statuses = await client.getStatusBy({ runtimeStatus: ACTIVE_RUNTIME_STATUSES });
   const key = modelKey(server, model);
   return statuses.find((status) => {
     const request = (status.input as OrchestrationInput | undefined)?.request;

@@ -1,0 +1,138 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { VirtualClock } from '../../local/clock';
+import { startLocalHost, type LocalHost } from '../../local/durable-host';
+import { SAMPLE_MODEL, type EmulatorModelDescription } from '../../local/emulators/aas';
+import { startEmulators, type Emulators } from '../../local/emulators';
+import { loadLocalTls } from '../../local/tls';
+import type { RunView } from '../../src/api/runView';
+
+/**
+ * The real app (src/index.ts) on the local durable host under a virtual clock, against the AAS and
+ * identity emulators in keyVault mode, plus an HTTPS server that records callbacks. One per test
+ * file: the app reads its settings once when it loads, as it does in Azure.
+ */
+export interface AppStack {
+  clock: VirtualClock;
+  emulators: Emulators;
+  host: LocalHost;
+  /** `asazure://127.0.0.1:<port>/myserver` */
+  server: string;
+  functionKey: string;
+  callbackUrl: string;
+  callbacks: { path: string; body: unknown }[];
+  /** Status answered by the callback receiver (tests switch it to 500 to see retries). */
+  callbackStatus: { code: number };
+  logs: string[];
+  request(method: string, route: string, options?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null }): Promise<ApiAnswer>;
+  /** POST /api/refreshes expecting 202; returns the run id. */
+  start(body: Record<string, unknown>): Promise<string>;
+  run(id: string): Promise<ApiAnswer<RunView>>;
+  /** Lets virtual time pass until every run has ended (or the limit), then reads the run. */
+  finish(id: string, maxVirtualMs?: number): Promise<ApiAnswer<RunView>>;
+  stop(): Promise<void>;
+}
+
+export interface ApiAnswer<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export const TEST_MODELS = 12;
+/** Model names Model01..Model12 (plus the sample AdventureWorks), each a small star schema. */
+export const modelName = (index: number) => `Model${String(index).padStart(2, '0')}`;
+
+export function testModels(count = TEST_MODELS): EmulatorModelDescription {
+  const sample = SAMPLE_MODEL.servers[0];
+  const models = Array.from({ length: count }, (_, i) => ({
+    name: modelName(i + 1),
+    tables: [
+      { name: 'DimCustomer', durationMs: 60_000 },
+      { name: 'DimDate', durationMs: 10_000 },
+      { name: 'FactSales', durationMs: 120_000, partitions: ['FactSales 2024', 'FactSales 2025', 'FactSales 2026'] },
+    ],
+  }));
+  return { servers: [{ name: 'myserver', models: [...(sample?.models ?? []), ...models] }] };
+}
+
+export async function startAppStack(options: { settings?: Record<string, string>; models?: EmulatorModelDescription } = {}): Promise<AppStack> {
+  const clock = new VirtualClock();
+  const tls = loadLocalTls();
+  const callbacks: { path: string; body: unknown }[] = [];
+  const callbackStatus = { code: 200 };
+  const receiver = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      callbacks.push({ path: req.url ?? '', body: text === '' ? undefined : (JSON.parse(text) as unknown) });
+      res.writeHead(callbackStatus.code, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const callbackPort = (receiver.address() as AddressInfo).port;
+
+  const emulators = await startEmulators({ clock, tls, models: options.models ?? testModels() });
+  const settings: Record<string, string> = {
+    ...emulators.appSettings(),
+    CALLBACK_ALLOWED_HOSTS: `127.0.0.1:${callbackPort}`,
+    AAS_REQUEST_TIMEOUT_SECONDS: '5',
+    ...options.settings,
+  };
+  Object.assign(process.env, settings);
+  const logs: string[] = [];
+  const functionKey = 'test-function-key';
+  const host = await startLocalHost({
+    entry: path.join(__dirname, '..', '..', 'src', 'index.ts'),
+    clock,
+    port: 0,
+    functionKeys: { default: functionKey },
+    log: (line) => logs.push(line),
+  });
+
+  async function request(method: string, route: string, opts: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null } = {}): Promise<ApiAnswer> {
+    const headers: Record<string, string> = { ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers };
+    if (opts.key !== null) headers['x-functions-key'] = opts.key ?? functionKey;
+    const response = await host.fetch(`/api/${route}`, { method, headers, body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)) });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, headers: response.headers, body, text };
+  }
+
+  const stack: AppStack = {
+    clock,
+    emulators,
+    host,
+    server: emulators.aas.serverName('myserver'),
+    functionKey,
+    callbackUrl: `https://127.0.0.1:${callbackPort}/callback`,
+    callbacks,
+    callbackStatus,
+    logs,
+    request,
+    async start(body) {
+      const answer = await request('POST', 'refreshes', { body });
+      if (answer.status !== 202) throw new Error(`expected 202, got ${answer.status}: ${answer.text}`);
+      return (answer.body as { id: string }).id;
+    },
+    run: (id) => request('GET', `refreshes/${id}`) as Promise<ApiAnswer<RunView>>,
+    async finish(id, maxVirtualMs = 48 * 3600 * 1000) {
+      await host.runUntilIdle({ maxVirtualMs });
+      return request('GET', `refreshes/${id}`) as Promise<ApiAnswer<RunView>>;
+    },
+    async stop() {
+      await host.stop();
+      await emulators.close();
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    },
+  };
+  return stack;
+}
