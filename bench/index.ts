@@ -1,0 +1,3 @@
+import { runPollingEfficiency } from './pollingEfficiency';
+
+runPollingEfficiency();
