@@ -21,7 +21,9 @@ export interface DevStack {
 }
 
 export interface DevStackOptions {
+  /** HTTP port (default PORT or 7071) and emulator ports (default 8443/8444); 0 picks free ones. */
   port?: number;
+  emulatorPorts?: { aas: number; identity: number };
   /** Where the durable state lives; survives restarts. */
   stateDir?: string;
   log?: (line: string) => void;
@@ -33,7 +35,7 @@ const root = path.resolve(__dirname, '..', '..');
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
   const emulators = await startEmulators({
-    ports: { aas: numberFrom('AAS_EMULATOR_PORT', 8443), identity: numberFrom('IDENTITY_EMULATOR_PORT', 8444) },
+    ports: options.emulatorPorts ?? { aas: numberFrom('AAS_EMULATOR_PORT', 8443), identity: numberFrom('IDENTITY_EMULATOR_PORT', 8444) },
   });
   try {
     const fromEnvironment = Object.fromEntries(SETTING_NAMES.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])));
