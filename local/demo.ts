@@ -32,7 +32,8 @@ async function main(): Promise<void> {
       httpStatus = response.status;
       view = (await response.json()) as RunView;
       const frame = render(view);
-      if (frame !== last) {
+      // The run line alone, unchanged, is not news; changed objects always are.
+      if (frame !== last || frame.includes('\n')) {
         say(`[${new Date().toISOString().slice(11, 19)}] ${frame}`);
         last = frame;
       }
