@@ -33,9 +33,10 @@ async function main(): Promise<void> {
       view = (await response.json()) as RunView;
       const frame = render(view);
       // The run line alone, unchanged, is not news; changed objects always are.
-      if (frame !== last || frame.includes('\n')) {
+      const runLine = frame.split('\n')[0] ?? '';
+      if (runLine !== last || frame.includes('\n')) {
         say(`[${new Date().toISOString().slice(11, 19)}] ${frame}`);
-        last = frame;
+        last = runLine;
       }
       if (response.status !== 202) break;
       await new Promise((resolve) => setTimeout(resolve, 1000));
