@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { VirtualClock } from '../../local/clock';
 import { startLocalHost, type LocalHost } from '../../local/durable-host';
@@ -31,6 +33,11 @@ export interface AppStack {
   run(id: string): Promise<ApiAnswer<RunView>>;
   /** Lets virtual time pass until every run has ended (or the limit), then reads the run. */
   finish(id: string, maxVirtualMs?: number): Promise<ApiAnswer<RunView>>;
+  /**
+   * Stops the local host and starts a new one on the same durable state (the same app module, so
+   * the same settings): what a host restart does. Only with `persistentState: true`.
+   */
+  restartHost(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,7 +65,16 @@ export function testModels(count = TEST_MODELS): EmulatorModelDescription {
   return { servers: [{ name: 'myserver', models: [...(sample?.models ?? []), ...models] }] };
 }
 
-export async function startAppStack(options: { settings?: Record<string, string>; models?: EmulatorModelDescription } = {}): Promise<AppStack> {
+export interface AppStackOptions {
+  settings?: Record<string, string>;
+  models?: EmulatorModelDescription;
+  /** How many test models (Model01..) when `models` is not given; default TEST_MODELS. */
+  modelCount?: number;
+  /** Keep the durable state in a temporary directory (SQLite file) so that `restartHost` can resume it. */
+  persistentState?: boolean;
+}
+
+export async function startAppStack(options: AppStackOptions = {}): Promise<AppStack> {
   const clock = new VirtualClock();
   const tls = loadLocalTls();
   const callbacks: { path: string; body: unknown }[] = [];
@@ -75,7 +91,7 @@ export async function startAppStack(options: { settings?: Record<string, string>
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const callbackPort = (receiver.address() as AddressInfo).port;
 
-  const emulators = await startEmulators({ clock, tls, models: options.models ?? testModels() });
+  const emulators = await startEmulators({ clock, tls, models: options.models ?? testModels(options.modelCount) });
   const settings: Record<string, string> = {
     ...emulators.appSettings(),
     CALLBACK_ALLOWED_HOSTS: `127.0.0.1:${callbackPort}`,
@@ -85,13 +101,17 @@ export async function startAppStack(options: { settings?: Record<string, string>
   Object.assign(process.env, settings);
   const logs: string[] = [];
   const functionKey = 'test-function-key';
-  const host = await startLocalHost({
-    entry: path.join(__dirname, '..', '..', 'src', 'index.ts'),
-    clock,
-    port: 0,
-    functionKeys: { default: functionKey },
-    log: (line) => logs.push(line),
-  });
+  const stateDir = options.persistentState === true ? fs.mkdtempSync(path.join(os.tmpdir(), 'appstack-')) : undefined;
+  const launchHost = () =>
+    startLocalHost({
+      entry: path.join(__dirname, '..', '..', 'src', 'index.ts'),
+      clock,
+      port: 0,
+      functionKeys: { default: functionKey },
+      log: (line) => logs.push(line),
+      ...(stateDir === undefined ? {} : { stateDir }),
+    });
+  let host = await launchHost();
 
   async function request(method: string, route: string, opts: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null } = {}): Promise<ApiAnswer> {
     const headers: Record<string, string> = { ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers };
@@ -110,7 +130,9 @@ export async function startAppStack(options: { settings?: Record<string, string>
   const stack: AppStack = {
     clock,
     emulators,
-    host,
+    get host() {
+      return host;
+    },
     server: emulators.aas.serverName('myserver'),
     functionKey,
     callbackUrl: `https://127.0.0.1:${callbackPort}/callback`,
@@ -128,10 +150,16 @@ export async function startAppStack(options: { settings?: Record<string, string>
       await host.runUntilIdle({ maxVirtualMs });
       return request('GET', `refreshes/${id}`) as Promise<ApiAnswer<RunView>>;
     },
+    async restartHost() {
+      if (stateDir === undefined) throw new Error('restartHost needs startAppStack({ persistentState: true })');
+      await host.stop();
+      host = await launchHost();
+    },
     async stop() {
       await host.stop();
       await emulators.close();
       await new Promise<void>((resolve) => receiver.close(() => resolve()));
+      if (stateDir !== undefined) fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };
   return stack;
