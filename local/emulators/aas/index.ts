@@ -99,6 +99,8 @@ export interface AasEmulator {
   startOutsideRefresh(server: string, model: string, options: { durationMs: number }): string;
   setNotAdmin(server: string, notAdmin: boolean): void;
   setSyncBehaviour(server: string, model: string, behaviour: SyncBehaviour): void;
+  /** How long the model's next refreshes stay notStarted (queued) before processing; default 2 s. */
+  setNotStartedMs(server: string, model: string, ms: number | undefined): void;
   setDefaultDurationMs(ms: number): void;
   /** The refresh running now (notStarted or inProgress), if any. */
   activeRefresh(server: string, model: string): RefreshView | undefined;
@@ -462,6 +464,9 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     },
     setSyncBehaviour: (serverName, modelName, behaviour) => {
       requireModel(serverName, modelName).syncBehaviour = { ...behaviour };
+    },
+    setNotStartedMs: (serverName, modelName, ms) => {
+      requireModel(serverName, modelName).notStartedMs = ms;
     },
     setDefaultDurationMs: (ms) => {
       defaultDurationMs = ms;

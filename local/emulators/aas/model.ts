@@ -77,6 +77,8 @@ export interface ModelState {
   refreshes: RefreshRecord[];
   syncs: Map<string, SyncRecord>;
   syncBehaviour: SyncBehaviour;
+  /** How long this model's submitted refreshes stay notStarted (queued); default NOT_STARTED_MS. */
+  notStartedMs?: number;
 }
 
 export interface ServerState {
@@ -159,7 +161,7 @@ export interface RefreshSubmission {
 /** Plans the whole refresh: batches of MaxParallelism, each as long as its slowest item's attempts. */
 export function planRefresh(model: ModelState, submission: RefreshSubmission, now: number, defaultDurationMs: number): RefreshRecord {
   const items = workItems(model, submission.objects, defaultDurationMs);
-  const processingStart = now + NOT_STARTED_MS;
+  const processingStart = now + (model.notStartedMs ?? NOT_STARTED_MS);
   const batches: Batch[] = [];
   let cursor = processingStart;
   let outcome: 'succeeded' | 'failed' = 'succeeded';
