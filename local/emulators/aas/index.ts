@@ -36,6 +36,8 @@ export type EmulatedOperation = 'submitRefresh' | 'getRefresh' | 'listRefreshes'
 export type Fault =
   | { status: 429; retryAfterSeconds?: number }
   | { status: 500 | 503 }
+  /** 404 NotFound, as AAS answers for an operation (e.g. a sync) it no longer knows. */
+  | { status: 404 }
   /** Destroys the socket without answering and without doing the work. */
   | { kind: 'reset' }
   /** Does the work (e.g. really starts the refresh), then destroys the socket: the lost reply. */
@@ -371,6 +373,7 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
             body: errorBody(429, 'TooManyRequests', 'The server is busy: too many requests. Retry later.', rootActivityId),
           });
         }
+        if (fault.status === 404) return send({ status: 404, body: errorBody(404, 'NotFound', 'The requested operation was not found on the server.', rootActivityId) });
         return send({ status: fault.status, body: errorBody(fault.status, 'InternalServerError', 'An internal error occurred.', rootActivityId) });
       }
       switch (fault.kind) {
