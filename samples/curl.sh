@@ -2,7 +2,7 @@
 # Start a refresh, poll it to the end, or cancel it, with curl and jq.
 #   API=https://<app>.azurewebsites.net/api KEY=<function key> ./curl.sh start asazure://westeurope.asazure.windows.net/myserver Sales
 #   ./curl.sh status <id> | ./curl.sh wait <id> | ./curl.sh cancel <id> | ./curl.sh list <server> <model>
-# Locally (npm start): API=http://127.0.0.1:7071/api and any KEY (the local host does not check keys).
+# Locally (npm start): API=http://127.0.0.1:7071/api and KEY=$(cat .local/function-key) (npm start prints it).
 set -euo pipefail
 API="${API:-http://127.0.0.1:7071/api}"
 KEY="${KEY:-}"
