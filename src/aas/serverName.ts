@@ -18,7 +18,9 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const PORT = /^[1-9][0-9]{0,4}$/;
 // Only these characters can appear in a well-formed name; everything else (`@`, `\`, `%`, `?`,
 // `#`, whitespace, control characters, non-ASCII look-alikes) is refused before any parsing.
-const ALLOWED_CHARACTERS = /^[a-z0-9.:/-]+$/;
+// Checked on the name as given: lower-casing first would turn look-alikes such as the Kelvin
+// sign (U+212A) into ASCII letters.
+const ALLOWED_CHARACTERS = /^[a-zA-Z0-9.:/-]+$/;
 const DEFAULT_PORT = 443;
 
 function invalid(reason: string): AppError {
@@ -53,10 +55,10 @@ function parsePort(text: string): number | undefined {
 export function parseServerName(name: string): AasServer {
   if (typeof name !== 'string' || name.length === 0) throw invalid('empty');
   if (name.length > 400) throw invalid('too long');
-  const lower = name.toLowerCase();
-  if (!ALLOWED_CHARACTERS.test(lower)) {
+  if (!ALLOWED_CHARACTERS.test(name)) {
     throw invalid('it contains characters not allowed in a server name (only letters, digits, ".", "-", ":" and "/")');
   }
+  const lower = name.toLowerCase();
   const prefix = 'asazure://';
   if (!lower.startsWith(prefix)) throw invalid('the scheme must be asazure://');
   const rest = lower.slice(prefix.length);
