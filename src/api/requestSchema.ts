@@ -138,7 +138,10 @@ function normaliseKeys(value: unknown, fields: readonly string[], aliases: Recor
   const canonical = new Map(fields.map((field) => [field.toLowerCase(), field]));
   const result: Record<string, unknown> = {};
   for (const [key, entry] of Object.entries(value)) {
-    const target = canonical.get(key.toLowerCase()) ?? aliases[key.toLowerCase()];
+    // Own properties only: `aliases["constructor"]` or `aliases["__proto__"]` would otherwise name
+    // Object's built-ins and let such keys through unrefused.
+    const lowered = key.toLowerCase();
+    const target = canonical.get(lowered) ?? (Object.hasOwn(aliases, lowered) ? aliases[lowered] : undefined);
     if (target === undefined) {
       problems.push(`${prefix}unknown field "${key.slice(0, 64)}"`);
       continue;
