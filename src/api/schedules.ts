@@ -3,7 +3,7 @@ import type { DurableClient } from 'durable-functions';
 import type { Config, ScheduleConfig } from '../config/config';
 import { AppError, ErrorCodes } from '../errors';
 import type { RunRequest } from '../orchestration/contracts';
-import type { Api } from './handlers';
+import type { Services } from '../services';
 import { parseRunRequest } from './requestSchema';
 
 export interface ValidSchedule extends ScheduleConfig {
@@ -39,9 +39,9 @@ export function validateSchedules(config: Config): ValidSchedule[] {
 }
 
 /** A scheduled run that finds the model busy is skipped and logged (or waits, per its onConflict). */
-export function createScheduleHandler(api: Api, schedule: ValidSchedule) {
+export function createScheduleHandler(services: () => Promise<Services>, schedule: ValidSchedule) {
   return async (_timer: Timer, client: DurableClient, context: InvocationContext): Promise<void> => {
-    const outcome = await api.startRun(client, schedule.runRequest);
+    const outcome = await (await services()).api.startRun(client, schedule.runRequest);
     if (outcome.kind === 'busy') {
       context.warn('schedule.skipped', { schedule: schedule.name, server: schedule.runRequest.server, model: schedule.runRequest.model, activeRunId: outcome.activeRunId });
       return;

@@ -1,22 +1,26 @@
 import * as df from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
 import { getServices } from '../app';
+import type { Services } from '../services';
 import { FunctionNames } from '../orchestration/contracts';
 
-const { activities } = getServices();
-
-// Each activity takes its typed input; Durable hands it over as the deserialised JSON.
-type Handler = (input: never, context: InvocationContext) => Promise<unknown>;
-const registrations: [string, Handler][] = [
-  [FunctionNames.inspectModel, activities.inspectModel],
-  [FunctionNames.submitRefresh, activities.submitRefresh],
-  [FunctionNames.getRefreshStatus, activities.getRefreshStatus],
-  [FunctionNames.cancelRefresh, activities.cancelRefresh],
-  [FunctionNames.submitSync, activities.submitSync],
-  [FunctionNames.getSyncStatus, activities.getSyncStatus],
-  [FunctionNames.sendCallback, activities.sendCallback],
+type ActivityName = keyof Services['activities'];
+const registrations: [string, ActivityName][] = [
+  [FunctionNames.inspectModel, 'inspectModel'],
+  [FunctionNames.submitRefresh, 'submitRefresh'],
+  [FunctionNames.getRefreshStatus, 'getRefreshStatus'],
+  [FunctionNames.cancelRefresh, 'cancelRefresh'],
+  [FunctionNames.submitSync, 'submitSync'],
+  [FunctionNames.getSyncStatus, 'getSyncStatus'],
+  [FunctionNames.sendCallback, 'sendCallback'],
 ];
 
-for (const [name, handler] of registrations) {
-  df.app.activity(name, { handler: (input: unknown, context: InvocationContext) => handler(input as never, context) });
+for (const [name, activity] of registrations) {
+  df.app.activity(name, {
+    // Durable hands over the input as deserialised JSON; each activity declares its own type.
+    handler: async (input: unknown, context: InvocationContext) => {
+      const handler = (await getServices()).activities[activity] as (input: unknown, context: InvocationContext) => Promise<unknown>;
+      return handler(input, context);
+    },
+  });
 }

@@ -1,6 +1,9 @@
 import * as df from 'durable-functions';
 import { getServices } from '../app';
 
-const { api } = getServices();
-
-df.app.client.http('apiCancelRefresh', { route: 'refreshes/{id}', methods: ['DELETE'], authLevel: 'function', handler: api.cancel });
+df.app.client.http('apiCancelRefresh', {
+  route: 'refreshes/{id}',
+  methods: ['DELETE'],
+  authLevel: 'function',
+  handler: async (request, client, context) => (await getServices()).api.cancel(request, client, context),
+});

@@ -1,6 +1,9 @@
 import * as df from 'durable-functions';
 import { getServices } from '../app';
 
-const { api } = getServices();
-
-df.app.client.http('apiGetRefresh', { route: 'refreshes/{id}', methods: ['GET'], authLevel: 'function', handler: api.get });
+df.app.client.http('apiGetRefresh', {
+  route: 'refreshes/{id}',
+  methods: ['GET'],
+  authLevel: 'function',
+  handler: async (request, client) => (await getServices()).api.get(request, client),
+});

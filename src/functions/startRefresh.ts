@@ -1,6 +1,9 @@
 import * as df from 'durable-functions';
 import { getServices } from '../app';
 
-const { api } = getServices();
-
-df.app.client.http('apiStartRefresh', { route: 'refreshes', methods: ['POST'], authLevel: 'function', handler: api.start });
+df.app.client.http('apiStartRefresh', {
+  route: 'refreshes',
+  methods: ['POST'],
+  authLevel: 'function',
+  handler: async (request, client, context) => (await getServices()).api.start(request, client, context),
+});
