@@ -59,7 +59,7 @@ param refreshDefaultTimeout string = 'PT12H'
 
 @description('Shortest and longest wait between two status calls, in seconds (POLL_MIN_INTERVAL_SECONDS / POLL_MAX_INTERVAL_SECONDS).')
 @minValue(1)
-param pollMinIntervalSeconds int = 15
+param pollMinIntervalSeconds int = 30
 @minValue(1)
 param pollMaxIntervalSeconds int = 600
 

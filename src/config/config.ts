@@ -129,7 +129,7 @@ const schema = z.object({
   AUTHORITY_HOST: z.string().url().startsWith('https://', 'must be an https:// URL').default('https://login.microsoftonline.com'),
   REFRESH_DEFAULT_SYNC: boolean.default(true),
   REFRESH_DEFAULT_TIMEOUT: isoDuration.default(parseIsoDuration('PT12H')),
-  POLL_MIN_INTERVAL_SECONDS: seconds(1, 3600).default(15),
+  POLL_MIN_INTERVAL_SECONDS: seconds(1, 3600).default(30),
   POLL_MAX_INTERVAL_SECONDS: seconds(1, 86400).default(600),
   CALLBACK_ALLOWED_HOSTS: hostList.default(['*.datafactory.azure.com', '*.datafactory.azure.net', '*.logic.azure.com']),
   REFRESH_SCHEDULES: schedules.default([]),

@@ -24,7 +24,7 @@ describe('loadConfig', () => {
     expect(config.aas.allowedHosts).toEqual(['*.asazure.windows.net']);
     expect(config.auth.mode).toBe('keyVault');
     expect(config.refresh).toEqual({ defaultSync: true, defaultTimeoutMs: 12 * 3600 * 1000 });
-    expect(config.polling).toEqual({ minIntervalMs: 15_000, maxIntervalMs: 600_000 });
+    expect(config.polling).toEqual({ minIntervalMs: 30_000, maxIntervalMs: 600_000 });
     expect(config.schedules).toEqual([]);
     expect(config.auth.runningInAzure).toBe(false);
   });
