@@ -66,7 +66,10 @@ export function testModels(count = TEST_MODELS): EmulatorModelDescription {
 }
 
 export interface AppStackOptions {
-  settings?: Record<string, string>;
+  /** Settings over the emulators' own; a function when they depend on the emulators (ports). */
+  settings?: Record<string, string> | ((emulators: Emulators) => Record<string, string>);
+  /** Let the virtual clock also advance to the next timer-trigger (NCRONTAB) occurrence. */
+  fireSchedulesInVirtualTime?: boolean;
   models?: EmulatorModelDescription;
   /** How many test models (Model01..) when `models` is not given; default TEST_MODELS. */
   modelCount?: number;
@@ -96,7 +99,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
     ...emulators.appSettings(),
     CALLBACK_ALLOWED_HOSTS: `127.0.0.1:${callbackPort}`,
     AAS_REQUEST_TIMEOUT_SECONDS: '5',
-    ...options.settings,
+    ...(typeof options.settings === 'function' ? options.settings(emulators) : options.settings),
   };
   Object.assign(process.env, settings);
   const logs: string[] = [];
@@ -109,6 +112,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
       port: 0,
       functionKeys: { default: functionKey },
       log: (line) => logs.push(line),
+      fireSchedulesInVirtualTime: options.fireSchedulesInVirtualTime === true,
       ...(stateDir === undefined ? {} : { stateDir }),
     });
   let host = await launchHost();
