@@ -487,7 +487,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
         await waitIdle();
         if (!(clock instanceof VirtualClock)) return;
         let next = engine.nextTimerAt();
-        if (options.fireSchedulesInVirtualTime && timers.length > 0) {
+        // Schedules recur forever: they count only when a limit bounds the run.
+        if (options.fireSchedulesInVirtualTime && timers.length > 0 && limit !== Infinity) {
           const cron = Math.min(...timers.map((t) => t.next));
           next = next === undefined ? cron : Math.min(next, cron);
         }
