@@ -14,7 +14,7 @@ describe('REFRESH_SCHEDULES validation', () => {
     const config = configWith([
       { name: 'good', schedule: '0 0 2 * * *', request: { server, model: 'Sales' } },
       { name: 'five-fields', schedule: '0 2 * * *', request: { server, model: 'Sales' } },
-      { name: 'bad-request', schedule: '0 0 3 * * *', request: { server: 'asazure://evil.example.com/x', model: 'Sales', type: 'add' } },
+      { name: 'bad-request', schedule: '0 0 3 * * *', request: { server: 'asazure://evil.example.com/myserver', model: 'Sales', type: 'add' } },
     ]);
     expect(() => validateSchedules(config)).toThrow(/schedule "five-fields": .*six, seconds first.*\| schedule "bad-request": .*AAS_ALLOWED_HOSTS.*"add"/);
   });
