@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..');
+const entry = path.join(__dirname, 'fixtures', 'crashApp.ts');
+
+function startCli(stateDir: string, logFile: string): Promise<{ child: ChildProcess; baseUrl: string }> {
+  const child = spawn(
+    process.execPath,
+    ['-r', path.join(root, 'local/durable-host/register-ts.js'), path.join(root, 'local/durable-host/cli.ts'), '--entry', entry, '--port', '0', '--state', stateDir, '--clock', 'real'],
+    { cwd: root, env: { ...process.env, CRASH_LOG: logFile }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\S+)/.exec(out);
+      if (m?.[1]) resolve({ child, baseUrl: m[1] });
+    });
+    child.once('exit', (code) => reject(new Error(`CLI exited early (${code}): ${err}`)));
+  });
+}
+
+async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('crash and resume (child process, SIGKILL, file state)', () => {
+  it('resumes from history: completed activities never run again, timers fire', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'durable-host-crash-'));
+    const stateDir = path.join(dir, 'state');
+    const logFile = path.join(dir, 'steps.log');
+    const lines = (): string[] => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []);
+
+    const first = await startCli(stateDir, logFile);
+    const started = await fetch(`${first.baseUrl}/runtime/webhooks/durabletask/orchestrators/Crashy/crash-1`, { method: 'POST' });
+    expect(started.status).toBe(202);
+    await until(() => (lines().length >= 2 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 60)); // inside the 200 ms timer after step 1
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    const before = lines();
+    expect(before.length).toBeGreaterThanOrEqual(2);
+    expect(before.length).toBeLessThan(6);
+
+    const second = await startCli(stateDir, logFile);
+    try {
+      const status = await until(async () => {
+        const res = await fetch(`${second.baseUrl}/runtime/webhooks/durabletask/instances/crash-1`);
+        const body = (await res.json()) as { runtimeStatus: string; output: unknown };
+        return body.runtimeStatus === 'Completed' ? body : undefined;
+      });
+      expect(status.output).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(lines()).toEqual(['step 0', 'step 1', 'step 2', 'step 3', 'step 4', 'step 5']);
+    } finally {
+      second.child.kill('SIGKILL');
+    }
+  });
+});
