@@ -80,10 +80,24 @@ export class AppError extends Error {
 
 const knownCodes = new Set<string>(Object.values(ErrorCodes));
 
-/** The code of any error: an AppError's own, or the `[CODE]` prefix of a rebuilt one. */
+/**
+ * The code of any error: an AppError's own, or the first `[CODE]` in a rebuilt one's message
+ * (Durable wraps an activity's message, e.g. "Activity function 'x' failed: [CODE] ...").
+ */
 export function codeOf(error: unknown): ErrorCode {
   if (error instanceof AppError) return error.code;
   const message = error instanceof Error ? error.message : String(error);
-  const match = /^\[([A-Z_]+)\]/.exec(message);
-  return match?.[1] !== undefined && knownCodes.has(match[1]) ? (match[1] as ErrorCode) : ErrorCodes.INTERNAL;
+  for (const match of message.matchAll(/\[([A-Z_]+)\]/g)) {
+    if (match[1] !== undefined && knownCodes.has(match[1])) return match[1] as ErrorCode;
+  }
+  return ErrorCodes.INTERNAL;
+}
+
+/** The message of a rebuilt error from its `[CODE]` on, without the code: what a person should read. */
+export function detailOf(error: unknown): string {
+  if (error instanceof AppError) return error.detail;
+  const message = (error instanceof Error ? error.message : String(error)).split('\n\n$OutOfProcData$')[0] ?? '';
+  const code = codeOf(error);
+  const at = message.indexOf(`[${code}]`);
+  return at >= 0 ? message.slice(at + code.length + 2).trim() : message;
 }

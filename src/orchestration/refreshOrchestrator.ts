@@ -1,7 +1,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { TERMINAL_REFRESH_STATUSES, type RefreshDetails } from '../aas/types';
-import { codeOf, ErrorCodes, type ErrorCode } from '../errors';
+import { codeOf, detailOf, ErrorCodes, type ErrorCode } from '../errors';
 import {
   CANCEL_EVENT,
   FunctionNames,
@@ -58,10 +58,7 @@ function* attempt<T>(task: Task): Step<{ ok: true; value: T } | { ok: false; err
 }
 
 export function toRunError(error: unknown): RunError {
-  const raw = error instanceof Error ? error.message : String(error);
-  // The library appends serialized orchestrator state after this marker; it is not for people.
-  const message = raw.split('\n\n$OutOfProcData$')[0]?.replace(/^\[[A-Z_]+\]\s*/, '') ?? raw;
-  return { code: codeOf(error), message };
+  return { code: codeOf(error), message: detailOf(error) };
 }
 
 /**

@@ -155,6 +155,21 @@ describe('refresh service end to end (virtual time)', () => {
     expect(received?.body).toMatchObject({ StatusCode: '200', Output: { runId: id, status: 'succeeded' } });
   });
 
+  it('retries a failing callback, then reports it undelivered without failing the run', async () => {
+    const model = modelName(12);
+    stack.callbackStatus.code = 503;
+    try {
+      const id = await stack.start({ server: stack.server, model, sync: false, callbackUrl: `${stack.callbackUrl}?run=12` });
+      const done = await stack.finish(id);
+      expect(done.status).toBe(200);
+      expect(done.body.status).toBe('succeeded');
+      expect(done.body.callback).toMatchObject({ delivered: false });
+      expect(stack.callbacks.filter((c) => c.path.endsWith('run=12')).length).toBe(6);
+    } finally {
+      stack.callbackStatus.code = 200;
+    }
+  });
+
   it('lists runs newest first and serves the model AAS history', async () => {
     const list = await stack.request('GET', `refreshes?server=${encodeURIComponent(stack.server)}&model=${modelName(1)}`);
     expect(list.status).toBe(200);
