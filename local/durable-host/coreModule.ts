@@ -80,6 +80,8 @@ export function loadApp(entry: string, log: (level: string, message: string) => 
     log,
   };
   try {
+    // A dynamic require is the point: the app is CommonJS and must load synchronously, as in the worker.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(resolved);
   } finally {
     g.__localDurableHostSink = previous;

@@ -492,7 +492,7 @@ export class Engine {
     const now = this.opts.clock.now();
     const timestamp = isoTime(now);
     const newEvents: HistoryEvent[] = [];
-    const ev = (e: Record<string, unknown>): HistoryEvent => ({ EventId: -1, IsPlayed: false, Timestamp: timestamp, ...e }) as HistoryEvent;
+    const ev = (e: Record<string, unknown>): HistoryEvent => ({ EventId: -1, IsPlayed: false, Timestamp: timestamp, ...e }) as unknown as HistoryEvent;
 
     if (msg.type === 'terminate') {
       this.finish(inst, entry.seq, 'Terminated', msg.reason, [ev({ EventType: EventType.ExecutionTerminated, Input: msg.reason })]);
