@@ -10,6 +10,7 @@ const runError = { type: 'object', required: ['code', 'message'], properties: { 
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
+const unauthorized = { description: 'Missing or wrong function key (x-functions-key header or ?code=); empty body.' };
 const runningHeaders = {
   Location: { description: 'Absolute URL of the run status.', schema: { type: 'string', format: 'uri' } },
   'Retry-After': { description: `Seconds to wait before polling again (${RETRY_AFTER_SECONDS}).`, schema: { type: 'integer' } },
@@ -36,7 +37,7 @@ export const openApiDocument = {
         responses: {
           '202': { description: 'Accepted; follow Location.', headers: runningHeaders, content: json(ref('Accepted')) },
           '400': errorResponse('The request is not valid; error.problems lists every problem.'),
-          '401': { description: 'Missing or wrong function key.' },
+          '401': unauthorized,
           '409': errorResponse('Another run of this app is refreshing the model (onConflict "fail"); error.activeRunId names it.'),
           '413': errorResponse(`The body is larger than ${MAX_BODY_BYTES} bytes.`),
           '415': errorResponse('The Content-Type is not application/json.'),
@@ -54,6 +55,7 @@ export const openApiDocument = {
         responses: {
           '200': { description: 'Runs.', content: json({ type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: ref('Run') } } }) },
           '400': errorResponse('The query is not valid.'),
+          '401': unauthorized,
         },
       },
     },
@@ -65,6 +67,7 @@ export const openApiDocument = {
         responses: {
           '200': { description: 'Succeeded.', content: json(ref('Run')) },
           '202': { description: 'Still running.', headers: runningHeaders, content: json(ref('Run')) },
+          '401': unauthorized,
           '404': errorResponse('No such run.'),
           '500': { description: 'Failed or cancelled (status and error tell which).', content: json(ref('Run')) },
           '504': { description: 'Timed out; the AAS refresh was cancelled.', content: json(ref('Run')) },
@@ -75,6 +78,7 @@ export const openApiDocument = {
         summary: 'Cancel a run and its AAS refresh',
         responses: {
           '202': { description: 'Cancellation requested; follow Location.', headers: runningHeaders, content: json({ type: 'object', required: ['id', 'status', 'statusUrl'], properties: { id: { type: 'string' }, status: { const: 'cancelling' }, statusUrl: { type: 'string' } } }) },
+          '401': unauthorized,
           '404': errorResponse('No such run.'),
           '409': errorResponse('The run has already ended.'),
         },
@@ -105,9 +109,18 @@ export const openApiDocument = {
             }),
           },
           '400': errorResponse('The query is not valid.'),
+          '401': unauthorized,
           '404': errorResponse('AAS does not know the model.'),
           '502': errorResponse('AAS refused or could not be reached; error.code says why.'),
         },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'openApiDocument',
+        summary: 'This document (anonymous: it reveals nothing a caller does not already know)',
+        security: [],
+        responses: { '200': { description: 'The OpenAPI document.', content: json({ type: 'object', required: ['openapi', 'info', 'paths'] }) } },
       },
     },
   },
