@@ -75,10 +75,13 @@ export function createActivities(deps: ActivityDependencies) {
      */
     async submitRefresh(input: SubmitRefreshInput, context: InvocationContext): Promise<SubmitRefreshResult> {
       const known = new Set(input.knownRefreshIds);
-      const findOwn = async () => newestFirst(await aas.listRefreshes(input.model)).find((refresh) => !known.has(refresh.refreshId));
+      const notBefore = Date.parse(input.notBefore);
+      const isOwn = (refresh: RefreshSummary) =>
+        !known.has(refresh.refreshId) && (refresh.startTime === undefined || Date.parse(refresh.startTime) >= notBefore);
+      const findOwn = async () => newestFirst(await aas.listRefreshes(input.model)).find(isOwn);
       try {
         const before = newestFirst(await aas.listRefreshes(input.model));
-        const own = before.find((refresh) => !known.has(refresh.refreshId));
+        const own = before.find(isOwn);
         if (own !== undefined) {
           context.info('refresh.adopted', { refreshId: own.refreshId, status: own.status });
           return { kind: 'submitted', refreshId: own.refreshId, adopted: true };

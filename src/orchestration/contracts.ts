@@ -123,6 +123,12 @@ export interface SubmitRefreshInput {
   model: ModelRef;
   refresh: RefreshRequest;
   knownRefreshIds: string[];
+  /**
+   * When the run decided to submit, less a small clock-skew allowance. A refresh is the run's own
+   * only if it is newer than the snapshot AND started after this: another run's refresh that
+   * began between this run's snapshot and its submit is not mistaken for its own.
+   */
+  notBefore: string;
 }
 
 export type SubmitRefreshResult =

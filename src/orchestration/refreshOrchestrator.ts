@@ -24,6 +24,9 @@ import {
 } from './contracts';
 import { conflictWaitMs, nextPollDelayMs, nextSyncPollDelayMs } from './pollingPolicy';
 
+/** Allowance for the difference between this host's clock and AAS's when recognising an own refresh. */
+export const SUBMIT_CLOCK_SKEW_MS = 2_000;
+
 /** Polls per execution before `continueAsNew`: about six history events each, so history stays under 200 events. */
 export const MAX_POLLS_PER_EXECUTION = 20;
 
@@ -160,12 +163,14 @@ function* submitPhase(run: RunState): Step<SubmitOutcome> {
     if (inspected.value.activeRefreshId !== undefined) {
       busy = { activeRefreshId: inspected.value.activeRefreshId, message: `AAS is already running refresh ${inspected.value.activeRefreshId} on this model.` };
     } else {
+      const notBefore = new Date(run.now() - SUBMIT_CLOCK_SKEW_MS).toISOString();
       for (;;) {
         const submitted = yield* attempt<SubmitRefreshResult>(
           context.df.callActivityWithRetry(FunctionNames.submitRefresh, submitRetryOptions(), {
             model,
             refresh: request.refresh,
             knownRefreshIds: inspected.value.knownRefreshIds,
+            notBefore,
           }),
         );
         if (!submitted.ok) return { ended: true, outcome: 'failed', error: submitted.error };
