@@ -132,6 +132,8 @@ export interface EngineOptions {
   maximumShortTimerMs?: number;
   longRunningTimerIntervalMs?: number;
   onChange?: () => void;
+  /** Binding data for activities that take a durable client input (`df.input.durableClient()`). */
+  durableClientData?: () => unknown;
 }
 
 export class NondeterminismError extends Error {
@@ -457,12 +459,19 @@ export class Engine {
 
   private async invoke(fn: RegisteredFunction, triggerInput: unknown, extra?: (ctx: InvocationContext) => void): Promise<unknown> {
     const trigger = Object.values(fn.metadata.bindings).find((b) => b.direction === 'in' && /Trigger$/.test(b.type));
+    // Activities may take a durable client as an extra input, as they can in Azure.
+    const extraInputs = Object.entries(fn.metadata.bindings)
+      .filter(([, b]) => b.direction === 'in' && b !== trigger)
+      .map(([name, b]) => ({ ...b, name }));
     const ctx = new InvocationContext({
       invocationId: `local-${++this.invocationCounter}`,
       functionName: fn.metadata.name,
-      options: { trigger: { ...(trigger ?? { type: 'unknown' }), name: trigger?.name ?? 'trigger' } as never },
-      logHandler: (level, ...args) => this.opts.log(`[${fn.metadata.name}] ${level}: ${args.map(String).join(' ')}`),
+      options: { trigger: { ...(trigger ?? { type: 'unknown' }), name: trigger?.name ?? 'trigger' } as never, extraInputs: extraInputs as never },
+      logHandler: (level, ...args) => this.opts.log(`[${fn.metadata.name}] ${level}: ${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}`),
     });
+    for (const input of extraInputs) {
+      if ((input.type === 'durableClient' || input.type === 'orchestrationClient') && this.opts.durableClientData) ctx.extraInputs.set(input.name, this.opts.durableClientData());
+    }
     extra?.(ctx);
     return await fn.handler(triggerInput, ctx);
   }

@@ -205,6 +205,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     log,
     maximumShortTimerMs: options.maximumShortTimerMs,
     longRunningTimerIntervalMs: options.longRunningTimerIntervalMs,
+    // Defined below, once the port is known; only called when an activity runs.
+    durableClientData: () => clientData(),
   });
 
   const routes: Route[] = [];

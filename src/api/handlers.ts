@@ -44,12 +44,11 @@ export function createApi({ config, aas }: ApiDependencies) {
 
   async function startRun(client: DurableClient, request: RunRequest): Promise<StartOutcome> {
     return modelLocks.run(modelKey(request.server, request.model), async () => {
-      if (request.onConflict === 'fail') {
-        const active = await findActiveRun(client, request.server, request.model);
-        if (active !== undefined) return { kind: 'busy', activeRunId: active };
-      }
+      const active = await findActiveRun(client, request.server, request.model);
+      if (active !== undefined && request.onConflict === 'fail') return { kind: 'busy', activeRunId: active };
       const runId = randomUUID();
-      await client.startNew(FunctionNames.refreshOrchestrator, { instanceId: runId, input: { request } satisfies OrchestrationInput });
+      const input: OrchestrationInput = { request, ...(active === undefined ? {} : { predecessorRunId: active }) };
+      await client.startNew(FunctionNames.refreshOrchestrator, { instanceId: runId, input });
       return { kind: 'started', runId };
     });
   }
@@ -158,13 +157,27 @@ export function createApi({ config, aas }: ApiDependencies) {
 
 export type Api = ReturnType<typeof createApi>;
 
+/** The newest active run of this app on the model: a new run queues behind it. */
 async function findActiveRun(client: DurableClient, server: string, model: string): Promise<string | undefined> {
   const statuses = await client.getStatusBy({ runtimeStatus: ACTIVE_RUNTIME_STATUSES });
   const key = modelKey(server, model);
-  return statuses.find((status) => {
-    const request = (status.input as OrchestrationInput | undefined)?.request;
-    return request !== undefined && ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus) && modelKey(request.server, request.model) === key;
-  })?.instanceId;
+  return statuses
+    .filter((status) => {
+      const request = (status.input as OrchestrationInput | undefined)?.request;
+      return request !== undefined && ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus) && modelKey(request.server, request.model) === key;
+    })
+    .sort((a, b) => new Date(b.createdTime).getTime() - new Date(a.createdTime).getTime())[0]?.instanceId;
+}
+
+/** Whether a run has ended (or never existed): what a queued run waits for. */
+export async function runHasEnded(client: DurableClient, runId: string): Promise<boolean> {
+  try {
+    const status = await client.getStatus(runId, { showInput: false });
+    return !ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus);
+  } catch (error) {
+    if (error instanceof Error && error.message.includes('HTTP 404')) return true;
+    throw error;
+  }
 }
 
 async function loadRun(client: DurableClient, id: string): Promise<RunView | undefined> {

@@ -63,7 +63,7 @@ export function parseRunRequest(body: unknown, config: Config, source: string): 
             ctx.addIssue({ code: 'custom', message: error instanceof AppError ? error.detail : 'server is not a valid asazure:// name' });
           }
         }),
-        model: name('model'),
+        model: name('model').refine((value) => !/^\.+$/.test(value), 'model must not be "." or ".."'),
         type: caseInsensitiveEnum(REFRESH_TYPES, 'type').default('automatic'),
         commitMode: caseInsensitiveEnum(COMMIT_MODES, 'commitMode').default('transactional'),
         maxParallelism: integer('maxParallelism', 1, 256).default(10),

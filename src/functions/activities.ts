@@ -2,7 +2,8 @@ import * as df from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
 import { getServices } from '../app';
 import type { Services } from '../services';
-import { FunctionNames } from '../orchestration/contracts';
+import { runHasEnded } from '../api/handlers';
+import { FunctionNames, type RunStateInput } from '../orchestration/contracts';
 
 type ActivityName = keyof Services['activities'];
 const registrations: [string, ActivityName][] = [
@@ -14,6 +15,12 @@ const registrations: [string, ActivityName][] = [
   [FunctionNames.getSyncStatus, 'getSyncStatus'],
   [FunctionNames.sendCallback, 'sendCallback'],
 ];
+
+// Reads another run's state through the Durable client, so it takes the client as an input binding.
+df.app.activity(FunctionNames.getRunState, {
+  extraInputs: [df.input.durableClient()],
+  handler: async (input: unknown, context: InvocationContext) => ({ ended: await runHasEnded(df.getClient(context), (input as RunStateInput).runId) }),
+});
 
 for (const [name, activity] of registrations) {
   df.app.activity(name, {

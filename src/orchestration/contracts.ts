@@ -15,6 +15,7 @@ export const FunctionNames = {
   submitSync: 'submitSync',
   getSyncStatus: 'getSyncStatus',
   sendCallback: 'sendCallback',
+  getRunState: 'getRunState',
 } as const;
 
 /** External event the cancel endpoint raises. */
@@ -90,6 +91,11 @@ export interface RunResult extends Omit<RunProgress, 'phase' | 'nextPollAt'> {
 /** Orchestration input: the request, plus the carried state after continueAsNew. */
 export interface OrchestrationInput {
   request: RunRequest;
+  /**
+   * The run of this app that was active on the same model when this one was accepted with
+   * onConflict "wait": it goes first, so that two runs never race to submit to one model.
+   */
+  predecessorRunId?: string;
   carried?: CarriedState;
 }
 
@@ -170,6 +176,12 @@ export type SyncStatusResult =
   | { kind: 'status'; syncState: SyncState; details?: string | null }
   | { kind: 'unavailable'; error: RunError; retryAfterMs?: number }
   | { kind: 'rejected'; error: RunError };
+
+export interface RunStateInput {
+  runId: string;
+}
+
+export type RunStateResult = { ended: boolean };
 
 export interface CallbackInput {
   url: string;

@@ -21,6 +21,7 @@ import {
   type SubmitSyncResult,
   type SyncStatusResult,
   type RefreshStatusResult,
+  type RunStateResult,
 } from './contracts';
 import { conflictWaitMs, nextPollDelayMs, nextSyncPollDelayMs } from './pollingPolicy';
 
@@ -76,6 +77,10 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
   const model = { server: request.server, model: request.model };
 
   if (input.carried === undefined) {
+    if (input.predecessorRunId !== undefined) {
+      const waited = yield* waitForPredecessor(run, input.predecessorRunId);
+      if (waited !== undefined) return yield* finish(run, waited.outcome, waited.error);
+    }
     const submitted = yield* submitPhase(run);
     if (submitted.ended) return yield* finish(run, submitted.outcome, submitted.error);
     run.startPolling(submitted.refreshId, submitted.adopted);
@@ -197,6 +202,25 @@ function* submitPhase(run: RunState): Step<SubmitOutcome> {
     run.progress.phase = 'waiting';
     run.noteIssue(busyError);
     if ((yield* waitOrCancel(context, run.at(delay))) === 'cancelled') return cancelledBeforeSubmit();
+  }
+}
+
+/** Waits (durable timers) until the run of this app that went first on the model has ended. */
+function* waitForPredecessor(run: RunState, predecessorRunId: string): Step<{ outcome: RunOutcome; error: RunError } | undefined> {
+  const { context, request } = run;
+  for (let checks = 0; ; checks += 1) {
+    const state = yield* attempt<RunStateResult>(context.df.callActivityWithRetry(FunctionNames.getRunState, submitRetryOptions(), { runId: predecessorRunId }));
+    if (!state.ok) return { outcome: 'failed', error: state.error };
+    if (state.value.ended) return undefined;
+    const busy: RunError = { code: ErrorCodes.MODEL_BUSY, message: `Waiting for run ${predecessorRunId} of this app to finish with the model.` };
+    const delay = conflictWaitMs(checks, request.polling, run.remainingMs());
+    if (delay <= 0) return { outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `Run ${predecessorRunId} was still refreshing the model at the deadline.` } };
+    run.progress.phase = 'waiting';
+    run.noteIssue(busy);
+    if ((yield* waitOrCancel(context, run.at(delay))) === 'cancelled') {
+      const cancelled = cancelledBeforeSubmit();
+      return cancelled.ended ? { outcome: cancelled.outcome, error: cancelled.error } : undefined;
+    }
   }
 }
 

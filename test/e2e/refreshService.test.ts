@@ -115,6 +115,19 @@ describe('refresh service end to end (virtual time)', () => {
     expect(stack.emulators.aas.countRequests('submitRefresh', model)).toBe(1);
   });
 
+  it('queues a second run of this app behind the first (onConflict wait): two refreshes, one after the other', async () => {
+    const model = modelName(6);
+    const first = await stack.start({ server: stack.server, model, type: 'full' });
+    const second = await stack.start({ server: stack.server, model, type: 'dataOnly', onConflict: 'wait' });
+    await stack.host.runUntilIdle({ maxVirtualMs: 60_000 });
+    expect((await stack.run(second)).body).toMatchObject({ status: 'waiting', lastIssue: { code: 'MODEL_BUSY' } });
+    const [a, b] = [await stack.finish(first), await stack.finish(second)];
+    expect([a.body.status, b.body.status]).toEqual(['succeeded', 'succeeded']);
+    expect(a.body.refreshId).not.toBe(b.body.refreshId);
+    expect(b.body.adopted).toBe(false);
+    expect(Date.parse(b.body.refreshStartTime ?? '')).toBeGreaterThanOrEqual(Date.parse(a.body.endedAt ?? ''));
+  });
+
   it('fails at once with MODEL_BUSY when someone else is refreshing (onConflict fail)', async () => {
     const model = modelName(8);
     const outside = stack.emulators.aas.startOutsideRefresh('myserver', model, { durationMs: 20 * 60_000 });

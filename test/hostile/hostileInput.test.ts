@@ -357,11 +357,17 @@ describe('list and history queries', () => {
   });
 });
 
+describe('dot-segment model names', () => {
+  it.each(['.', '..', '...'])('400 for model %j, which URL parsers would collapse', async (model) => {
+    const answer = await refused('POST', 'refreshes', { body: { server: stack.server, model } }, 400);
+    expect(errorOf(answer).problems?.join(' ')).toContain('model must not be');
+  });
+});
+
 describe('injection in names is passed as data, only ever to the allow-listed host', () => {
   const modelInjections = [
     `Model01/../../servers/other/models/x`,
     '../Model01',
-    '..',
     'Model01?api-version=evil',
     'Model01#fragment',
     'Model01%2F..%2Fx',
