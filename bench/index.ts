@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { runPollingEfficiency } from './pollingEfficiency';
 import { runStartup } from './startup';
 
@@ -5,17 +7,30 @@ import { runStartup } from './startup';
  * `npm run bench`: the benchmarks of issue 7, one after another. Each prints its figures and its
  * targets as met or missed; none fails on a measured value, only on a broken measurement.
  *
- * The durable-host benchmarks (history size and replay cost per poll for 1 min/1 h/6 h/24 h
- * refreshes: bench/historySize.ts; host throughput of 1,000 runs across 100 models:
- * bench/hostThroughput.ts) join this list as entries of the same shape.
+ * The durable-host benchmarks (history size and replay cost per poll: bench/historySize.ts; host
+ * throughput: bench/hostThroughput.ts) run the real app on the local host, and the app loads once
+ * per process and reads its settings then: each runs in its own child process (same node, same
+ * environment, so NODE_EXTRA_CA_CERTS from run-with-ca.js carries over), its output inherited.
  */
 export interface Benchmark {
   name: string;
   run: () => unknown;
 }
 
+/** Runs a compiled benchmark script (dist/bench/<script>) in a fresh node process; rejects unless it exits 0. */
+export function runInChild(script: string): () => Promise<void> {
+  return () =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(__dirname, script)], { stdio: 'inherit' });
+      child.on('error', reject);
+      child.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${script} exited with ${signal ?? code}`))));
+    });
+}
+
 export const BENCHMARKS: readonly Benchmark[] = [
   { name: 'polling efficiency', run: runPollingEfficiency },
+  { name: 'history size', run: runInChild('historySize.js') },
+  { name: 'host throughput', run: runInChild('hostThroughput.js') },
   { name: 'start-up', run: runStartup },
 ];
 
