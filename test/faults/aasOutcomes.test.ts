@@ -1,0 +1,207 @@
+import { modelName, startAppStack, type AppStack } from '../support/appStack';
+import { expectFinalState, requestsOf, SERVER } from './invariants';
+
+// Permanent AAS answers and races: conflicts, not-admin, unknown model, failed refreshes, a queue
+// that never starts, cancel races, failed or forgotten syncs.
+
+let stack: AppStack;
+beforeAll(async () => {
+  stack = await startAppStack({ modelCount: 20 });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const hour = 3_600_000;
+
+/** Resolves once the emulator has logged `count` requests of the operation on the model (real time). */
+async function untilRequested(operation: string, model: string, count = 1): Promise<void> {
+  const limit = Date.now() + 10_000;
+  while (requestsOf(stack, operation, model).length < count) {
+    if (Date.now() > limit) throw new Error(`no ${operation} request for ${model}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Lets virtual time pass in small steps until the run shows the status. */
+async function until(id: string, status: string, maxSteps = 200): Promise<void> {
+  for (let step = 0; step < maxSteps; step += 1) {
+    if ((await stack.run(id)).body.status === status) return;
+    await stack.host.runUntilIdle({ maxVirtualMs: 5_000 });
+  }
+  throw new Error(`run ${id} never reached ${status}`);
+}
+
+describe('AAS conflicts', () => {
+  it('409 from an outside refresh seen before submitting, onConflict fail: MODEL_BUSY at once', async () => {
+    const model = modelName(1);
+    const outside = stack.emulators.aas.startOutsideRefresh(SERVER, model, { durationMs: hour });
+    const id = await stack.start({ server: stack.server, model });
+    await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'failed', code: 'MODEL_BUSY', errorText: outside, submitted: 0, outsideRefreshMayRun: true });
+  });
+
+  it('AAS answers 409 to the POST itself (outside refresh started at that moment), onConflict fail', async () => {
+    const model = modelName(2);
+    const aas = stack.emulators.aas;
+    // Holds the POST for a moment (well under the client timeout) so the outside refresh starts first.
+    aas.inject({ operation: 'submitRefresh', model, fault: { kind: 'delay', ms: 300 } });
+    const id = await stack.start({ server: stack.server, model });
+    const done = stack.finish(id);
+    await untilRequested('submitRefresh', model);
+    aas.startOutsideRefresh(SERVER, model, { durationMs: hour });
+    await done;
+    expect(requestsOf(stack, 'submitRefresh', model).map((entry) => entry.status)).toEqual([409]);
+    await expectFinalState(stack, id, model, { status: 'failed', code: 'MODEL_BUSY', errorText: 'A refresh operation is already in progress', submitted: 0, outsideRefreshMayRun: true });
+  });
+
+  it('AAS answers 409 to the POST, onConflict wait: waits for the outside refresh, then refreshes once', async () => {
+    const model = modelName(3);
+    const aas = stack.emulators.aas;
+    aas.inject({ operation: 'submitRefresh', model, fault: { kind: 'delay', ms: 300 } });
+    const id = await stack.start({ server: stack.server, model, onConflict: 'wait' });
+    const done = stack.finish(id);
+    await untilRequested('submitRefresh', model);
+    aas.startOutsideRefresh(SERVER, model, { durationMs: 30 * 60_000 });
+    await done;
+    const submits = requestsOf(stack, 'submitRefresh', model);
+    expect(submits.map((entry) => entry.status)).toEqual([409, 202]);
+    const outside = aas.refreshes(SERVER, model).find((refresh) => refresh.outside);
+    expect(submits[1]?.at).toBeGreaterThanOrEqual(outside?.endTime ?? Number.POSITIVE_INFINITY);
+    await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1 });
+  });
+});
+
+describe('AAS permanent refusals', () => {
+  it('400 not-admin: fails at once with AAS_NOT_ADMIN and the x-ms-xmlaerror-extended text', async () => {
+    const model = modelName(4);
+    stack.emulators.aas.setNotAdmin(SERVER, true);
+    try {
+      const id = await stack.start({ server: stack.server, model });
+      await stack.finish(id);
+      const done = await expectFinalState(stack, id, model, { status: 'failed', code: 'AAS_NOT_ADMIN', errorText: 'is not the administrator of', submitted: 0 });
+      expect(done.body.error?.message).toContain('x-ms-xmlaerror-extended');
+      // At once: one look at the model, no retries.
+      expect(requestsOf(stack, 'listRefreshes', model)).toHaveLength(1);
+    } finally {
+      stack.emulators.aas.setNotAdmin(SERVER, false);
+    }
+  });
+
+  it('404 for a model the server does not have: AAS_NOT_FOUND with the AAS text, nothing submitted', async () => {
+    const model = 'NoSuchModel';
+    const id = await stack.start({ server: stack.server, model });
+    await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'failed', code: 'AAS_NOT_FOUND', errorText: "The database 'NoSuchModel' does not exist", unknownModel: true });
+    expect(requestsOf(stack, 'listRefreshes', model)).toHaveLength(1);
+  });
+
+  it('400 for a table the model does not have: AAS_BAD_REQUEST with the AAS text', async () => {
+    const model = modelName(5);
+    const id = await stack.start({ server: stack.server, model, objects: [{ table: 'NoSuchTable' }] });
+    await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'failed', code: 'AAS_BAD_REQUEST', errorText: "Table 'NoSuchTable' does not exist", submitted: 0 });
+    expect(requestsOf(stack, 'submitRefresh', model)).toHaveLength(1);
+  });
+});
+
+describe('AAS refresh outcomes', () => {
+  it('refresh failed: REFRESH_FAILED with the AAS message and the failed object', async () => {
+    const model = modelName(6);
+    stack.emulators.aas.setTable(SERVER, model, 'DimCustomer', { durationMs: 20_000, failAttempts: 3, failMessage: 'OLE DB error: login failed for user etl_reader.' });
+    const id = await stack.start({ server: stack.server, model, retryCount: 1 });
+    await stack.finish(id);
+    const done = await expectFinalState(stack, id, model, { status: 'failed', code: 'REFRESH_FAILED', errorText: 'login failed for user etl_reader', submitted: 1 });
+    expect(done.body.error?.message).toContain('DimCustomer');
+    expect(done.body.aasStatus).toBe('failed');
+    expect(requestsOf(stack, 'submitSync', model)).toHaveLength(0);
+  });
+
+  it('partialBatch partly committed: failed, with the committed objects and the AAS message', async () => {
+    const model = modelName(7);
+    stack.emulators.aas.setTable(SERVER, model, 'FactSales', { durationMs: 30_000, failAttempts: 9, failMessage: 'Memory error: allocation failure while processing FactSales 2025.' });
+    const id = await stack.start({ server: stack.server, model, commitMode: 'partialBatch', maxParallelism: 2 });
+    await stack.finish(id);
+    const done = await expectFinalState(stack, id, model, { status: 'failed', code: 'REFRESH_FAILED', errorText: 'allocation failure', submitted: 1 });
+    const committed = (done.body.committedObjects ?? []).map((object) => object.table).sort();
+    expect(committed).toEqual(['DimCustomer', 'DimDate']);
+    expect(done.body.objects.filter((object) => object.status === 'failed').map((object) => object.table)).toContain('FactSales');
+  });
+
+  it('stuck in notStarted past the deadline: cancelled in AAS, timedOut with 504', async () => {
+    const model = modelName(8);
+    stack.emulators.aas.setNotStartedMs(SERVER, model, 6 * hour);
+    try {
+      const id = await stack.start({ server: stack.server, model, timeout: 'PT1H' });
+      await until(id, 'refreshing');
+      await stack.host.runUntilIdle({ maxVirtualMs: 30 * 60_000 });
+      expect((await stack.run(id)).body.aasStatus).toBe('notStarted');
+      await stack.finish(id);
+      await expectFinalState(stack, id, model, { status: 'timedOut', code: 'RUN_TIMED_OUT', submitted: 1 });
+      expect(requestsOf(stack, 'cancelRefresh', model)).toHaveLength(1);
+      expect(stack.emulators.aas.refreshes(SERVER, model)[0]?.status).toBe('cancelled');
+    } finally {
+      stack.emulators.aas.setNotStartedMs(SERVER, model, undefined);
+    }
+  });
+});
+
+describe('cancel races', () => {
+  it('DELETE right after POST, before anything was submitted: ends cancelled, nothing left running', async () => {
+    const model = modelName(9);
+    const id = await stack.start({ server: stack.server, model });
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED' });
+    const own = stack.emulators.aas.refreshes(SERVER, model);
+    // Either nothing reached AAS, or what did was cancelled there.
+    if (own.length > 0) expect(own[0]?.status).toBe('cancelled');
+  });
+
+  it('DELETE twice while refreshing: one cancel reaches AAS, a third DELETE after the end gets 409', async () => {
+    const model = modelName(10);
+    const id = await stack.start({ server: stack.server, model });
+    await until(id, 'refreshing');
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 1 });
+    expect(requestsOf(stack, 'cancelRefresh', model)).toHaveLength(1);
+    expect(stack.emulators.aas.refreshes(SERVER, model)[0]?.status).toBe('cancelled');
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(409);
+  });
+
+  it('DELETE during the sync: cancelled, the refresh stays succeeded in AAS (syncs cannot be cancelled)', async () => {
+    const model = modelName(11);
+    stack.emulators.aas.setSyncBehaviour(SERVER, model, { durationMs: 10 * 60_000 });
+    const id = await stack.start({ server: stack.server, model });
+    await until(id, 'syncing');
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    await stack.finish(id);
+    const done = await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', errorText: 'during the replica sync', submitted: 1 });
+    expect(done.body.aasStatus).toBe('succeeded');
+    expect(requestsOf(stack, 'cancelRefresh', model)).toHaveLength(0);
+    expect(stack.emulators.aas.refreshes(SERVER, model)[0]?.status).toBe('succeeded');
+  });
+});
+
+describe('sync faults', () => {
+  it('sync failed (syncstate 3): SYNC_FAILED with the details, the refresh reported succeeded', async () => {
+    const model = modelName(12);
+    stack.emulators.aas.setSyncBehaviour(SERVER, model, { fail: true });
+    const id = await stack.start({ server: stack.server, model });
+    await stack.finish(id);
+    const done = await expectFinalState(stack, id, model, { status: 'failed', code: 'SYNC_FAILED', errorText: 'Replica synchronization failed', submitted: 1 });
+    expect(done.body).toMatchObject({ aasStatus: 'succeeded', syncState: 3 });
+  });
+
+  it('sync operation unknown (404 on its status): SYNC_FAILED naming AAS_NOT_FOUND and the AAS text', async () => {
+    const model = modelName(13);
+    stack.emulators.aas.inject({ operation: 'getSync', model, fault: { status: 404 } });
+    const id = await stack.start({ server: stack.server, model });
+    await stack.finish(id);
+    const done = await expectFinalState(stack, id, model, { status: 'failed', code: 'SYNC_FAILED', errorText: 'The requested operation was not found', submitted: 1 });
+    expect(done.body.error?.message).toContain('AAS_NOT_FOUND');
+    expect(done.body.aasStatus).toBe('succeeded');
+  });
+});

@@ -1,0 +1,97 @@
+import type { EmulatedOperation, Fault } from '../../local/emulators/aas';
+import type { ErrorCode } from '../../src/errors';
+import { modelName, startAppStack, type AppStack } from '../support/appStack';
+import { expectFinalState, requestsOf, type FinalStatus } from './invariants';
+
+// Transient AAS faults on every operation: bursts of 500/503, dropped connections, throttling with
+// Retry-After, answers slower than the client timeout, expired tokens and missing Location headers.
+// Each run still ends as documented, submits one refresh at most and leaves nothing running.
+
+let stack: AppStack;
+beforeAll(async () => {
+  stack = await startAppStack({ modelCount: 24 });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+interface Row {
+  name: string;
+  operation: EmulatedOperation;
+  fault: Fault;
+  times?: number;
+  /** Cancel the run once it is refreshing (for faults on cancelRefresh). */
+  cancel?: boolean;
+  expected?: { status: FinalStatus; code?: ErrorCode; errorText?: string };
+  /** For 429: the next call of the operation came no sooner than this (virtual ms). */
+  retryAfterMs?: number;
+}
+
+const rows: Row[] = [
+  { name: '500 burst on inspect (listRefreshes)', operation: 'listRefreshes', fault: { status: 500 }, times: 3 },
+  { name: '503 burst on submitRefresh', operation: 'submitRefresh', fault: { status: 503 }, times: 3 },
+  { name: '500 burst on polls (getRefresh)', operation: 'getRefresh', fault: { status: 500 }, times: 4 },
+  { name: '503 burst on cancelRefresh', operation: 'cancelRefresh', fault: { status: 503 }, times: 2, cancel: true, expected: { status: 'cancelled', code: 'RUN_CANCELLED' } },
+  { name: '500 burst on submitSync', operation: 'submitSync', fault: { status: 500 }, times: 3 },
+  { name: '503 burst on sync polls (getSync)', operation: 'getSync', fault: { status: 503 }, times: 3 },
+  { name: 'connection resets on submitRefresh (before processing)', operation: 'submitRefresh', fault: { kind: 'reset' }, times: 2 },
+  { name: 'connection resets on polls', operation: 'getRefresh', fault: { kind: 'reset' }, times: 3 },
+  { name: 'connection reset on submitSync', operation: 'submitSync', fault: { kind: 'reset' }, times: 1 },
+  { name: 'sync submitted but its answer lost', operation: 'submitSync', fault: { kind: 'resetAfterProcessing' }, times: 1 },
+  { name: 'cancel done but its answer lost', operation: 'cancelRefresh', fault: { kind: 'resetAfterProcessing' }, times: 1, cancel: true, expected: { status: 'cancelled', code: 'RUN_CANCELLED' } },
+  { name: '429 with Retry-After 120 s on submitRefresh', operation: 'submitRefresh', fault: { status: 429, retryAfterSeconds: 120 }, times: 1, retryAfterMs: 120_000 },
+  { name: '429 twice with Retry-After 300 s on polls', operation: 'getRefresh', fault: { status: 429, retryAfterSeconds: 300 }, times: 2, retryAfterMs: 300_000 },
+  { name: '429 with Retry-After 90 s on sync polls', operation: 'getSync', fault: { status: 429, retryAfterSeconds: 90 }, times: 1, retryAfterMs: 90_000 },
+  { name: 'expired token (401) on polls', operation: 'getRefresh', fault: { kind: 'expireTokens' }, times: 2 },
+  { name: 'expired token (401) on submitRefresh', operation: 'submitRefresh', fault: { kind: 'expireTokens' }, times: 1 },
+  { name: 'submitRefresh accepted without Location', operation: 'submitRefresh', fault: { kind: 'omitLocation' }, times: 1 },
+  {
+    name: 'submitSync accepted without Location: the sync cannot be followed',
+    operation: 'submitSync',
+    fault: { kind: 'omitLocation' },
+    times: 1,
+    expected: { status: 'failed', code: 'SYNC_FAILED', errorText: 'without an operation id' },
+  },
+  // Real time: the client gives up after AAS_REQUEST_TIMEOUT_SECONDS (5 s in the harness).
+  { name: 'submitRefresh slower than the client timeout', operation: 'submitRefresh', fault: { kind: 'delay', ms: 6_000 }, times: 1 },
+  { name: 'poll slower than the client timeout', operation: 'getRefresh', fault: { kind: 'delay', ms: 6_000 }, times: 1 },
+];
+
+describe('AAS transient faults (virtual time)', () => {
+  it.each(rows.map((row, index) => [row.name, row, index] as const))('%s', async (_name, row, index) => {
+    const model = modelName(index + 1);
+    const aas = stack.emulators.aas;
+    aas.inject({ operation: row.operation, model, times: row.times ?? 1, fault: row.fault });
+    const id = await stack.start({ server: stack.server, model, type: 'full' });
+    if (row.cancel === true) {
+      await stack.host.runUntilIdle({ maxVirtualMs: 40_000 });
+      expect((await stack.run(id)).body.status).toBe('refreshing');
+      expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    }
+    await stack.finish(id);
+    const expected = row.expected ?? { status: 'succeeded' };
+    const done = await expectFinalState(stack, id, model, expected);
+    // The fault really happened.
+    const hits = requestsOf(stack, row.operation, model);
+    expect(hits.length).toBeGreaterThanOrEqual(row.times ?? 1);
+    expect(aas.refreshes('myserver', model).filter((r) => !r.outside)).toHaveLength(1);
+
+    if (expected.status === 'succeeded') {
+      expect(done.body).toMatchObject({ aasStatus: 'succeeded', syncState: 2 });
+    }
+    if (row.cancel === true) {
+      expect(aas.refreshes('myserver', model)[0]?.status).toBe('cancelled');
+    }
+    if (row.retryAfterMs !== undefined) {
+      // Every throttled call was followed by the next one no sooner than Retry-After asked.
+      hits.forEach((entry, i) => {
+        const next = hits[i + 1];
+        if (entry.status === 429) {
+          expect(next).toBeDefined();
+          expect((next?.at ?? 0) - entry.at).toBeGreaterThanOrEqual(row.retryAfterMs ?? 0);
+        }
+      });
+      expect(hits.filter((entry) => entry.status === 429)).toHaveLength(row.times ?? 1);
+    }
+  });
+});
