@@ -1,0 +1,428 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { RequestLogEntry } from '../../local/emulators/aas';
+import { startEmulators, type Emulators } from '../../local/emulators';
+import { loadLocalTls } from '../../local/tls';
+import type { RunView } from '../../src/api/runView';
+
+/**
+ * Crash recovery (issue 7): the real app (src/index.ts) runs in a child process on the local
+ * durable host (real clock, SQLite state); the AAS and identity emulators and a callback receiver
+ * run in this process. Each run is SIGKILLed at chosen points, the host is restarted on the same
+ * state, and the run must still finish: succeeded, synced, exactly one refresh in AAS, nothing
+ * left running, the callback delivered.
+ */
+jest.setTimeout(240_000);
+
+const root = path.resolve(__dirname, '..', '..');
+const SERVER = 'myserver';
+const FUNCTION_KEY = 'crash-test-key';
+const POINT_TIMEOUT_MS = 30_000;
+const FINISH_TIMEOUT_MS = 60_000;
+
+/** Per model: tables refreshed one after another (maxParallelism 1), queued 2 s first (the emulator's default). */
+const MODELS = {
+  // Killed 7 times before and around the submission: the refresh must outlast those restarts.
+  CrashSubmit: { tables: [2_000, 3_000, 3_000], syncMs: 2_500 },
+  // Killed while polling the refresh and at the sync submission.
+  CrashPoll: { tables: [2_000, 3_000, 3_000], syncMs: 2_500 },
+  // Killed while polling the sync and around the callback.
+  CrashSync: { tables: [1_000], syncMs: 5_000 },
+  // Killed during a poll wait, restarted once the refresh has finished in AAS.
+  CrashWait: { tables: [1_000, 2_000], syncMs: 2_000 },
+} as const;
+type ModelName = keyof typeof MODELS;
+
+interface Callback {
+  model: string;
+  at: number;
+  body: unknown;
+}
+
+/** What a kill point looks at. `sinceStart` and `sinceRestart` are request-log indexes. */
+interface Probe {
+  emulators: Emulators;
+  model: ModelName;
+  sinceStart: number;
+  sinceRestart: number;
+  callbacks: Callback[];
+}
+
+interface KillPoint {
+  name: string;
+  reached(probe: Probe): boolean;
+}
+
+interface KillRecord {
+  model: ModelName;
+  point: string;
+  /** ms since the run was accepted. */
+  atMs: number;
+  /** AAS requests for the model by operation at the moment of the kill. */
+  requestsAtKill: Record<string, number>;
+  callbacksAtKill: number;
+  restartMs: number;
+}
+
+interface RunReport {
+  model: ModelName;
+  id: string;
+  status: string;
+  syncState: number | undefined;
+  refreshes: number;
+  submitsAnswered202: number;
+  syncs: number;
+  callbacks: number;
+  requests: Record<string, number>;
+  wallMs: number;
+}
+
+function entriesFor(probe: Probe, from: number, operation: RequestLogEntry['operation']): RequestLogEntry[] {
+  return probe.emulators.aas.requests.slice(from).filter((entry) => entry.model === probe.model && entry.operation === operation);
+}
+
+const countSinceRestart = (operation: RequestLogEntry['operation'], n: number): KillPoint['reached'] => (probe) => entriesFor(probe, probe.sinceRestart, operation).length >= n;
+const countSinceStart = (operation: RequestLogEntry['operation'], n: number): KillPoint['reached'] => (probe) => entriesFor(probe, probe.sinceStart, operation).length >= n;
+
+/** The refresh has ended in AAS and no status request has reached AAS since: the run cannot know yet. */
+function refreshEndedUnnoticed(probe: Probe): boolean {
+  const refresh = probe.emulators.aas.refreshes(SERVER, probe.model)[0];
+  if (refresh?.endTime === undefined || refresh.status !== 'succeeded') return false;
+  const endTime = refresh.endTime;
+  return entriesFor(probe, probe.sinceStart, 'getRefresh').every((entry) => entry.at < endTime);
+}
+
+/** The newest sync has completed in AAS, no sync status request has reached AAS since, no callback yet. */
+function syncEndedUnnoticed(probe: Probe): boolean {
+  const syncs = entriesFor(probe, probe.sinceStart, 'submitSync');
+  const last = syncs[syncs.length - 1];
+  if (last === undefined || last.status !== 202) return false;
+  const endedAt = last.at + MODELS[probe.model].syncMs;
+  if (Date.now() < endedAt) return false;
+  return entriesFor(probe, probe.sinceStart, 'getSync').every((entry) => entry.at < endedAt) && !probe.callbacks.some((callback) => callback.model === probe.model);
+}
+
+/** The refresh was submitted and recorded a while ago, the first poll timer has not fired. */
+function firstTimerPending(probe: Probe): boolean {
+  const submit = entriesFor(probe, probe.sinceStart, 'submitRefresh')[0];
+  const lists = entriesFor(probe, probe.sinceRestart, 'listRefreshes');
+  const lastActivity = Math.max(submit?.at ?? Number.POSITIVE_INFINITY, ...lists.map((entry) => entry.at));
+  return submit !== undefined && Date.now() - lastActivity >= 300 && entriesFor(probe, probe.sinceStart, 'getRefresh').length === 0;
+}
+
+const callbackReceived = (probe: Probe): boolean => probe.callbacks.some((callback) => callback.model === probe.model);
+
+/** The child process: the production app on the local durable host. */
+class AppProcess {
+  child: ChildProcess | undefined;
+  baseUrl = '';
+  output: string[] = [];
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  async start(): Promise<number> {
+    const started = Date.now();
+    const child = spawn(
+      process.execPath,
+      ['-r', path.join(root, 'local/durable-host/register-ts.js'), path.join(root, 'local/durable-host/cli.ts'), '--entry', path.join(root, 'src/index.ts'), '--port', '0', '--state', this.stateDir, '--clock', 'real'],
+      { cwd: root, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    const keep = (data: Buffer): void => {
+      this.output.push(data.toString());
+      if (this.output.length > 400) this.output.splice(0, this.output.length - 400);
+    };
+    child.stderr?.on('data', keep);
+    this.baseUrl = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (data: Buffer) => {
+        keep(data);
+        out += data.toString();
+        const ready = /READY (\S+)/.exec(out);
+        if (ready?.[1] !== undefined) {
+          out = '';
+          resolve(ready[1]);
+        }
+      });
+      child.once('exit', (code, signal) => reject(new Error(`host exited before READY (${code ?? signal ?? ''}): ${this.output.join('').slice(-4000)}`)));
+    });
+    return Date.now() - started;
+  }
+
+  /** SIGKILL, synchronously sent; resolves once the process is gone. */
+  killNow(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    return exited;
+  }
+
+  async api(method: string, route: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${this.baseUrl}/api/${route}`, {
+      method,
+      headers: { 'x-functions-key': FUNCTION_KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+describe('crash recovery: SIGKILL of the host process at many points of a refresh-and-sync run', () => {
+  let emulators: Emulators;
+  let app: AppProcess;
+  let receiver: https.Server;
+  let callbackBase = '';
+  let stateDir = '';
+  const callbacks: Callback[] = [];
+  const kills: KillRecord[] = [];
+  const reports: RunReport[] = [];
+  /** Called synchronously-soon after every AAS request and callback, and every 5 ms. */
+  let check: (() => void) | undefined;
+  const suiteStarted = Date.now();
+
+  beforeAll(async () => {
+    const tls = loadLocalTls();
+    receiver = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        callbacks.push({ model: (req.url ?? '').split('/').pop() ?? '', at: Date.now(), body: text === '' ? undefined : (JSON.parse(text) as unknown) });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        setImmediate(() => check?.());
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const callbackHost = `127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    callbackBase = `https://${callbackHost}/callback`;
+
+    emulators = await startEmulators({
+      tls,
+      models: { servers: [{ name: SERVER, models: Object.entries(MODELS).map(([name, model]) => ({ name, tables: model.tables.map((durationMs, i) => ({ name: `Table${i + 1}`, durationMs })) })) }] },
+    });
+    for (const [name, model] of Object.entries(MODELS)) emulators.aas.setSyncBehaviour(SERVER, name, { durationMs: model.syncMs });
+    // A synchronous look at every request the moment AAS has handled it (before the child can
+    // record the answer): the kill for "the POST reached AAS" lands between the two.
+    const log = emulators.aas.requests;
+    Object.defineProperty(log, 'push', {
+      value: (...items: RequestLogEntry[]): number => {
+        const length = Array.prototype.push.apply(log, items);
+        setImmediate(() => check?.());
+        return length;
+      },
+    });
+
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crash-recovery-'));
+    app = new AppProcess(stateDir, {
+      ...emulators.appSettings(),
+      CALLBACK_ALLOWED_HOSTS: callbackHost,
+      POLL_MIN_INTERVAL_SECONDS: '1',
+      POLL_MAX_INTERVAL_SECONDS: '2',
+      AAS_REQUEST_TIMEOUT_SECONDS: '5',
+      FUNCTIONS_KEYS: JSON.stringify({ default: FUNCTION_KEY }),
+      NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? tls.caPath,
+    });
+    await app.start();
+  });
+
+  afterAll(async () => {
+    check = undefined;
+    await app?.killNow();
+    await emulators?.close();
+    await new Promise<void>((resolve) => (receiver === undefined ? resolve() : receiver.close(() => resolve())));
+    if (stateDir !== '') fs.rmSync(stateDir, { recursive: true, force: true });
+    const lines = [
+      `crash recovery: ${kills.length} kills, wall ${Date.now() - suiteStarted} ms`,
+      ...kills.map((kill) => `  kill ${kill.model} @${kill.atMs} ms ${kill.point}: requests ${JSON.stringify(kill.requestsAtKill)}, callbacks ${kill.callbacksAtKill}, restart ${kill.restartMs} ms`),
+      ...reports.map((report) => `  run ${report.model}: ${report.status} syncState ${report.syncState} refreshes ${report.refreshes} submits(202) ${report.submitsAnswered202} syncs ${report.syncs} callbacks ${report.callbacks} in ${report.wallMs} ms; requests ${JSON.stringify(report.requests)}`),
+    ];
+    console.log(lines.join('\n'));
+  });
+
+  const operationCounts = (model: ModelName, from: number): Record<string, number> => {
+    const counts: Record<string, number> = {};
+    for (const entry of emulators.aas.requests.slice(from)) if (entry.model === model) counts[entry.operation] = (counts[entry.operation] ?? 0) + 1;
+    return counts;
+  };
+
+  /** Resolves once the point is reached and the child is SIGKILLed (the kill is sent synchronously then). */
+  function killAt(point: KillPoint, probe: Omit<Probe, 'callbacks' | 'emulators'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const full: Probe = { ...probe, emulators, callbacks };
+      const finish = (error?: Error): void => {
+        if (done) return;
+        done = true;
+        clearInterval(interval);
+        clearTimeout(timeout);
+        check = undefined;
+        if (error === undefined) app.killNow().then(resolve, reject);
+        else reject(error);
+      };
+      check = () => {
+        if (!done && point.reached(full)) finish();
+      };
+      const interval = setInterval(() => check?.(), 5);
+      const timeout = setTimeout(() => finish(new Error(`kill point "${point.name}" of ${probe.model} not reached within ${POINT_TIMEOUT_MS} ms`)), POINT_TIMEOUT_MS);
+      check();
+    });
+  }
+
+  async function waitForEnd(id: string): Promise<{ status: number; view: RunView }> {
+    const deadline = Date.now() + FINISH_TIMEOUT_MS;
+    for (;;) {
+      const answer = await app.api('GET', `refreshes/${id}`);
+      const view = answer.body as RunView;
+      if (answer.status !== 202) return { status: answer.status, view };
+      if (Date.now() > deadline) throw new Error(`run ${id} still ${view.status} after ${FINISH_TIMEOUT_MS} ms: ${JSON.stringify(view)}`);
+      await sleep(200);
+    }
+  }
+
+  /**
+   * Starts a run on the model, kills the host at each point in turn (restarting it on the same
+   * state each time), then checks the run ended as if nothing had happened.
+   */
+  async function crashRun(model: ModelName, points: KillPoint[], options: { killRightAfterAccepted?: boolean } = {}): Promise<RunReport> {
+    const sinceStart = emulators.aas.requests.length;
+    const started = Date.now();
+    const accepted = await app.api('POST', 'refreshes', { server: emulators.aas.serverName(SERVER), model, type: 'full', maxParallelism: 1, sync: true, callbackUrl: `${callbackBase}/${model}` });
+    const killedAfterAccept = options.killRightAfterAccepted === true ? app.killNow() : undefined;
+    expect(accepted.status).toBe(202);
+    const id = (accepted.body as { id: string }).id;
+    const record = async (point: string): Promise<void> => {
+      const atMs = Date.now() - started;
+      const requestsAtKill = operationCounts(model, sinceStart);
+      const callbacksAtKill = callbacks.filter((callback) => callback.model === model).length;
+      const restartMs = await app.start();
+      kills.push({ model, point, atMs, requestsAtKill, callbacksAtKill, restartMs });
+    };
+    if (killedAfterAccept !== undefined) {
+      await killedAfterAccept;
+      await record('right after POST /api/refreshes answered 202');
+    }
+    for (const point of points) {
+      const sinceRestart = emulators.aas.requests.length;
+      await killAt(point, { model, sinceStart, sinceRestart });
+      await record(point.name);
+    }
+    return finishRun(model, id, sinceStart, started);
+  }
+
+  async function finishRun(model: ModelName, id: string, sinceStart: number, started: number): Promise<RunReport> {
+    const { status, view } = await waitForEnd(id);
+    // Let a callback whose delivery raced the final status land before counting.
+    await sleep(300);
+    const own = (operation: RequestLogEntry['operation']) => emulators.aas.requests.slice(sinceStart).filter((entry) => entry.model === model && entry.operation === operation);
+    const report: RunReport = {
+      model,
+      id,
+      status: view.status,
+      syncState: view.syncState,
+      refreshes: emulators.aas.refreshes(SERVER, model).length,
+      submitsAnswered202: own('submitRefresh').filter((entry) => entry.status === 202).length,
+      syncs: own('submitSync').filter((entry) => entry.status === 202).length,
+      callbacks: callbacks.filter((callback) => callback.model === model).length,
+      requests: operationCounts(model, sinceStart),
+      wallMs: Date.now() - started,
+    };
+    reports.push(report);
+    expect({ http: status, status: view.status, syncState: view.syncState, error: view.error }).toEqual({ http: 200, status: 'succeeded', syncState: 2, error: undefined });
+    // Zero duplicate submissions: one refresh in AAS, one POST answered 202, the run follows it.
+    expect(report.refreshes).toBe(1);
+    expect(report.submitsAnswered202).toBe(1);
+    expect(view.refreshId).toBe(emulators.aas.refreshes(SERVER, model)[0]?.refreshId);
+    expect(emulators.aas.activeRefresh(SERVER, model)).toBeUndefined();
+    expect(report.callbacks).toBeGreaterThanOrEqual(1);
+    const delivered = callbacks.filter((callback) => callback.model === model).map((callback) => callback.body as { StatusCode?: string; Output?: { runId?: string; status?: string } });
+    for (const body of delivered) expect({ code: body.StatusCode, runId: body.Output?.runId, status: body.Output?.status }).toEqual({ code: '200', runId: id, status: 'succeeded' });
+    return report;
+  }
+
+  it('before and around the refresh submission: 7 kills', async () => {
+    const report = await crashRun(
+      'CrashSubmit',
+      [
+        { name: "inspectModel's GET /refreshes reached AAS", reached: countSinceRestart('listRefreshes', 1) },
+        { name: "submitRefresh's own GET /refreshes reached AAS (before its POST)", reached: countSinceRestart('listRefreshes', 2) },
+        { name: 'POST /refreshes reached AAS, answer not yet recorded', reached: countSinceRestart('submitRefresh', 1) },
+        { name: "the re-run submitRefresh's GET /refreshes reached AAS (adoption in flight)", reached: countSinceRestart('listRefreshes', 1) },
+        { name: 'first poll timer pending', reached: firstTimerPending },
+        { name: 'first GET refresh status reached AAS', reached: countSinceStart('getRefresh', 1) },
+      ],
+      { killRightAfterAccepted: true },
+    );
+    // The POST that reached AAS before the kill was adopted, never repeated; one sync.
+    expect(report.requests.submitRefresh).toBe(1);
+    expect(report.syncs).toBe(1);
+  });
+
+  it('while polling the refresh and at the sync submission: 4 kills', async () => {
+    const report = await crashRun('CrashPoll', [
+      { name: 'second GET refresh status reached AAS', reached: countSinceStart('getRefresh', 2) },
+      { name: 'second GET refresh status after the restart reached AAS', reached: countSinceRestart('getRefresh', 2) },
+      { name: 'refresh ended in AAS, the run has not looked yet', reached: refreshEndedUnnoticed },
+      { name: 'POST /sync reached AAS, answer not yet recorded', reached: countSinceRestart('submitSync', 1) },
+    ]);
+    // submitSync ran again after the kill: AAS has no way to adopt a sync, so a second one may start.
+    expect(report.syncs).toBeGreaterThanOrEqual(1);
+    expect(report.syncs).toBeLessThanOrEqual(2);
+  });
+
+  it('while polling the sync and around the callback: 3 kills', async () => {
+    const report = await crashRun('CrashSync', [
+      { name: 'first GET sync status reached AAS', reached: countSinceStart('getSync', 1) },
+      { name: 'sync completed in AAS, the run has not looked yet (no callback)', reached: syncEndedUnnoticed },
+      { name: 'callback received', reached: callbackReceived },
+    ]);
+    expect(report.syncs).toBe(1);
+  });
+
+  it('killed during a poll wait, restarted after the refresh finished in AAS: the pending timer fires and the run sees succeeded', async () => {
+    const model: ModelName = 'CrashWait';
+    const sinceStart = emulators.aas.requests.length;
+    const started = Date.now();
+    const accepted = await app.api('POST', 'refreshes', { server: emulators.aas.serverName(SERVER), model, type: 'full', maxParallelism: 1, sync: true, callbackUrl: `${callbackBase}/${model}` });
+    expect(accepted.status).toBe(202);
+    const id = (accepted.body as { id: string }).id;
+    const waiting: KillPoint = {
+      name: 'poll timer pending after the first GET status',
+      reached: (probe) => {
+        const polls = entriesFor(probe, probe.sinceStart, 'getRefresh');
+        const last = polls[polls.length - 1];
+        return last !== undefined && last.status === 200 && Date.now() - last.at >= 300 && probe.emulators.aas.activeRefresh(SERVER, model) !== undefined;
+      },
+    };
+    await killAt(waiting, { model, sinceStart, sinceRestart: sinceStart });
+    const atMs = Date.now() - started;
+    const requestsAtKill = operationCounts(model, sinceStart);
+    // The host stays down until the refresh has finished in AAS, well past the pending timer.
+    for (let i = 0; emulators.aas.activeRefresh(SERVER, model) !== undefined; i += 1) {
+      if (i > 2_000) throw new Error('the refresh never finished in AAS');
+      await sleep(20);
+    }
+    await sleep(500);
+    const endedAt = emulators.aas.refreshes(SERVER, model)[0]?.endTime ?? 0;
+    const sinceRestart = emulators.aas.requests.length;
+    const restartMs = await app.start();
+    kills.push({ model, point: waiting.name + '; restarted after the refresh finished in AAS', atMs, requestsAtKill, callbacksAtKill: 0, restartMs });
+    const report = await finishRun(model, id, sinceStart, started);
+    const pollsAfterRestart = emulators.aas.requests.slice(sinceRestart).filter((entry) => entry.model === model && entry.operation === 'getRefresh');
+    // One status call after the restart (the overdue timer), and it already saw the finished refresh.
+    expect(pollsAfterRestart).toHaveLength(1);
+    expect(pollsAfterRestart[0]?.at).toBeGreaterThan(endedAt);
+    expect(report.syncs).toBe(1);
+    expect(report.callbacks).toBe(1);
+  });
+});
