@@ -76,12 +76,21 @@ export function createActivities(deps: ActivityDependencies) {
     async submitRefresh(input: SubmitRefreshInput, context: InvocationContext): Promise<SubmitRefreshResult> {
       const known = new Set(input.knownRefreshIds);
       const notBefore = Date.parse(input.notBefore);
-      const isOwn = (refresh: RefreshSummary) =>
+      const isNew = (refresh: RefreshSummary) =>
         !known.has(refresh.refreshId) && (refresh.startTime === undefined || Date.parse(refresh.startTime) >= notBefore);
-      const findOwn = async () => newestFirst(await aas.listRefreshes(input.model)).find(isOwn);
+      // A new refresh of another type is someone else's, started after the run looked (e.g. the
+      // one behind a 409): adopting it would report their refresh as the one this run asked for.
+      const firstOwn = async (history: RefreshSummary[]) => {
+        for (const refresh of history.filter(isNew)) {
+          const { type } = await aas.getRefresh(input.model, refresh.refreshId);
+          if (type === undefined || type.toLowerCase() === input.refresh.type.toLowerCase()) return refresh;
+        }
+        return undefined;
+      };
+      const findOwn = async () => firstOwn(newestFirst(await aas.listRefreshes(input.model)));
       try {
         const before = newestFirst(await aas.listRefreshes(input.model));
-        const own = before.find(isOwn);
+        const own = await firstOwn(before);
         if (own !== undefined) {
           context.info('refresh.adopted', { refreshId: own.refreshId, status: own.status });
           return { kind: 'submitted', refreshId: own.refreshId, adopted: true };
