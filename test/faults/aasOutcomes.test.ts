@@ -27,7 +27,7 @@ async function untilRequested(operation: string, model: string, count = 1): Prom
 async function until(id: string, status: string, maxSteps = 200): Promise<void> {
   for (let step = 0; step < maxSteps; step += 1) {
     if ((await stack.run(id)).body.status === status) return;
-    await stack.host.runUntilIdle({ maxVirtualMs: 5_000 });
+    await stack.host.runUntilIdle({ maxVirtualMs: 60_000 });
   }
   throw new Error(`run ${id} never reached ${status}`);
 }
@@ -158,12 +158,14 @@ describe('cancel races', () => {
     if (own.length > 0) expect(own[0]?.status).toBe('cancelled');
   });
 
-  it('DELETE twice while refreshing: one cancel reaches AAS, a third DELETE after the end gets 409', async () => {
+  it('DELETE twice at once while refreshing: one cancel reaches AAS, a third DELETE after the end gets 409', async () => {
     const model = modelName(10);
     const id = await stack.start({ server: stack.server, model });
     await until(id, 'refreshing');
-    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
-    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    // Both at once: the second is accepted too, or finds the run already cancelled (409).
+    const answers = await Promise.all([stack.request('DELETE', `refreshes/${id}`), stack.request('DELETE', `refreshes/${id}`)]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual(expect.arrayContaining([202]));
+    for (const answer of answers) expect([202, 409]).toContain(answer.status);
     await stack.finish(id);
     await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 1 });
     expect(requestsOf(stack, 'cancelRefresh', model)).toHaveLength(1);
