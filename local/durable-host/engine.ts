@@ -537,7 +537,9 @@ export class Engine {
       instanceId: inst.id,
       parentInstanceId: inst.parent?.instanceId,
       isReplaying: history.length > 0,
-      input: inst.input,
+      // A fresh copy per replay, as the worker deserialises it each time: orchestrator code that
+      // changes its input must not see the change in the next replay.
+      input: inst.input === undefined ? undefined : (JSON.parse(JSON.stringify(inst.input)) as unknown),
       upperSchemaVersion: 1,
       upperSchemaVersionNew: 2,
       longRunningTimerIntervalDuration: formatTimeSpan(this.longIntervalMs),

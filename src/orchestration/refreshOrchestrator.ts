@@ -315,7 +315,8 @@ class RunState {
     this.request = input.request;
     const now = context.df.currentUtcDateTime;
     const carried = input.carried;
-    this.progress = carried?.progress ?? {
+    // A copy: the input belongs to the replay machinery.
+    this.progress = carried === undefined ? {
       phase: 'pending',
       startedAt: now.toISOString(),
       deadline: new Date(now.getTime() + input.request.timeoutMs).toISOString(),
@@ -323,7 +324,7 @@ class RunState {
       messages: [],
       statusCalls: 0,
       executions: 0,
-    };
+    } : { ...carried.progress };
     this.progress.executions += 1;
     this.resumeAt = carried?.resumeAt ?? 'pollRefresh';
     this.pollingSince = carried === undefined ? now.getTime() : Date.parse(carried.pollingSince);

@@ -157,6 +157,8 @@ describe('refresh service end to end (virtual time)', () => {
     const executions = instance?.history ?? [];
     expect(executions.length).toBeGreaterThan(1);
     for (const execution of executions) expect(execution.events.length).toBeLessThanOrEqual(200);
+    // The run's count of status calls survives continueAsNew and matches what AAS answered.
+    expect(done.body.statusCalls).toBe(stack.emulators.aas.countRequests('getRefresh', model));
   });
 
   it('POSTs the ADF Webhook body to the callback URL', async () => {
