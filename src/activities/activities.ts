@@ -20,6 +20,7 @@ import type {
   SyncStatusInput,
   SyncStatusResult,
 } from '../orchestration/contracts';
+import { logEvent } from '../logging';
 
 export interface ActivityDependencies {
   aas: AasClient;
@@ -46,10 +47,10 @@ export function createActivities(deps: ActivityDependencies) {
   /** Retryable errors are rethrown for Durable to retry; the rest become a typed rejection. */
   function rejectOrRethrow(error: unknown, context: InvocationContext, event: string): { kind: 'rejected'; error: RunError } {
     if (isRetryable(error)) {
-      context.warn(event, { code: codeOf(error), retryable: true });
+      logEvent(context, 'warn', event, { code: codeOf(error), retryable: true });
       throw error;
     }
-    context.warn(event, { code: codeOf(error), retryable: false });
+    logEvent(context, 'warn', event, { code: codeOf(error), retryable: false });
     return { kind: 'rejected', error: toRunError(error) };
   }
 
@@ -92,7 +93,7 @@ export function createActivities(deps: ActivityDependencies) {
         const before = newestFirst(await aas.listRefreshes(input.model));
         const own = await firstOwn(before);
         if (own !== undefined) {
-          context.info('refresh.adopted', { refreshId: own.refreshId, status: own.status });
+          logEvent(context, 'info', 'refresh.adopted', { refreshId: own.refreshId, status: own.status });
           return { kind: 'submitted', refreshId: own.refreshId, adopted: true };
         }
         const active = before.find(isActive);
@@ -113,7 +114,7 @@ export function createActivities(deps: ActivityDependencies) {
       async function submitOrConflict(): Promise<Submitted> {
         try {
           const answer = await aas.submitRefresh(input.model, input.refresh);
-          context.info('refresh.posted', { refreshId: answer.refreshId ?? '', rootActivityId: answer.rootActivityId ?? '' });
+          logEvent(context, 'info', 'refresh.posted', { refreshId: answer.refreshId ?? '', rootActivityId: answer.rootActivityId ?? '' });
           return { kind: 'accepted', refreshId: answer.refreshId };
         } catch (error) {
           const code = codeOf(error);
@@ -141,7 +142,7 @@ export function createActivities(deps: ActivityDependencies) {
     async cancelRefresh(input: CancelRefreshInput, context: InvocationContext): Promise<CancelRefreshResult> {
       try {
         await aas.cancelRefresh(input.model, input.refreshId);
-        context.info('refresh.cancelRequested', { refreshId: input.refreshId });
+        logEvent(context, 'info', 'refresh.cancelRequested', { refreshId: input.refreshId });
         return { kind: 'cancelled' };
       } catch (error) {
         const code = codeOf(error);
@@ -191,10 +192,10 @@ export function createActivities(deps: ActivityDependencies) {
         status = response.statusCode;
         await response.body.dump();
       } catch (error) {
-        context.warn('callback.unreachable', { host, error: error instanceof Error ? error.name : 'unknown' });
+        logEvent(context, 'warn', 'callback.unreachable', { host, error: error instanceof Error ? error.name : 'unknown' });
         throw new AppError(ErrorCodes.CALLBACK_FAILED, `The callback host ${host} could not be reached.`, { retryable: true, cause: error });
       }
-      context.info('callback.answered', { host, httpStatus: status });
+      logEvent(context, 'info', 'callback.answered', { host, httpStatus: status });
       if (status >= 200 && status < 300) return { delivered: true, httpStatus: status };
       if (status === 429 || status >= 500) {
         throw new AppError(ErrorCodes.CALLBACK_FAILED, `The callback host ${host} answered ${status}.`, { retryable: true, httpStatus: status });
@@ -206,11 +207,11 @@ export function createActivities(deps: ActivityDependencies) {
   function unavailableOrRejected(error: unknown, context: InvocationContext, event: string) {
     const runError = toRunError(error);
     if (isRetryable(error)) {
-      context.warn(event, { code: runError.code, retryable: true });
+      logEvent(context, 'warn', event, { code: runError.code, retryable: true });
       const retryAfterMs = error instanceof AppError ? error.retryAfterMs : undefined;
       return { kind: 'unavailable' as const, error: runError, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
     }
-    context.warn(event, { code: runError.code, retryable: false });
+    logEvent(context, 'warn', event, { code: runError.code, retryable: false });
     return { kind: 'rejected' as const, error: runError };
   }
 }

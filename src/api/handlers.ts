@@ -9,6 +9,7 @@ import { CANCEL_EVENT, FunctionNames, type OrchestrationInput, type RunRequest, 
 import { KeyedMutex } from './keyedMutex';
 import { MAX_BODY_BYTES, parseRunRequest } from './requestSchema';
 import { FINAL_STATUSES, toRunView, type RunView } from './runView';
+import { logEvent } from '../logging';
 
 /** HTTP status of GET /api/refreshes/{id} for a finished run: an ADF Web activity fails on non-2xx. */
 export const FINAL_HTTP_STATUS: Record<'succeeded' | 'failed' | 'cancelled' | 'timedOut', number> = {
@@ -64,13 +65,13 @@ export function createApi({ config, aas }: ApiDependencies) {
       if (!parsed.ok) return problem(400, ErrorCodes.INVALID_REQUEST, 'The refresh request is not valid.', parsed.problems);
       const outcome = await startRun(client, parsed.request);
       if (outcome.kind === 'busy') {
-        context.info('run.rejectedBusy', { server: parsed.request.server, model: parsed.request.model, activeRunId: outcome.activeRunId });
+        logEvent(context, 'info', 'run.rejectedBusy', { server: parsed.request.server, model: parsed.request.model, activeRunId: outcome.activeRunId });
         return problem(409, ErrorCodes.MODEL_BUSY, `Run ${outcome.activeRunId} is already refreshing this model; wait for it, or send "onConflict": "wait".`, undefined, {
           activeRunId: outcome.activeRunId,
           activeRunUrl: runUrl(request, outcome.activeRunId),
         });
       }
-      context.info('run.started', { runId: outcome.runId, server: parsed.request.server, model: parsed.request.model, source: 'http' });
+      logEvent(context, 'info', 'run.started', { runId: outcome.runId, server: parsed.request.server, model: parsed.request.model, source: 'http' });
       const statusUrl = runUrl(request, outcome.runId);
       return {
         status: 202,
@@ -99,7 +100,7 @@ export function createApi({ config, aas }: ApiDependencies) {
         return problem(409, ErrorCodes.INVALID_REQUEST, `Run ${id} has already ended (${view.status}); there is nothing to cancel.`, undefined, { status: view.status });
       }
       await client.raiseEvent(id, CANCEL_EVENT, { requestedAt: new Date().toISOString() });
-      context.info('run.cancelRequested', { runId: id });
+      logEvent(context, 'info', 'run.cancelRequested', { runId: id });
       const url = runUrl(request, id);
       return { status: 202, headers: { location: url, 'retry-after': String(RETRY_AFTER_SECONDS) }, jsonBody: { id, status: 'cancelling', statusUrl: url } };
     },
@@ -147,7 +148,7 @@ export function createApi({ config, aas }: ApiDependencies) {
         return { status: 200, jsonBody: { server, model, refreshes } };
       } catch (error) {
         const code = codeOf(error);
-        context.warn('aas.historyFailed', { code });
+        logEvent(context, 'warn', 'aas.historyFailed', { code });
         const message = error instanceof AppError ? error.detail : 'AAS could not be reached.';
         return problem(code === ErrorCodes.AAS_NOT_FOUND ? 404 : 502, code, message);
       }

@@ -5,6 +5,7 @@ import { AppError, ErrorCodes } from '../errors';
 import type { RunRequest } from '../orchestration/contracts';
 import type { Services } from '../services';
 import { parseRunRequest } from './requestSchema';
+import { logEvent } from '../logging';
 
 export interface ValidSchedule extends ScheduleConfig {
   runRequest: RunRequest;
@@ -43,9 +44,9 @@ export function createScheduleHandler(services: () => Promise<Services>, schedul
   return async (_timer: Timer, client: DurableClient, context: InvocationContext): Promise<void> => {
     const outcome = await (await services()).api.startRun(client, schedule.runRequest);
     if (outcome.kind === 'busy') {
-      context.warn('schedule.skipped', { schedule: schedule.name, server: schedule.runRequest.server, model: schedule.runRequest.model, activeRunId: outcome.activeRunId });
+      logEvent(context, 'warn', 'schedule.skipped', { schedule: schedule.name, server: schedule.runRequest.server, model: schedule.runRequest.model, activeRunId: outcome.activeRunId });
       return;
     }
-    context.info('run.started', { runId: outcome.runId, server: schedule.runRequest.server, model: schedule.runRequest.model, source: `schedule:${schedule.name}` });
+    logEvent(context, 'info', 'run.started', { runId: outcome.runId, server: schedule.runRequest.server, model: schedule.runRequest.model, source: `schedule:${schedule.name}` });
   };
 }

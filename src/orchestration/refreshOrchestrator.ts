@@ -23,6 +23,7 @@ import {
   type RefreshStatusResult,
   type RunStateResult,
 } from './contracts';
+import { logEvent } from '../logging';
 import { conflictWaitMs, nextPollDelayMs, nextSyncPollDelayMs } from './pollingPolicy';
 
 /** Allowance for the difference between this host's clock and AAS's when recognising an own refresh. */
@@ -413,7 +414,6 @@ class RunState {
   log(event: string, attributes: Record<string, string | number | boolean>, level: 'info' | 'warn' = 'info'): void {
     if (this.context.df.isReplaying) return;
     const entry = { instanceId: this.context.df.instanceId, server: this.request.server, model: this.request.model, ...attributes };
-    if (level === 'warn') this.context.warn(event, entry);
-    else this.context.info(event, entry);
+    logEvent(this.context, level, event, entry);
   }
 }
