@@ -69,6 +69,9 @@ export function createTokenProvider(auth: AuthConfig, options: TokenProviderOpti
         (error: unknown) => {
           const appError = error instanceof AppError ? error : classifyAuthError(error, { stage: 'servicePrincipal', tenantId: auth.tenantId, clientId: auth.clientId });
           options.logger?.warn('auth.failed', { mode: auth.mode, code: appError.code, retryable: appError.retryable, message: appError.message });
+          // A rejected secret may have been rotated meanwhile: drop the cached secret and its
+          // credential so that the retry reads Key Vault again instead of reusing the old one.
+          if (appError.code === ErrorCodes.AUTH_INVALID_CLIENT) source.invalidate();
           throw appError;
         },
       );
