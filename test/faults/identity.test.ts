@@ -1,0 +1,99 @@
+import { modelName, startAppStack, type AppStack } from '../support/appStack';
+import { expectFinalState, requestsOf } from './invariants';
+
+// The identity chain (keyVault mode: managed identity -> Key Vault secret -> service principal
+// token) failing under a run. The order matters: the first scenario runs before any token is
+// cached. Each later one makes AAS answer 401 once (expireTokens) so the app drops its cached
+// token and secret and walks the chain again.
+// Not here: Entra ID answering 503. MSAL then refuses token requests locally for 60 s of real
+// time (its throttling cache, per credential), which virtual time cannot skip; see the report.
+
+let stack: AppStack;
+beforeAll(async () => {
+  stack = await startAppStack({ modelCount: 8 });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const hour = 3_600_000;
+let rotation = 0;
+/** Entra and Key Vault agree on a new secret again. */
+function rotate(): void {
+  rotation += 1;
+  const { identity, servicePrincipal } = stack.emulators;
+  identity.rotateSecret(identity.secretName, servicePrincipal.clientId, `rotated-secret-${rotation}-${'x'.repeat(24)}`);
+}
+
+describe('identity faults (keyVault mode)', () => {
+  it('managed identity down for a moment, then back: the run succeeds', async () => {
+    const model = modelName(1);
+    const { identity } = stack.emulators;
+    identity.faults.managedIdentityDown = true;
+    try {
+      const id = await stack.start({ server: stack.server, model });
+      await stack.host.runUntilIdle({ maxVirtualMs: 6_000 });
+      expect(identity.count('managedIdentity')).toBeGreaterThanOrEqual(1);
+      expect(requestsOf(stack, 'listRefreshes', model)).toHaveLength(0);
+      identity.faults.managedIdentityDown = false;
+      await stack.finish(id);
+      await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1 });
+    } finally {
+      identity.faults.managedIdentityDown = false;
+    }
+  });
+
+  it('Key Vault 403: fails with AUTH_KEY_VAULT_FORBIDDEN naming the role to grant', async () => {
+    const model = modelName(3);
+    const { identity, aas } = stack.emulators;
+    aas.inject({ operation: 'listRefreshes', model, fault: { kind: 'expireTokens' } });
+    identity.faults.keyVaultForbidden = true;
+    try {
+      const id = await stack.start({ server: stack.server, model });
+      await stack.finish(id);
+      await expectFinalState(stack, id, model, { status: 'failed', code: 'AUTH_KEY_VAULT_FORBIDDEN', errorText: 'Key Vault Secrets User', submitted: 0 });
+    } finally {
+      identity.faults.keyVaultForbidden = false;
+    }
+  });
+
+  it('wrong secret in Key Vault: fails with AUTH_INVALID_CLIENT', async () => {
+    const model = modelName(4);
+    const { identity, aas, servicePrincipal } = stack.emulators;
+    aas.inject({ operation: 'listRefreshes', model, fault: { kind: 'expireTokens' } });
+    identity.setServicePrincipalSecret(servicePrincipal.clientId, 'a-secret-the-vault-does-not-have-0123456789');
+    try {
+      const id = await stack.start({ server: stack.server, model });
+      await stack.finish(id);
+      await expectFinalState(stack, id, model, { status: 'failed', code: 'AUTH_INVALID_CLIENT', errorText: 'rejected the client secret', submitted: 0 });
+    } finally {
+      rotate();
+    }
+  });
+
+  it('secret rotated mid-run (old tokens rejected): the run picks up the new secret and succeeds', async () => {
+    const model = modelName(5);
+    const { aas } = stack.emulators;
+    aas.setTable('myserver', model, 'FactSales', { durationMs: 20 * 60_000 });
+    const id = await stack.start({ server: stack.server, model });
+    await stack.host.runUntilIdle({ maxVirtualMs: 5 * 60_000 });
+    expect((await stack.run(id)).body.status).toBe('refreshing');
+    rotate();
+    aas.inject({ operation: 'any', model, fault: { kind: 'expireTokens' } });
+    await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1 });
+    expect(aas.requests.some((entry) => entry.model === model && entry.status === 401)).toBe(true);
+  });
+
+  it('tokens expire during a four-hour refresh (AAS checks them by the virtual clock): the run succeeds', async () => {
+    const model = modelName(6);
+    const { aas } = stack.emulators;
+    aas.setTable('myserver', model, 'FactSales', { durationMs: 4 * hour / 3 });
+    const id = await stack.start({ server: stack.server, model, maxParallelism: 1 });
+    await stack.finish(id);
+    const done = await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1 });
+    expect(Date.parse(done.body.endedAt ?? '') - Date.parse(done.body.startedAt ?? '')).toBeGreaterThan(4 * hour);
+    // The cached token outlived its virtual hour at least once, and the run got a new one.
+    expect(aas.requests.filter((entry) => entry.model === model && entry.status === 401).length).toBeGreaterThanOrEqual(1);
+  });
+});
