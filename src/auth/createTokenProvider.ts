@@ -71,7 +71,9 @@ export function createTokenProvider(auth: AuthConfig, options: TokenProviderOpti
           options.logger?.warn('auth.failed', { mode: auth.mode, code: appError.code, retryable: appError.retryable, message: appError.message });
           // A rejected secret may have been rotated meanwhile: drop the cached secret and its
           // credential so that the retry reads Key Vault again instead of reusing the old one.
-          if (appError.code === ErrorCodes.AUTH_INVALID_CLIENT) source.invalidate();
+          // After an Entra 5xx, MSAL refuses a credential's token requests locally for 60 s;
+          // a fresh credential lets Durable's retry (5 s later) ask Entra again.
+          if (appError.code === ErrorCodes.AUTH_INVALID_CLIENT || appError.code === ErrorCodes.AUTH_TRANSIENT) source.invalidate();
           throw appError;
         },
       );

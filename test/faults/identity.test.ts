@@ -5,8 +5,9 @@ import { expectFinalState, requestsOf } from './invariants';
 // token) failing under a run. The order matters: the first scenario runs before any token is
 // cached. Each later one makes AAS answer 401 once (expireTokens) so the app drops its cached
 // token and secret and walks the chain again.
-// Not here: Entra ID answering 503. MSAL then refuses token requests locally for 60 s of real
-// time (its throttling cache, per credential), which virtual time cannot skip; see the report.
+// Entra ID answering 503: MSAL then refuses that credential's token requests locally for 60 s
+// of real time, so the token provider drops the credential after a transient error and the
+// retry builds a new one.
 
 let stack: AppStack;
 beforeAll(async () => {
@@ -40,6 +41,24 @@ describe('identity faults (keyVault mode)', () => {
       await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1 });
     } finally {
       identity.faults.managedIdentityDown = false;
+    }
+  });
+
+  it('Entra ID answering 503 for a moment: the retry asks again with a fresh credential and the run succeeds', async () => {
+    const model = modelName(2);
+    const { identity, aas } = stack.emulators;
+    aas.inject({ operation: 'listRefreshes', model, fault: { kind: 'expireTokens' } });
+    identity.faults.entraUnavailable = true;
+    try {
+      const id = await stack.start({ server: stack.server, model });
+      // AAS rejects the cached token; the retry 5 s later finds Entra down.
+      await stack.host.runUntilIdle({ maxVirtualMs: 8_000 });
+      expect(identity.count('token', 503) + identity.count('openidConfiguration', 503)).toBeGreaterThanOrEqual(1);
+      identity.faults.entraUnavailable = false;
+      await stack.finish(id);
+      await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1 });
+    } finally {
+      identity.faults.entraUnavailable = false;
     }
   });
 
