@@ -27,7 +27,7 @@ const FINISH_TIMEOUT_MS = 60_000;
 /** Per model: tables refreshed one after another (maxParallelism 1), queued 2 s first (the emulator's default). */
 const MODELS = {
   // Killed 7 times before and around the submission: the refresh must outlast those restarts.
-  CrashSubmit: { tables: [2_000, 3_000, 3_000], syncMs: 2_500 },
+  CrashSubmit: { tables: [3_000, 3_000, 3_000], syncMs: 2_500 },
   // Killed while polling the refresh and at the sync submission.
   CrashPoll: { tables: [2_000, 3_000, 3_000], syncMs: 2_500 },
   // Killed while polling the sync and around the callback.
@@ -50,11 +50,13 @@ interface Probe {
   sinceStart: number;
   sinceRestart: number;
   callbacks: Callback[];
+  /** The run as the child's API shows it: only what the host has committed to its state. */
+  view(): Promise<RunView>;
 }
 
 interface KillPoint {
   name: string;
-  reached(probe: Probe): boolean;
+  reached(probe: Probe): boolean | Promise<boolean>;
 }
 
 interface KillRecord {
@@ -106,12 +108,18 @@ function syncEndedUnnoticed(probe: Probe): boolean {
   return entriesFor(probe, probe.sinceStart, 'getSync').every((entry) => entry.at < endedAt) && !probe.callbacks.some((callback) => callback.model === probe.model);
 }
 
-/** The refresh was submitted and recorded a while ago, the first poll timer has not fired. */
-function firstTimerPending(probe: Probe): boolean {
-  const submit = entriesFor(probe, probe.sinceStart, 'submitRefresh')[0];
-  const lists = entriesFor(probe, probe.sinceRestart, 'listRefreshes');
-  const lastActivity = Math.max(submit?.at ?? Number.POSITIVE_INFINITY, ...lists.map((entry) => entry.at));
-  return submit !== undefined && Date.now() - lastActivity >= 300 && entriesFor(probe, probe.sinceStart, 'getRefresh').length === 0;
+/**
+ * A poll timer is committed in the host's state and due in more than 100 ms, after `statusCalls`
+ * polls. (Status GETs in the request log are not all polls: an adoption also reads the refresh.)
+ */
+async function timerCommitted(probe: Probe, statusCalls: number): Promise<boolean> {
+  const view = await probe.view();
+  return view.refreshId !== undefined && view.statusCalls === statusCalls && view.nextPollAt !== undefined && Date.parse(view.nextPollAt) > Date.now() + 100;
+}
+
+/** The submission (or adoption) is recorded and the first poll timer is pending. */
+function firstTimerPending(probe: Probe): Promise<boolean> {
+  return timerCommitted(probe, 0);
 }
 
 const callbackReceived = (probe: Probe): boolean => probe.callbacks.some((callback) => callback.model === probe.model);
@@ -170,6 +178,7 @@ class AppProcess {
       method,
       headers: { 'x-functions-key': FUNCTION_KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
     });
     const text = await response.text();
     return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
@@ -257,10 +266,12 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
   };
 
   /** Resolves once the point is reached and the child is SIGKILLed (the kill is sent synchronously then). */
-  function killAt(point: KillPoint, probe: Omit<Probe, 'callbacks' | 'emulators'>): Promise<void> {
+  function killAt(point: KillPoint, id: string, probe: Omit<Probe, 'callbacks' | 'emulators' | 'view'>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let done = false;
-      const full: Probe = { ...probe, emulators, callbacks };
+      let pending = false;
+      const view = async (): Promise<RunView> => (await app.api('GET', `refreshes/${id}`)).body as RunView;
+      const full: Probe = { ...probe, emulators, callbacks, view };
       const finish = (error?: Error): void => {
         if (done) return;
         done = true;
@@ -271,10 +282,23 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
         else reject(error);
       };
       check = () => {
-        if (!done && point.reached(full)) finish();
+        if (done || pending) return;
+        const reached = point.reached(full);
+        if (typeof reached === 'boolean') {
+          if (reached) finish();
+          return;
+        }
+        pending = true;
+        reached.then(
+          (yes) => {
+            pending = false;
+            if (yes) finish();
+          },
+          (error: unknown) => finish(error instanceof Error ? error : new Error(String(error))),
+        );
       };
       const interval = setInterval(() => check?.(), 5);
-      const timeout = setTimeout(() => finish(new Error(`kill point "${point.name}" of ${probe.model} not reached within ${POINT_TIMEOUT_MS} ms`)), POINT_TIMEOUT_MS);
+      const timeout = setTimeout(() => finish(new Error(`kill point "${point.name}" of ${probe.model} not reached within ${POINT_TIMEOUT_MS} ms; host output:\n${app.output.join('').slice(-6000)}`)), POINT_TIMEOUT_MS);
       check();
     });
   }
@@ -301,21 +325,24 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
     const killedAfterAccept = options.killRightAfterAccepted === true ? app.killNow() : undefined;
     expect(accepted.status).toBe(202);
     const id = (accepted.body as { id: string }).id;
-    const record = async (point: string): Promise<void> => {
+    /** Records the kill and restarts; returns the request-log index from before the new host's first request. */
+    const record = async (point: string): Promise<number> => {
       const atMs = Date.now() - started;
       const requestsAtKill = operationCounts(model, sinceStart);
       const callbacksAtKill = callbacks.filter((callback) => callback.model === model).length;
+      const sinceRestart = emulators.aas.requests.length;
       const restartMs = await app.start();
       kills.push({ model, point, atMs, requestsAtKill, callbacksAtKill, restartMs });
+      return sinceRestart;
     };
+    let sinceRestart = sinceStart;
     if (killedAfterAccept !== undefined) {
       await killedAfterAccept;
-      await record('right after POST /api/refreshes answered 202');
+      sinceRestart = await record('right after POST /api/refreshes answered 202');
     }
     for (const point of points) {
-      const sinceRestart = emulators.aas.requests.length;
-      await killAt(point, { model, sinceStart, sinceRestart });
-      await record(point.name);
+      await killAt(point, id, { model, sinceStart, sinceRestart });
+      sinceRestart = await record(point.name);
     }
     return finishRun(model, id, sinceStart, started);
   }
@@ -350,7 +377,7 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
     return report;
   }
 
-  it('before and around the refresh submission: 7 kills', async () => {
+  it('before and around the refresh submission: 9 kills', async () => {
     const report = await crashRun(
       'CrashSubmit',
       [
@@ -358,8 +385,10 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
         { name: "submitRefresh's own GET /refreshes reached AAS (before its POST)", reached: countSinceRestart('listRefreshes', 2) },
         { name: 'POST /refreshes reached AAS, answer not yet recorded', reached: countSinceRestart('submitRefresh', 1) },
         { name: "the re-run submitRefresh's GET /refreshes reached AAS (adoption in flight)", reached: countSinceRestart('listRefreshes', 1) },
-        { name: 'first poll timer pending', reached: firstTimerPending },
-        { name: 'first GET refresh status reached AAS', reached: countSinceStart('getRefresh', 1) },
+        { name: "the re-run submitRefresh's GET /refreshes/{id} (adoption's type check) reached AAS", reached: countSinceRestart('getRefresh', 1) },
+        { name: 'adoption recorded, first poll timer pending', reached: firstTimerPending },
+        // No adoption after this restart: the first status GET is the first poll.
+        { name: 'first poll (GET refresh status) reached AAS', reached: countSinceRestart('getRefresh', 1) },
       ],
       { killRightAfterAccepted: true },
     );
@@ -398,13 +427,13 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
     const id = (accepted.body as { id: string }).id;
     const waiting: KillPoint = {
       name: 'poll timer pending after the first GET status',
-      reached: (probe) => {
-        const polls = entriesFor(probe, probe.sinceStart, 'getRefresh');
-        const last = polls[polls.length - 1];
-        return last !== undefined && last.status === 200 && Date.now() - last.at >= 300 && probe.emulators.aas.activeRefresh(SERVER, model) !== undefined;
+      reached: async (probe) => {
+        // No adoption in this run: every status GET is a poll.
+        const polls = () => entriesFor(probe, probe.sinceStart, 'getRefresh').length;
+        return polls() === 1 && (await timerCommitted(probe, 1)) && polls() === 1 && probe.emulators.aas.activeRefresh(SERVER, model) !== undefined;
       },
     };
-    await killAt(waiting, { model, sinceStart, sinceRestart: sinceStart });
+    await killAt(waiting, id, { model, sinceStart, sinceRestart: sinceStart });
     const atMs = Date.now() - started;
     const requestsAtKill = operationCounts(model, sinceStart);
     // The host stays down until the refresh has finished in AAS, well past the pending timer.
