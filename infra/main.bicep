@@ -59,8 +59,10 @@ param refreshDefaultTimeout string = 'PT12H'
 
 @description('Shortest and longest wait between two status calls, in seconds (POLL_MIN_INTERVAL_SECONDS / POLL_MAX_INTERVAL_SECONDS).')
 @minValue(1)
+@maxValue(3600)
 param pollMinIntervalSeconds int = 30
 @minValue(1)
+@maxValue(86400)
 param pollMaxIntervalSeconds int = 600
 
 @description('Timeout of one HTTP call to AAS, in seconds (AAS_REQUEST_TIMEOUT_SECONDS).')
@@ -69,6 +71,8 @@ param pollMaxIntervalSeconds int = 600
 param aasRequestTimeoutSeconds int = 30
 
 @description('How long the service principal credential read from Key Vault is cached, in seconds (KEY_VAULT_SECRET_CACHE_SECONDS).')
+@minValue(0)
+@maxValue(86400)
 param keyVaultSecretCacheSeconds int = 900
 
 @description('Scheduled refreshes (REFRESH_SCHEDULES): an array of {name, schedule (NCRONTAB), request (the POST /api/refreshes body)}. Stored as a JSON string.')

@@ -24,7 +24,7 @@ case "${1:-}" in
   wait)
     id="${2:?id}"
     while :; do
-      # -D - : headers to stdout so that we see the status code and Retry-After
+      # -D <file>: headers saved to read the status code and Retry-After
       response=$(curl -sS -D /tmp/refresh-headers.$$ "$API/refreshes/$id" "${auth[@]}")
       code=$(awk 'NR==1{print $2}' /tmp/refresh-headers.$$)
       retry=$(awk 'tolower($1)=="retry-after:"{print $2+0}' /tmp/refresh-headers.$$)
@@ -38,7 +38,7 @@ case "${1:-}" in
     done
     ;;
   cancel)
-    # 202/200 when cancelling, 404 unknown id, 409 already finished
+    # 202 cancelling, 404 unknown id (RUN_NOT_FOUND), 409 already ended (RUN_ALREADY_ENDED)
     curl -sS -X DELETE "$API/refreshes/${2:?id}" "${auth[@]}" -w '\nHTTP %{http_code}\n'
     ;;
   list)

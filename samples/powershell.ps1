@@ -20,7 +20,7 @@ $ErrorActionPreference = 'Stop'
 $headers = @{ 'x-functions-key' = $Key }
 
 if ($Cancel) {
-  # 404 unknown id, 409 already finished
+  # 202 cancelling, 404 unknown id (RUN_NOT_FOUND), 409 already ended (RUN_ALREADY_ENDED)
   Invoke-RestMethod -Method Delete -Uri "$Api/refreshes/$Cancel" -Headers $headers
   return
 }
