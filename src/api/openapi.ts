@@ -156,7 +156,7 @@ export const openApiDocument = {
       },
       Run: {
         type: 'object',
-        required: ['id', 'status', 'server', 'model', 'source', 'request', 'createdAt', 'lastUpdatedAt', 'objects', 'messages', 'statusCalls'],
+        required: ['id', 'status', 'server', 'model', 'source', 'request', 'createdAt', 'lastUpdatedAt', 'objects', 'objectCounts', 'messages', 'statusCalls'],
         properties: {
           id: { type: 'string' },
           status: { type: 'string', enum: RUN_STATUSES },
@@ -174,7 +174,9 @@ export const openApiDocument = {
           aasStatus: { type: 'string', enum: REFRESH_STATUSES },
           refreshStartTime: { type: 'string' },
           refreshEndTime: { type: 'string' },
-          objects: { type: 'array', items: objectStatus },
+          objects: { type: 'array', items: objectStatus, description: 'Every object when the run has ended; while it runs, at most the first 50 (see objectsTruncated).' },
+          objectCounts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Objects per status.' },
+          objectsTruncated: { type: 'boolean', description: 'True while running when objects lists only the first 50.' },
           messages: { type: 'array', items: { type: 'object', required: ['message'], properties: { code: { type: 'string' }, message: { type: 'string' }, type: { type: 'string' } } } },
           committedObjects: { type: 'array', items: objectStatus },
           syncOperationId: { type: 'string' },

@@ -1,6 +1,7 @@
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import type { OrchestrationInput, RunError, RunProgress, RunResult, RunStatus } from '../orchestration/contracts';
 import { ErrorCodes } from '../errors';
+import { countObjectsByStatus } from '../orchestration/statusSummary';
 
 /** A run as the API shows it: one shape for running and finished runs. */
 export interface RunView {
@@ -31,6 +32,9 @@ export interface RunView {
   refreshStartTime?: string;
   refreshEndTime?: string;
   objects: { table: string; partition?: string; status: string }[];
+  /** Objects per status. While running, `objects` lists at most the first 50 (objectsTruncated). */
+  objectCounts: Record<string, number>;
+  objectsTruncated?: boolean;
   messages: { code?: string; message: string; type?: string }[];
   committedObjects?: { table: string; partition?: string; status: string }[];
   syncOperationId?: string;
@@ -70,7 +74,9 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
       error = { code: ErrorCodes.RUN_CANCELLED, message: 'The run was terminated through the Durable Functions management API; the AAS refresh was not cancelled by it.' };
       break;
     default:
-      runStatus = progress?.phase ?? 'pending';
+      // The outcome is decided before the callback is delivered; show it from then on.
+      runStatus = progress?.outcome ?? progress?.phase ?? 'pending';
+      error = progress?.error;
   }
 
   const view: RunView = {
@@ -93,7 +99,7 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
     createdAt: toIso(status.createdTime),
     lastUpdatedAt: toIso(status.lastUpdatedTime),
     startedAt: facts.startedAt,
-    endedAt: output?.endedAt,
+    endedAt: output?.endedAt ?? progress?.endedAt,
     deadline: facts.deadline,
     refreshId: facts.refreshId,
     adopted: facts.adopted,
@@ -101,6 +107,8 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
     refreshStartTime: facts.refreshStartTime,
     refreshEndTime: facts.refreshEndTime,
     objects: facts.objects ?? [],
+    objectCounts: facts.objectCounts ?? countObjectsByStatus(facts.objects ?? []),
+    objectsTruncated: output === undefined ? progress?.objectsTruncated : undefined,
     messages: facts.messages ?? [],
     committedObjects: output?.committedObjects,
     syncOperationId: facts.syncOperationId,

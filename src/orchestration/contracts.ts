@@ -69,6 +69,14 @@ export interface RunProgress {
   /** The last transient problem (a missed poll, a busy model), for people watching. */
   lastIssue?: RunError;
   executions: number;
+  /** Objects per status; in the custom status, which lists only the first objects. */
+  objectCounts?: Record<string, number>;
+  /** The custom status lists only the first objects (its size is limited). */
+  objectsTruncated?: boolean;
+  /** Set once the outcome is decided, while the callback is still being delivered. */
+  outcome?: RunOutcome;
+  error?: RunError;
+  endedAt?: string;
 }
 
 export interface CallbackReport {
@@ -79,7 +87,7 @@ export interface CallbackReport {
 }
 
 /** The orchestration's output. */
-export interface RunResult extends Omit<RunProgress, 'phase' | 'nextPollAt'> {
+export interface RunResult extends Omit<RunProgress, 'phase' | 'nextPollAt' | 'outcome' | 'objectsTruncated'> {
   status: RunOutcome;
   endedAt: string;
   error?: RunError;
@@ -105,7 +113,8 @@ export interface CarriedState {
   resumeAt: 'pollRefresh' | 'pollSync';
   /** Start of the refresh as the orchestration saw it, for the polling policy. */
   pollingSince: string;
-  polls: number;
+  /** A Retry-After still to honour at the next poll. */
+  minNextDelayMs?: number;
 }
 
 // ---- Activity contracts ----

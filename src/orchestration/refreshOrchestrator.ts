@@ -24,6 +24,7 @@ import {
   type RunStateResult,
 } from './contracts';
 import { logEvent } from '../logging';
+import { compactProgress } from './statusSummary';
 import { conflictWaitMs, nextPollDelayMs, nextSyncPollDelayMs } from './pollingPolicy';
 
 /** Allowance for the difference between this host's clock and AAS's when recognising an own refresh. */
@@ -49,7 +50,7 @@ export function callbackRetryOptions(): df.RetryOptions {
 
 type Step<T> = Generator<Task, T, unknown>;
 
-function* run<T>(task: Task): Step<T> {
+function* awaitTask<T>(task: Task): Step<T> {
   return (yield task) as T;
 }
 
@@ -91,19 +92,23 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
     for (;;) {
       const timing = run.pollTiming();
       if (timing.remainingMs <= 0) {
-        yield* cancelInAas(run, 'deadline');
-        return yield* finish(run, 'timedOut', { code: ErrorCodes.RUN_TIMED_OUT, message: `The refresh did not finish within ${request.timeoutMs / 1000} s; it was cancelled in AAS.` });
+        const cancelled = yield* cancelInAas(run, 'deadline');
+        return yield* finish(run, 'timedOut', { code: ErrorCodes.RUN_TIMED_OUT, message: `The refresh did not finish within ${request.timeoutMs / 1000} s; ${cancelled}` });
       }
-      const woke = yield* waitOrCancel(context, run.at(Math.max(nextPollDelayMs(timing, request.polling), run.minNextDelayMs)));
+      const woke = yield* waitOrCancel(run, run.at(Math.max(nextPollDelayMs(timing, request.polling), run.minNextDelayMs)));
       run.minNextDelayMs = 0;
       if (woke === 'cancelled') {
-        yield* cancelInAas(run, 'request');
-        return yield* finish(run, 'cancelled', { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request; the AAS refresh was cancelled.' });
+        const cancelled = yield* cancelInAas(run, 'request');
+        return yield* finish(run, 'cancelled', { code: ErrorCodes.RUN_CANCELLED, message: `Cancelled on request; ${cancelled}` });
       }
       const polled = yield* attempt<RefreshStatusResult>(context.df.callActivity(FunctionNames.getRefreshStatus, { model, refreshId: run.refreshId }));
       run.progress.statusCalls += 1;
       const result: RefreshStatusResult = polled.ok ? polled.value : { kind: 'unavailable', error: polled.error };
-      if (result.kind === 'rejected') return yield* finish(run, 'failed', result.error);
+      if (result.kind === 'rejected') {
+        // The run ends here, so it must not leave the refresh running in AAS.
+        const cancelled = yield* cancelInAas(run, 'error');
+        return yield* finish(run, 'failed', { code: result.error.code, message: `${result.error.message} ${cancelled}` });
+      }
       if (result.kind === 'unavailable') {
         run.noteIssue(result.error);
         run.minNextDelayMs = result.retryAfterMs ?? 0;
@@ -116,7 +121,7 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
           break;
         }
       }
-      if (run.countPoll()) return run.continueAsNew('pollRefresh');
+      if (run.countPoll() && !run.cancelRequest().isCompleted) return run.continueAsNew('pollRefresh');
     }
     const sync = yield* attempt<SubmitSyncResult>(context.df.callActivityWithRetry(FunctionNames.submitSync, submitRetryOptions(), { model }));
     if (!sync.ok) return yield* finish(run, 'failed', syncFailure(sync.error.message, sync.error.code));
@@ -131,7 +136,7 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
       return yield* finish(run, 'timedOut', { code: ErrorCodes.RUN_TIMED_OUT, message: 'The refresh succeeded but the replica sync did not finish before the deadline.' });
     }
     const delay = Math.max(nextSyncPollDelayMs(run.elapsedMs(), request.polling, remainingMs), run.minNextDelayMs);
-    const woke = yield* waitOrCancel(context, run.at(delay));
+    const woke = yield* waitOrCancel(run, run.at(delay));
     run.minNextDelayMs = 0;
     if (woke === 'cancelled') {
       return yield* finish(run, 'cancelled', { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request during the replica sync; the refresh had succeeded and AAS syncs cannot be cancelled.' });
@@ -149,7 +154,7 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
       if (result.syncState === 2) return yield* finish(run, 'succeeded');
       if (result.syncState === 3) return yield* finish(run, 'failed', syncFailure(result.details ?? 'AAS reported syncstate 3 (failed) without details.'));
     }
-    if (run.countPoll()) return run.continueAsNew('pollSync');
+    if (run.countPoll() && !run.cancelRequest().isCompleted) return run.continueAsNew('pollSync');
   }
 }
 
@@ -160,6 +165,9 @@ function* submitPhase(run: RunState): Step<SubmitOutcome> {
   const { context, request } = run;
   const model = { server: request.server, model: request.model };
   for (let busyWaits = 0; ; busyWaits += 1) {
+    if (run.remainingMs() <= 0) {
+      return { ended: true, outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: 'The deadline passed before a refresh could be submitted; nothing was submitted.' } };
+    }
     const inspected = yield* attempt<InspectModelResult>(context.df.callActivityWithRetry(FunctionNames.inspectModel, submitRetryOptions(), { model }));
     if (!inspected.ok) return { ended: true, outcome: 'failed', error: inspected.error };
     if (inspected.value.kind === 'rejected') return { ended: true, outcome: 'failed', error: inspected.value.error };
@@ -192,7 +200,7 @@ function* submitPhase(run: RunState): Step<SubmitOutcome> {
         if (run.remainingMs() <= result.retryAfterMs) {
           return { ended: true, outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `AAS kept throttling until the deadline: ${result.message}` } };
         }
-        if ((yield* waitOrCancel(context, run.at(result.retryAfterMs))) === 'cancelled') return cancelledBeforeSubmit();
+        if ((yield* waitOrCancel(run, run.at(result.retryAfterMs))) === 'cancelled') return cancelledBeforeSubmit();
       }
     }
 
@@ -202,7 +210,7 @@ function* submitPhase(run: RunState): Step<SubmitOutcome> {
     if (delay <= 0) return { ended: true, outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `The model was still busy at the deadline. ${busy.message}` } };
     run.progress.phase = 'waiting';
     run.noteIssue(busyError);
-    if ((yield* waitOrCancel(context, run.at(delay))) === 'cancelled') return cancelledBeforeSubmit();
+    if ((yield* waitOrCancel(run, run.at(delay))) === 'cancelled') return cancelledBeforeSubmit();
   }
 }
 
@@ -218,22 +226,26 @@ function* waitForPredecessor(run: RunState, predecessorRunId: string): Step<{ ou
     if (delay <= 0) return { outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `Run ${predecessorRunId} was still refreshing the model at the deadline.` } };
     run.progress.phase = 'waiting';
     run.noteIssue(busy);
-    if ((yield* waitOrCancel(context, run.at(delay))) === 'cancelled') {
-      const cancelled = cancelledBeforeSubmit();
-      return cancelled.ended ? { outcome: cancelled.outcome, error: cancelled.error } : undefined;
+    if ((yield* waitOrCancel(run, run.at(delay))) === 'cancelled') {
+      return { outcome: 'cancelled', error: { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request before a refresh was submitted.' } };
     }
   }
 }
 
-function cancelledBeforeSubmit(): SubmitOutcome {
+function cancelledBeforeSubmit(): SubmitOutcome & { ended: true } {
   return { ended: true, outcome: 'cancelled', error: { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request before a refresh was submitted.' } };
 }
 
-/** Sleeps until `fireAt` unless the cancel event arrives first; an abandoned timer is cancelled. */
-function* waitOrCancel(context: OrchestrationContext, fireAt: Date): Step<'fired' | 'cancelled'> {
-  const timer = context.df.createTimer(fireAt);
-  const cancel = context.df.waitForExternalEvent(CANCEL_EVENT);
-  const winner = yield* run<Task>(context.df.Task.any([timer, cancel]));
+/**
+ * Sleeps until `fireAt` unless a cancel request arrives first; an abandoned timer is cancelled.
+ * The run waits on one cancel task for its whole execution: a request that arrives while an
+ * activity runs completes that task and is seen at the next wait, never lost to a stale waiter.
+ */
+function* waitOrCancel(run: RunState, fireAt: Date): Step<'fired' | 'cancelled'> {
+  const cancel = run.cancelRequest();
+  if (cancel.isCompleted) return 'cancelled';
+  const timer = run.context.df.createTimer(fireAt);
+  const winner = yield* awaitTask<Task>(run.context.df.Task.any([timer, cancel]));
   if (winner === cancel) {
     timer.cancel();
     return 'cancelled';
@@ -241,7 +253,8 @@ function* waitOrCancel(context: OrchestrationContext, fireAt: Date): Step<'fired
   return 'fired';
 }
 
-function* cancelInAas(run: RunState, why: 'deadline' | 'request'): Step<void> {
+/** Cancels the run's refresh in AAS; returns what happened, in words for the run's error message. */
+function* cancelInAas(run: RunState, why: 'deadline' | 'request' | 'error'): Step<string> {
   const { context, request } = run;
   const cancelled = yield* attempt<CancelRefreshResult>(
     context.df.callActivityWithRetry(FunctionNames.cancelRefresh, submitRetryOptions(), {
@@ -249,20 +262,30 @@ function* cancelInAas(run: RunState, why: 'deadline' | 'request'): Step<void> {
       refreshId: run.refreshId,
     }),
   );
-  if (!cancelled.ok || cancelled.value.kind === 'rejected') {
-    const error = cancelled.ok ? (cancelled.value as { error: RunError }).error : cancelled.error;
-    run.noteIssue({ code: error.code, message: `Cancelling refresh ${run.refreshId} in AAS failed: ${error.message}` });
-    run.log('refresh.cancelFailed', { refreshId: run.refreshId, why, code: error.code }, 'warn');
-    return;
+  const outcome: CancelRefreshResult = cancelled.ok ? cancelled.value : { kind: 'rejected', error: cancelled.error };
+  switch (outcome.kind) {
+    case 'cancelled':
+      run.progress.aasStatus = 'cancelled';
+      run.log('refresh.cancelled', { refreshId: run.refreshId, why });
+      return 'the AAS refresh was cancelled.';
+    case 'notRunning':
+      run.log('refresh.cancelled', { refreshId: run.refreshId, why, alreadyEnded: true });
+      return `the AAS refresh had already ended (${outcome.message}).`;
+    case 'rejected':
+      run.noteIssue({ code: outcome.error.code, message: `Cancelling refresh ${run.refreshId} in AAS failed: ${outcome.error.message}` });
+      run.log('refresh.cancelFailed', { refreshId: run.refreshId, why, code: outcome.error.code }, 'warn');
+      return `cancelling the AAS refresh failed (${outcome.error.code}: ${outcome.error.message}); check it in AAS.`;
   }
-  run.progress.aasStatus = cancelled.value.kind === 'cancelled' ? 'cancelled' : run.progress.aasStatus;
-  run.log('refresh.cancelled', { refreshId: run.refreshId, why });
 }
 
 function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunResult> {
   const { context, request } = run;
-  const { phase: _phase, nextPollAt: _next, ...progress } = run.progress;
-  const result: RunResult = { ...progress, status, endedAt: context.df.currentUtcDateTime.toISOString(), error };
+  const endedAt = context.df.currentUtcDateTime.toISOString();
+  // The outcome is decided: show it now, not only after the callback (which may take minutes).
+  Object.assign(run.progress, { outcome: status, error, endedAt, nextPollAt: undefined });
+  run.publish();
+  const { phase: _phase, nextPollAt: _next, outcome: _outcome, objectsTruncated: _truncated, ...progress } = run.progress;
+  const result: RunResult = { ...progress, status, endedAt, error };
   if (request.refresh.commitMode === 'partialBatch' && status === 'failed' && progress.objects.length > 0) {
     result.committedObjects = progress.objects.filter((object) => object.status.toLowerCase() === 'succeeded');
   }
@@ -305,9 +328,10 @@ class RunState {
   readonly request: RunRequest;
   readonly progress: RunProgress;
   resumeAt: CarriedState['resumeAt'];
-  minNextDelayMs = 0;
+  minNextDelayMs: number;
   private pollingSince: number;
-  private polls: number;
+  private polls = 0;
+  private cancelTask?: Task;
 
   constructor(
     readonly context: OrchestrationContext,
@@ -329,8 +353,14 @@ class RunState {
     this.progress.executions += 1;
     this.resumeAt = carried?.resumeAt ?? 'pollRefresh';
     this.pollingSince = carried === undefined ? now.getTime() : Date.parse(carried.pollingSince);
-    this.polls = carried?.polls ?? 0;
+    this.minNextDelayMs = carried?.minNextDelayMs ?? 0;
     this.publish();
+  }
+
+  /** The cancel request, one task per execution (see waitOrCancel). */
+  cancelRequest(): Task {
+    this.cancelTask ??= this.context.df.waitForExternalEvent(CANCEL_EVENT);
+    return this.cancelTask;
   }
 
   get refreshId(): string {
@@ -402,13 +432,13 @@ class RunState {
   }
 
   continueAsNew(resumeAt: CarriedState['resumeAt']): undefined {
-    const carried: CarriedState = { progress: this.progress, resumeAt, pollingSince: new Date(this.pollingSince).toISOString(), polls: 0 };
+    const carried: CarriedState = { progress: this.progress, resumeAt, pollingSince: new Date(this.pollingSince).toISOString(), minNextDelayMs: this.minNextDelayMs };
     this.context.df.continueAsNew({ request: this.request, carried } satisfies OrchestrationInput);
     return undefined;
   }
 
   publish(): void {
-    this.context.df.setCustomStatus(this.progress);
+    this.context.df.setCustomStatus(compactProgress(this.progress));
   }
 
   log(event: string, attributes: Record<string, string | number | boolean>, level: 'info' | 'warn' = 'info'): void {

@@ -1,0 +1,105 @@
+import { modelName, startAppStack, type AppStack } from '../support/appStack';
+
+let stack: AppStack;
+beforeAll(async () => {
+  stack = await startAppStack({ modelCount: 6 });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const hour = 3_600_000;
+
+describe('run lifecycle details', () => {
+  it('shows the final status while the callback is still being retried', async () => {
+    const model = modelName(1);
+    stack.callbackStatus.code = 503;
+    try {
+      const id = await stack.start({ server: stack.server, model, sync: false, callbackUrl: `${stack.callbackUrl}?lifecycle=1` });
+      await stack.host.runUntilIdle({ maxVirtualMs: 5 * 60_000 });
+      expect(stack.host.getInstance(id)?.status).toBe('Running');
+      expect(stack.callbacks.filter((c) => c.path.endsWith('lifecycle=1')).length).toBeGreaterThanOrEqual(1);
+      const during = await stack.run(id);
+      expect(during.status).toBe(200);
+      expect(during.body).toMatchObject({ status: 'succeeded' });
+      expect(during.body.endedAt).toBeDefined();
+      expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(409);
+      stack.callbackStatus.code = 200;
+      const done = await stack.finish(id);
+      expect(done.body.callback).toMatchObject({ delivered: true });
+    } finally {
+      stack.callbackStatus.code = 200;
+    }
+  });
+
+  it('keeps a function key given as ?code= in the Location header only, never in the body', async () => {
+    const model = modelName(2);
+    const post = await stack.request('POST', `refreshes?code=${stack.functionKey}`, { key: null, body: { server: stack.server, model, sync: false } });
+    expect(post.status).toBe(202);
+    expect(post.headers.get('location')).toContain(`code=${stack.functionKey}`);
+    expect(post.text).not.toContain(stack.functionKey);
+    const id = (post.body as { id: string }).id;
+    const running = await stack.request('GET', `refreshes/${id}?code=${stack.functionKey}`, { key: null });
+    expect(running.status).toBe(202);
+    expect(running.headers.get('location')).toContain(`code=${stack.functionKey}`);
+    expect(running.text).not.toContain(stack.functionKey);
+    await stack.finish(id);
+  });
+
+  it('lists at most 50 objects while running, with counts per status, and every object at the end', async () => {
+    const model = modelName(3);
+    const partitions = Array.from({ length: 120 }, (_, i) => `FactSales P${String(i).padStart(3, '0')}`);
+    stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 60_000, partitions });
+    const id = await stack.start({ server: stack.server, model, maxParallelism: 10, sync: false });
+    await stack.host.runUntilIdle({ maxVirtualMs: 3 * 60_000 });
+    const running = await stack.run(id);
+    expect(running.body.status).toBe('refreshing');
+    expect(running.body.objects.length).toBeLessThanOrEqual(50);
+    expect(running.body.objectsTruncated).toBe(true);
+    expect(Object.values(running.body.objectCounts).reduce((a, b) => a + b, 0)).toBe(122);
+    const customStatus = JSON.stringify(stack.host.getInstance(id)?.customStatus);
+    expect(customStatus.length).toBeLessThan(8000);
+    const done = await stack.finish(id);
+    expect(done.body.status).toBe('succeeded');
+    expect(done.body.objects).toHaveLength(122);
+    expect(done.body.objectCounts).toEqual({ succeeded: 122 });
+    expect(done.body.objectsTruncated).toBeUndefined();
+  });
+
+  it('cancels the AAS refresh when a status call is refused for good, before failing', async () => {
+    const model = modelName(4);
+    const aas = stack.emulators.aas;
+    stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: hour });
+    const id = await stack.start({ server: stack.server, model, sync: false });
+    await stack.host.runUntilIdle({ maxVirtualMs: 60_000 });
+    aas.inject({ operation: 'getRefresh', model, times: 1, fault: { status: 404 } });
+    const done = await stack.finish(id);
+    expect(done.body).toMatchObject({ status: 'failed', error: { code: 'AAS_NOT_FOUND' } });
+    expect(done.body.error?.message).toContain('the AAS refresh was cancelled');
+    expect(aas.countRequests('cancelRefresh', model)).toBe(1);
+    expect(aas.activeRefresh('myserver', model)).toBeUndefined();
+  });
+
+  it('ends timedOut without submitting when the model stays busy past the deadline', async () => {
+    const model = modelName(5);
+    stack.emulators.aas.startOutsideRefresh('myserver', model, { durationMs: 3 * hour });
+    const id = await stack.start({ server: stack.server, model, onConflict: 'wait', timeout: 'PT1H' });
+    const done = await stack.finish(id);
+    expect(done.status).toBe(504);
+    expect(done.body).toMatchObject({ status: 'timedOut', error: { code: 'RUN_TIMED_OUT' } });
+    expect(stack.emulators.aas.countRequests('submitRefresh', model)).toBe(0);
+  });
+
+  it('says so when a cancel reaches AAS after the refresh had already ended', async () => {
+    const model = modelName(6);
+    const aas = stack.emulators.aas;
+    const id = await stack.start({ server: stack.server, model, sync: false });
+    await stack.host.runUntilIdle({ maxVirtualMs: 60_000 });
+    // AAS answers the cancel as for a refresh that is no longer running.
+    aas.inject({ operation: 'cancelRefresh', model, times: 1, fault: { status: 404 } });
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    const done = await stack.finish(id);
+    expect(done.body.status).toBe('cancelled');
+    expect(done.body.error?.message).toContain('had already ended');
+  });
+});
