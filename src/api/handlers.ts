@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { OrchestrationRuntimeStatus, type DurableClient } from 'durable-functions';
+import type { DurableClient } from 'durable-functions';
 import { resolveServer } from '../aas/serverName';
 import type { AasClient } from '../aas/types';
 import type { Config } from '../config/config';
@@ -8,6 +8,7 @@ import { AppError, codeOf, ErrorCodes, type ErrorCode } from '../errors';
 import { CANCEL_EVENT, FunctionNames, type OrchestrationInput, type RunRequest, type RunStatus } from '../orchestration/contracts';
 import { KeyedMutex } from './keyedMutex';
 import { MAX_BODY_BYTES, parseRunRequest } from './requestSchema';
+import { findActiveRun, getStatusOrUndefined, modelKey, sameServer } from './runLookup';
 import { FINAL_STATUSES, toRunView, type RunView } from './runView';
 import { logEvent } from '../logging';
 
@@ -21,12 +22,6 @@ export const FINAL_HTTP_STATUS: Record<'succeeded' | 'failed' | 'cancelled' | 't
 
 /** Seconds a poller should wait before asking again while a run is going. */
 export const RETRY_AFTER_SECONDS = 10;
-const ACTIVE_RUNTIME_STATUSES: OrchestrationRuntimeStatus[] = [
-  OrchestrationRuntimeStatus.Pending,
-  OrchestrationRuntimeStatus.Running,
-  OrchestrationRuntimeStatus.ContinuedAsNew,
-  OrchestrationRuntimeStatus.Suspended,
-];
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIST_LIMIT = 200;
 
@@ -68,14 +63,14 @@ export function createApi({ config, aas }: ApiDependencies) {
         logEvent(context, 'info', 'run.rejectedBusy', { server: parsed.request.server, model: parsed.request.model, activeRunId: outcome.activeRunId });
         return problem(409, ErrorCodes.MODEL_BUSY, `Run ${outcome.activeRunId} is already refreshing this model; wait for it, or send "onConflict": "wait".`, undefined, {
           activeRunId: outcome.activeRunId,
-          activeRunUrl: runUrl(request, outcome.activeRunId),
+          activeRunUrl: runUrl(request, outcome.activeRunId, false),
         });
       }
       logEvent(context, 'info', 'run.started', { runId: outcome.runId, server: parsed.request.server, model: parsed.request.model, source: 'http' });
-      const statusUrl = runUrl(request, outcome.runId);
+      const statusUrl = runUrl(request, outcome.runId, false);
       return {
         status: 202,
-        headers: { location: statusUrl, 'retry-after': String(RETRY_AFTER_SECONDS), 'content-type': 'application/json' },
+        headers: { location: runUrl(request, outcome.runId, true), 'retry-after': String(RETRY_AFTER_SECONDS), 'content-type': 'application/json' },
         jsonBody: { id: outcome.runId, status: 'pending', server: parsed.request.server, model: parsed.request.model, statusUrl, cancelUrl: statusUrl },
       };
     },
@@ -85,8 +80,7 @@ export function createApi({ config, aas }: ApiDependencies) {
       const view = await loadRun(client, request.params.id ?? '');
       if (view === undefined) return notFound(request.params.id ?? '');
       if (!FINAL_STATUSES.has(view.status)) {
-        const url = runUrl(request, view.id);
-        return { status: 202, headers: { location: url, 'retry-after': String(RETRY_AFTER_SECONDS) }, jsonBody: view };
+        return { status: 202, headers: { location: runUrl(request, view.id, true), 'retry-after': String(RETRY_AFTER_SECONDS) }, jsonBody: view };
       }
       return { status: FINAL_HTTP_STATUS[view.status as keyof typeof FINAL_HTTP_STATUS], jsonBody: view };
     },
@@ -97,12 +91,15 @@ export function createApi({ config, aas }: ApiDependencies) {
       const view = await loadRun(client, id);
       if (view === undefined) return notFound(id);
       if (FINAL_STATUSES.has(view.status)) {
-        return problem(409, ErrorCodes.INVALID_REQUEST, `Run ${id} has already ended (${view.status}); there is nothing to cancel.`, undefined, { status: view.status });
+        return problem(409, ErrorCodes.RUN_ALREADY_ENDED, `Run ${id} has already ended (${view.status}); there is nothing to cancel.`, undefined, { status: view.status });
       }
       await client.raiseEvent(id, CANCEL_EVENT, { requestedAt: new Date().toISOString() });
       logEvent(context, 'info', 'run.cancelRequested', { runId: id });
-      const url = runUrl(request, id);
-      return { status: 202, headers: { location: url, 'retry-after': String(RETRY_AFTER_SECONDS) }, jsonBody: { id, status: 'cancelling', statusUrl: url } };
+      return {
+        status: 202,
+        headers: { location: runUrl(request, id, true), 'retry-after': String(RETRY_AFTER_SECONDS) },
+        jsonBody: { id, status: 'cancelling', statusUrl: runUrl(request, id, false) },
+      };
     },
 
     /** GET /api/refreshes?server=&model=&status=&limit=: this app's runs, newest first. */
@@ -116,7 +113,8 @@ export function createApi({ config, aas }: ApiDependencies) {
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) problems.push(`limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
       if (wanted !== undefined && !['pending', 'waiting', 'refreshing', 'syncing', 'succeeded', 'failed', 'cancelled', 'timedOut'].includes(wanted)) problems.push(`status "${wanted}" is not a run status`);
       if (problems.length > 0) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', problems);
-      // Instance history is bounded by the task hub's purge policy; the API pages through it.
+      // Reads every instance still in the task hub (the client follows the continuation pages):
+      // the task hub's purge policy is what keeps this small.
       const statuses = await client.getStatusBy({});
       const runs = statuses
         .map(toRunView)
@@ -144,7 +142,13 @@ export function createApi({ config, aas }: ApiDependencies) {
       if (model === null || model === '') problems.push('model is required');
       if (problems.length > 0 || server === null || model === null) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', problems);
       try {
-        const refreshes = await aas.listRefreshes({ server, model });
+        // AAS may reject a token the cache still holds (revoked, expired early); the client has
+        // dropped it, so one more call goes with a fresh one. No other failure is repeated here.
+        const list = () => aas.listRefreshes({ server, model });
+        const refreshes = await list().catch((error: unknown) => {
+          if (codeOf(error) === ErrorCodes.AAS_UNAUTHORIZED) return list();
+          throw error;
+        });
         return { status: 200, jsonBody: { server, model, refreshes } };
       } catch (error) {
         const code = codeOf(error);
@@ -158,64 +162,27 @@ export function createApi({ config, aas }: ApiDependencies) {
 
 export type Api = ReturnType<typeof createApi>;
 
-/** The newest active run of this app on the model: a new run queues behind it. */
-async function findActiveRun(client: DurableClient, server: string, model: string): Promise<string | undefined> {
-  const statuses = await client.getStatusBy({ runtimeStatus: ACTIVE_RUNTIME_STATUSES });
-  const key = modelKey(server, model);
-  return statuses
-    .filter((status) => {
-      const request = (status.input as OrchestrationInput | undefined)?.request;
-      return request !== undefined && ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus) && modelKey(request.server, request.model) === key;
-    })
-    .sort((a, b) => new Date(b.createdTime).getTime() - new Date(a.createdTime).getTime())[0]?.instanceId;
-}
-
-/** Whether a run has ended (or never existed): what a queued run waits for. */
-export async function runHasEnded(client: DurableClient, runId: string): Promise<boolean> {
-  try {
-    const status = await client.getStatus(runId, { showInput: false });
-    return !ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus);
-  } catch (error) {
-    if (error instanceof Error && error.message.includes('HTTP 404')) return true;
-    throw error;
-  }
-}
-
 async function loadRun(client: DurableClient, id: string): Promise<RunView | undefined> {
   if (!/^[0-9a-fA-F-]{36}$/.test(id)) return undefined;
-  try {
-    const status = await client.getStatus(id, { showInput: true });
-    return status.name === FunctionNames.refreshOrchestrator ? toRunView(status) : undefined;
-  } catch (error) {
-    if (error instanceof Error && error.message.includes('HTTP 404')) return undefined;
-    throw error;
-  }
+  const status = await getStatusOrUndefined(client, id, true);
+  return status?.name === FunctionNames.refreshOrchestrator ? toRunView(status) : undefined;
 }
 
-/** Server names compare without the `:rw` suffix and case-insensitively; model names exactly. */
-function modelKey(server: string, model: string): string {
-  return `${normaliseServer(server)}|${model}`;
-}
-
-function normaliseServer(server: string): string {
-  return server.trim().toLowerCase().replace(/:rw$/, '').replace(/\/+$/, '');
-}
-
-function sameServer(a: string, b: string): boolean {
-  return normaliseServer(a) === normaliseServer(b);
-}
-
-/** Absolute URL of a run; a function key given in the query travels along so ADF can follow it. */
-function runUrl(request: HttpRequest, id: string): string {
+/**
+ * Absolute URL of a run. A function key given as `?code=` travels along in the Location header
+ * only, so that a poller following it stays authorised; response bodies (which end up in ADF
+ * activity output) never carry it.
+ */
+function runUrl(request: HttpRequest, id: string, withKey: boolean): string {
   const url = new URL(request.url);
   const code = url.searchParams.get('code');
   const target = new URL(`/api/refreshes/${id}`, url.origin);
-  if (code !== null) target.searchParams.set('code', code);
+  if (withKey && code !== null) target.searchParams.set('code', code);
   return target.toString();
 }
 
 function notFound(id: string): HttpResponseInit {
-  return problem(404, ErrorCodes.INVALID_REQUEST, `No refresh run with id "${id.slice(0, 64)}".`);
+  return problem(404, ErrorCodes.RUN_NOT_FOUND, `No refresh run with id "${id.slice(0, 64)}".`);
 }
 
 export function problem(status: number, code: ErrorCode, message: string, problems?: string[], extra: Record<string, unknown> = {}): HttpResponseInit {

@@ -110,7 +110,7 @@ export function parseRunRequest(body: unknown, config: Config, source: string): 
   return {
     ok: true,
     request: {
-      server: value.server.trim(),
+      server: value.server,
       model: value.model,
       refresh: {
         type: value.type,

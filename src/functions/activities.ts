@@ -2,7 +2,7 @@ import * as df from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
 import { getServices } from '../app';
 import type { Services } from '../services';
-import { runHasEnded } from '../api/handlers';
+import { runHasEnded } from '../api/runLookup';
 import { FunctionNames, type RunStateInput } from '../orchestration/contracts';
 
 type ActivityName = keyof Services['activities'];

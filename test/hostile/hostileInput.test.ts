@@ -332,12 +332,12 @@ describe('unknown run ids and path traversal: 404', () => {
   ];
   it.each(ids)('GET %s', async (_label, id, answeredBy) => {
     const answer = await refused('GET', `refreshes/${id}`, {}, 404);
-    if (answeredBy === 'app') expect(errorOf(answer).code).toBe('INVALID_REQUEST');
+    if (answeredBy === 'app') expect(errorOf(answer).code).toBe('RUN_NOT_FOUND');
     else expect(answer.text).toBe('');
   });
   it.each(ids)('DELETE %s', async (_label, id, answeredBy) => {
     const answer = await refused('DELETE', `refreshes/${id}`, {}, 404);
-    if (answeredBy === 'app') expect(errorOf(answer).code).toBe('INVALID_REQUEST');
+    if (answeredBy === 'app') expect(errorOf(answer).code).toBe('RUN_NOT_FOUND');
     else expect(answer.text).toBe('');
   });
 });

@@ -1,0 +1,52 @@
+import { OrchestrationRuntimeStatus, type DurableClient, type DurableOrchestrationStatus } from 'durable-functions';
+import type { OrchestrationInput } from '../orchestration/contracts';
+
+/** Finding this app's runs through the Durable client: for the HTTP handlers and the getRunState activity. */
+
+const ACTIVE_RUNTIME_STATUSES: OrchestrationRuntimeStatus[] = [
+  OrchestrationRuntimeStatus.Pending,
+  OrchestrationRuntimeStatus.Running,
+  OrchestrationRuntimeStatus.ContinuedAsNew,
+  OrchestrationRuntimeStatus.Suspended,
+];
+
+/** The newest active run of this app on the model: a new run queues behind it. */
+export async function findActiveRun(client: DurableClient, server: string, model: string): Promise<string | undefined> {
+  const statuses = await client.getStatusBy({ runtimeStatus: ACTIVE_RUNTIME_STATUSES });
+  const key = modelKey(server, model);
+  return statuses
+    .filter((status) => {
+      const request = (status.input as OrchestrationInput | undefined)?.request;
+      return request !== undefined && ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus) && modelKey(request.server, request.model) === key;
+    })
+    .sort((a, b) => new Date(b.createdTime).getTime() - new Date(a.createdTime).getTime())[0]?.instanceId;
+}
+
+/** Whether a run has ended (or never existed): what a queued run waits for. */
+export async function runHasEnded(client: DurableClient, runId: string): Promise<boolean> {
+  const status = await getStatusOrUndefined(client, runId, false);
+  return status === undefined || !ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus);
+}
+
+/** The instance's status, or undefined when the task hub does not know it (DurableClient throws on 404). */
+export async function getStatusOrUndefined(client: DurableClient, id: string, showInput: boolean): Promise<DurableOrchestrationStatus | undefined> {
+  try {
+    return await client.getStatus(id, { showInput });
+  } catch (error) {
+    if (error instanceof Error && error.message.includes('HTTP 404')) return undefined;
+    throw error;
+  }
+}
+
+/** Server names compare without the `:rw` suffix and case-insensitively; model names exactly. */
+export function modelKey(server: string, model: string): string {
+  return `${normaliseServer(server)}|${model}`;
+}
+
+export function sameServer(a: string, b: string): boolean {
+  return normaliseServer(a) === normaliseServer(b);
+}
+
+function normaliseServer(server: string): string {
+  return server.trim().toLowerCase().replace(/:rw$/, '').replace(/\/+$/, '');
+}
