@@ -10,7 +10,7 @@ const MODEL = 'AdventureWorks';
 
 async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aas-refresh-demo-'));
-  const stack = await startDevStack({ port: 0, emulatorPorts: { aas: 0, identity: 0 }, stateDir, log: () => undefined });
+  const stack = await startDevStack({ port: 0, emulatorPorts: { aas: 0, identity: 0 }, stateDir, log: () => undefined, readLocalSettings: false });
   try {
     const aas = stack.emulators.aas;
     const durations: Record<string, number> = { DimCustomer: 6000, DimDate: 2000, DimProduct: 4000, DimProductCategory: 2000, DimGeography: 3000, DimCurrency: 2000, FactInternetSales: 5000, FactResellerSales: 4000 };

@@ -29,6 +29,8 @@ export interface DevStackOptions {
   log?: (line: string) => void;
   /** Extra settings that win over everything (the demo uses short polling). */
   settings?: Record<string, string>;
+  /** Take local.settings.json into account (default true); the demo runs on its own settings. */
+  readLocalSettings?: boolean;
 }
 
 const root = path.resolve(__dirname, '..', '..');
@@ -44,8 +46,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       POLL_MIN_INTERVAL_SECONDS: '2',
       POLL_MAX_INTERVAL_SECONDS: '30',
       ...emulators.appSettings(),
-      ...localSettingsValues(),
-      ...fromEnvironment,
+      ...(options.readLocalSettings === false ? {} : { ...localSettingsValues(), ...fromEnvironment }),
       ...options.settings,
     };
     Object.assign(process.env, settings);
