@@ -174,6 +174,9 @@ export function loadConfig(env: Env): Config {
   };
 
   problems.push(...authProblems(config.auth));
+  if (config.auth.runningInAzure && config.auth.keyVaultDisableChallengeResourceVerification) {
+    problems.push('KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: only for the local Key Vault emulator; leave it false in Azure');
+  }
   if (config.polling.maxIntervalMs < config.polling.minIntervalMs) {
     problems.push('POLL_MAX_INTERVAL_SECONDS: must not be less than POLL_MIN_INTERVAL_SECONDS');
   }

@@ -59,6 +59,7 @@ describe('loadConfig', () => {
     [{ ...keyVaultSettings, REFRESH_SCHEDULES: '[{"name":"a","schedule":"x","request":{}},{"name":"a","schedule":"x","request":{}}]' }, 'used twice'],
     [{ AUTH_MODE: 'servicePrincipal', AAS_TENANT_ID: 't', AAS_CLIENT_ID: 'c' }, 'set exactly one'],
     [{ AUTH_MODE: 'servicePrincipal', AAS_TENANT_ID: 't', AAS_CLIENT_ID: 'c', AAS_CLIENT_SECRET: 's', WEBSITE_INSTANCE_ID: 'abc' }, 'ALLOW_SERVICE_PRINCIPAL_IN_AZURE'],
+    [{ ...keyVaultSettings, KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true', WEBSITE_INSTANCE_ID: 'abc' }, 'only for the local Key Vault emulator'],
   ])('refuses %j naming %s', (env, expected) => {
     expect(configError(env as Record<string, string>)).toContain(expected);
   });
