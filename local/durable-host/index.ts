@@ -216,8 +216,18 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     if (t?.type === 'httpTrigger') routes.push(compileRoute(f, t));
     if (t?.type === 'timerTrigger' && typeof t.schedule === 'string') timers.push({ fn: f, schedule: t.schedule, next: 0 });
   }
-  const nextOccurrence = (schedule: string, after: number): number =>
-    CronExpressionParser.parse(schedule, { currentDate: new Date(after), tz: 'UTC' }).next().getTime();
+  // NCRONTAB (six fields, seconds first) or, as Functions also allows, a TimeSpan ("01:00:00",
+  // "1.00:00:00") meaning "every interval".
+  const nextOccurrence = (schedule: string, after: number): number => {
+    const span = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$/.exec(schedule.trim());
+    if (span) {
+      const [, days = '0', hours = '0', minutes = '0', seconds = '0'] = span;
+      const intervalMs = (((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
+      if (intervalMs <= 0) throw new HostError('DURABLE_HOST_BAD_SCHEDULE', `Timer schedule "${schedule}" is an empty interval`);
+      return after + intervalMs;
+    }
+    return CronExpressionParser.parse(schedule, { currentDate: new Date(after), tz: 'UTC' }).next().getTime();
+  };
   for (const t of timers) t.next = nextOccurrence(t.schedule, clock.now());
 
   let baseUrl = '';

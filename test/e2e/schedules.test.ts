@@ -9,6 +9,8 @@ beforeAll(async () => {
         // Every two hours: the 2-hour refresh it starts is still running at the next occurrence.
         { name: 'every-two-hours', schedule: '0 0 */2 * * *', request: { server: emulators.aas.serverName('myserver'), model: modelName(1), sync: false } },
         { name: 'nightly-wait', schedule: '0 30 3 * * *', request: { server: emulators.aas.serverName('myserver'), model: modelName(2), type: 'full', onConflict: 'wait' } },
+        // A TimeSpan schedule, as Functions also accepts: every three hours.
+        { name: 'every-three-hours', schedule: '03:00:00', request: { server: emulators.aas.serverName('myserver'), model: modelName(3), sync: false } },
       ]),
     }),
   });
@@ -19,7 +21,7 @@ afterAll(async () => {
 
 describe('schedules (REFRESH_SCHEDULES)', () => {
   it('registers one timer trigger per entry', () => {
-    expect(stack.host.functions).toEqual(expect.arrayContaining(['schedule-every-two-hours', 'schedule-nightly-wait']));
+    expect(stack.host.functions).toEqual(expect.arrayContaining(['schedule-every-two-hours', 'schedule-nightly-wait', 'schedule-every-three-hours']));
   });
 
   it('starts runs on schedule, and skips a run while the model is still busy', async () => {
@@ -40,5 +42,7 @@ describe('schedules (REFRESH_SCHEDULES)', () => {
     expect(stack.logs.some((line) => line.includes('schedule.skipped'))).toBe(true);
     const nightly = (await stack.request('GET', `refreshes?model=${modelName(2)}`)).body as { runs: { status: string }[] };
     expect(nightly.runs.length).toBeGreaterThanOrEqual(1);
+    const everyThreeHours = (await stack.request('GET', `refreshes?model=${modelName(3)}`)).body as { runs: { source: string }[] };
+    expect(everyThreeHours.runs.map((run) => run.source)).toEqual(['schedule:every-three-hours', 'schedule:every-three-hours', 'schedule:every-three-hours']);
   });
 });
