@@ -19,6 +19,7 @@ import type {
   SubmitSyncResult,
   SyncStatusInput,
   SyncStatusResult,
+  Throttled,
 } from '../orchestration/contracts';
 import { logEvent } from '../logging';
 
@@ -44,8 +45,15 @@ const isActive = (refresh: RefreshSummary) => refresh.status === 'notStarted' ||
 export function createActivities(deps: ActivityDependencies) {
   const { aas } = deps;
 
-  /** Retryable errors are rethrown for Durable to retry; the rest become a typed rejection. */
-  function rejectOrRethrow(error: unknown, context: InvocationContext, event: string): { kind: 'rejected'; error: RunError } {
+  /**
+   * A 429 is returned with its Retry-After for the orchestrator to wait out exactly; other
+   * retryable errors are rethrown for Durable to retry; the rest become a typed rejection.
+   */
+  function rejectOrRethrow(error: unknown, context: InvocationContext, event: string): { kind: 'rejected'; error: RunError } | Throttled {
+    if (codeOf(error) === ErrorCodes.AAS_THROTTLED) {
+      logEvent(context, 'warn', event, { code: ErrorCodes.AAS_THROTTLED, retryable: true });
+      return throttled(error);
+    }
     if (isRetryable(error)) {
       logEvent(context, 'warn', event, { code: codeOf(error), retryable: true });
       throw error;
@@ -117,12 +125,7 @@ export function createActivities(deps: ActivityDependencies) {
           logEvent(context, 'info', 'refresh.posted', { refreshId: answer.refreshId ?? '', rootActivityId: answer.rootActivityId ?? '' });
           return { kind: 'accepted', refreshId: answer.refreshId };
         } catch (error) {
-          const code = codeOf(error);
-          if (code === ErrorCodes.AAS_THROTTLED) {
-            const retryAfterMs = error instanceof AppError && error.retryAfterMs !== undefined ? error.retryAfterMs : DEFAULT_THROTTLE_WAIT_MS;
-            return { kind: 'done', result: { kind: 'throttled', retryAfterMs, message: toRunError(error).message } };
-          }
-          if (code !== ErrorCodes.AAS_CONFLICT) throw error;
+          if (codeOf(error) !== ErrorCodes.AAS_CONFLICT) throw error;
           // 409: either our own earlier attempt got through, or someone else is refreshing.
           const own = await findOwn();
           if (own !== undefined) return { kind: 'done', result: { kind: 'submitted', refreshId: own.refreshId, adopted: true } };
@@ -217,6 +220,11 @@ export function createActivities(deps: ActivityDependencies) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+function throttled(error: unknown): Throttled {
+  const retryAfterMs = error instanceof AppError && error.retryAfterMs !== undefined ? error.retryAfterMs : DEFAULT_THROTTLE_WAIT_MS;
+  return { kind: 'throttled', retryAfterMs, message: toRunError(error).message };
+}
 
 /** Unknown errors (not AppError) are treated as transient: a bug or an outage should not end a run early. */
 function isRetryable(error: unknown): boolean {

@@ -119,6 +119,9 @@ export interface CarriedState {
 
 // ---- Activity contracts ----
 
+/** AAS answered 429: the orchestrator waits `retryAfterMs` (durable timer) and calls again. */
+export type Throttled = { kind: 'throttled'; retryAfterMs: number; message: string };
+
 export interface InspectModelInput {
   model: ModelRef;
 }
@@ -132,7 +135,8 @@ export type InspectModelResult =
       knownRefreshIds: string[];
       expectedDurationMs?: number;
     }
-  | { kind: 'rejected'; error: RunError };
+  | { kind: 'rejected'; error: RunError }
+  | Throttled;
 
 export interface SubmitRefreshInput {
   model: ModelRef;
@@ -149,7 +153,7 @@ export interface SubmitRefreshInput {
 export type SubmitRefreshResult =
   | { kind: 'submitted'; refreshId: string; adopted: boolean }
   | { kind: 'busy'; activeRefreshId?: string; message: string }
-  | { kind: 'throttled'; retryAfterMs: number; message: string }
+  | Throttled
   | { kind: 'rejected'; error: RunError };
 
 export interface RefreshStatusInput {
@@ -168,13 +172,13 @@ export interface CancelRefreshInput {
   refreshId: string;
 }
 
-export type CancelRefreshResult = { kind: 'cancelled' } | { kind: 'notRunning'; message: string } | { kind: 'rejected'; error: RunError };
+export type CancelRefreshResult = { kind: 'cancelled' } | { kind: 'notRunning'; message: string } | { kind: 'rejected'; error: RunError } | Throttled;
 
 export interface SubmitSyncInput {
   model: ModelRef;
 }
 
-export type SubmitSyncResult = { kind: 'submitted'; operationId: string } | { kind: 'rejected'; error: RunError };
+export type SubmitSyncResult = { kind: 'submitted'; operationId: string } | { kind: 'rejected'; error: RunError } | Throttled;
 
 export interface SyncStatusInput {
   model: ModelRef;

@@ -22,6 +22,8 @@ import {
   type SyncStatusResult,
   type RefreshStatusResult,
   type RunStateResult,
+  type SubmitRefreshInput,
+  type Throttled,
 } from './contracts';
 import { logEvent } from '../logging';
 import { compactProgress } from './statusSummary';
@@ -61,6 +63,49 @@ function* attempt<T>(task: Task): Step<{ ok: true; value: T } | { ok: false; err
   } catch (error) {
     return { ok: false, error: toRunError(error) };
   }
+}
+
+/** How many 429s in a row one call waits out before the run gives up on it. */
+export const MAX_THROTTLE_WAITS = 10;
+
+type Called<T> = { status: 'done'; value: Exclude<T, Throttled> } | { status: 'failed'; error: RunError } | { status: 'cancelled' };
+
+/**
+ * Calls an activity whose transient failures Durable retries, and waits out AAS's 429s for
+ * exactly their Retry-After (a durable timer) before calling again. `cancellable` waits end on
+ * a cancel request; `untilDeadline` stops waiting at the run's deadline (a cancel of the refresh
+ * must still be attempted past it).
+ */
+function callPatiently<T extends { kind: string }>(run: RunState, name: string, input: unknown, options: { cancellable: true; untilDeadline: boolean }): Step<Called<T>>;
+function callPatiently<T extends { kind: string }>(run: RunState, name: string, input: unknown, options: { cancellable: false; untilDeadline: boolean }): Step<Exclude<Called<T>, { status: 'cancelled' }>>;
+function* callPatiently<T extends { kind: string }>(
+  run: RunState,
+  name: string,
+  input: unknown,
+  options: { cancellable: boolean; untilDeadline: boolean },
+): Step<Called<T>> {
+  const { context } = run;
+  for (let waits = 0; ; waits += 1) {
+    const called = yield* attempt<T | Throttled>(context.df.callActivityWithRetry(name, submitRetryOptions(), input));
+    if (!called.ok) return { status: 'failed', error: called.error };
+    const result = called.value;
+    if (!isThrottled(result)) return { status: 'done', value: result as Exclude<T, Throttled> };
+    const throttledError: RunError = { code: ErrorCodes.AAS_THROTTLED, message: result.message };
+    if (waits >= MAX_THROTTLE_WAITS) return { status: 'failed', error: throttledError };
+    if (options.untilDeadline && run.remainingMs() <= result.retryAfterMs) {
+      return { status: 'failed', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `AAS kept throttling until the deadline: ${result.message}` } };
+    }
+    run.noteIssue(throttledError);
+    if (options.cancellable) {
+      if ((yield* waitOrCancel(run, run.at(result.retryAfterMs))) === 'cancelled') return { status: 'cancelled' };
+    } else {
+      yield* awaitTask<unknown>(context.df.createTimer(new Date(run.now() + result.retryAfterMs)));
+    }
+  }
+}
+
+function isThrottled(result: { kind: string }): result is Throttled {
+  return result.kind === 'throttled';
 }
 
 export function toRunError(error: unknown): RunError {
@@ -123,8 +168,8 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
       }
       if (run.countPoll() && !run.cancelRequest().isCompleted) return run.continueAsNew('pollRefresh');
     }
-    const sync = yield* attempt<SubmitSyncResult>(context.df.callActivityWithRetry(FunctionNames.submitSync, submitRetryOptions(), { model }));
-    if (!sync.ok) return yield* finish(run, 'failed', syncFailure(sync.error.message, sync.error.code));
+    const sync = yield* callPatiently<SubmitSyncResult>(run, FunctionNames.submitSync, { model }, { cancellable: false, untilDeadline: true });
+    if (sync.status === 'failed') return yield* finish(run, 'failed', syncFailure(sync.error.message, sync.error.code));
     if (sync.value.kind === 'rejected') return yield* finish(run, 'failed', syncFailure(sync.value.error.message, sync.value.error.code));
     run.startSync(sync.value.operationId);
   }
@@ -162,46 +207,35 @@ type SubmitOutcome = { ended: false; refreshId: string; adopted: boolean } | { e
 
 /** Looks at the model, then submits; waits for a busy model when asked to. */
 function* submitPhase(run: RunState): Step<SubmitOutcome> {
-  const { context, request } = run;
+  const { request } = run;
   const model = { server: request.server, model: request.model };
+  const patiently = { cancellable: true, untilDeadline: true } as const;
   for (let busyWaits = 0; ; busyWaits += 1) {
     if (run.remainingMs() <= 0) {
       return { ended: true, outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: 'The deadline passed before a refresh could be submitted; nothing was submitted.' } };
     }
-    const inspected = yield* attempt<InspectModelResult>(context.df.callActivityWithRetry(FunctionNames.inspectModel, submitRetryOptions(), { model }));
-    if (!inspected.ok) return { ended: true, outcome: 'failed', error: inspected.error };
+    const inspected = yield* callPatiently<InspectModelResult>(run, FunctionNames.inspectModel, { model }, patiently);
+    if (inspected.status !== 'done') return endedBeforeSubmit(inspected);
     if (inspected.value.kind === 'rejected') return { ended: true, outcome: 'failed', error: inspected.value.error };
-    run.progress.expectedDurationMs = inspected.value.expectedDurationMs;
+    const snapshot = inspected.value;
+    run.progress.expectedDurationMs = snapshot.expectedDurationMs;
 
-    let busy: { activeRefreshId?: string; message: string } | undefined;
-    if (inspected.value.activeRefreshId !== undefined) {
-      busy = { activeRefreshId: inspected.value.activeRefreshId, message: `AAS is already running refresh ${inspected.value.activeRefreshId} on this model.` };
+    let busy: { activeRefreshId?: string; message: string };
+    if (snapshot.activeRefreshId !== undefined) {
+      busy = { activeRefreshId: snapshot.activeRefreshId, message: `AAS is already running refresh ${snapshot.activeRefreshId} on this model.` };
     } else {
       const notBefore = new Date(run.now() - SUBMIT_CLOCK_SKEW_MS).toISOString();
-      for (;;) {
-        const submitted = yield* attempt<SubmitRefreshResult>(
-          context.df.callActivityWithRetry(FunctionNames.submitRefresh, submitRetryOptions(), {
-            model,
-            refresh: request.refresh,
-            knownRefreshIds: inspected.value.knownRefreshIds,
-            notBefore,
-          }),
-        );
-        if (!submitted.ok) return { ended: true, outcome: 'failed', error: submitted.error };
-        const result = submitted.value;
-        if (result.kind === 'submitted') return { ended: false, refreshId: result.refreshId, adopted: result.adopted };
-        if (result.kind === 'rejected') return { ended: true, outcome: 'failed', error: result.error };
-        if (result.kind === 'busy') {
-          busy = result;
-          break;
-        }
-        // Throttled: wait what AAS asked for, then submit again.
-        run.noteIssue({ code: ErrorCodes.AAS_THROTTLED, message: result.message });
-        if (run.remainingMs() <= result.retryAfterMs) {
-          return { ended: true, outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `AAS kept throttling until the deadline: ${result.message}` } };
-        }
-        if ((yield* waitOrCancel(run, run.at(result.retryAfterMs))) === 'cancelled') return cancelledBeforeSubmit();
-      }
+      const submitted = yield* callPatiently<SubmitRefreshResult>(
+        run,
+        FunctionNames.submitRefresh,
+        { model, refresh: request.refresh, knownRefreshIds: snapshot.knownRefreshIds, notBefore } satisfies SubmitRefreshInput,
+        patiently,
+      );
+      if (submitted.status !== 'done') return endedBeforeSubmit(submitted);
+      const result = submitted.value;
+      if (result.kind === 'submitted') return { ended: false, refreshId: result.refreshId, adopted: result.adopted };
+      if (result.kind === 'rejected') return { ended: true, outcome: 'failed', error: result.error };
+      busy = result;
     }
 
     const busyError: RunError = { code: ErrorCodes.MODEL_BUSY, message: busy.message };
@@ -212,6 +246,12 @@ function* submitPhase(run: RunState): Step<SubmitOutcome> {
     run.noteIssue(busyError);
     if ((yield* waitOrCancel(run, run.at(delay))) === 'cancelled') return cancelledBeforeSubmit();
   }
+}
+
+/** A call before the submit that failed (after its retries) or was cancelled while waiting out a 429. */
+function endedBeforeSubmit(called: { status: 'failed'; error: RunError } | { status: 'cancelled' }): SubmitOutcome {
+  if (called.status === 'cancelled') return cancelledBeforeSubmit();
+  return { ended: true, outcome: called.error.code === ErrorCodes.RUN_TIMED_OUT ? 'timedOut' : 'failed', error: called.error };
 }
 
 /** Waits (durable timers) until the run of this app that went first on the model has ended. */
@@ -255,14 +295,15 @@ function* waitOrCancel(run: RunState, fireAt: Date): Step<'fired' | 'cancelled'>
 
 /** Cancels the run's refresh in AAS; returns what happened, in words for the run's error message. */
 function* cancelInAas(run: RunState, why: 'deadline' | 'request' | 'error'): Step<string> {
-  const { context, request } = run;
-  const cancelled = yield* attempt<CancelRefreshResult>(
-    context.df.callActivityWithRetry(FunctionNames.cancelRefresh, submitRetryOptions(), {
-      model: { server: request.server, model: request.model },
-      refreshId: run.refreshId,
-    }),
+  const { request } = run;
+  // The cancel must happen even past the deadline, and a cancel request cannot interrupt it.
+  const cancelled = yield* callPatiently<CancelRefreshResult>(
+    run,
+    FunctionNames.cancelRefresh,
+    { model: { server: request.server, model: request.model }, refreshId: run.refreshId },
+    { cancellable: false, untilDeadline: false },
   );
-  const outcome: CancelRefreshResult = cancelled.ok ? cancelled.value : { kind: 'rejected', error: cancelled.error };
+  const outcome: Exclude<CancelRefreshResult, Throttled> = cancelled.status === 'done' ? cancelled.value : { kind: 'rejected', error: cancelled.error };
   switch (outcome.kind) {
     case 'cancelled':
       run.progress.aasStatus = 'cancelled';

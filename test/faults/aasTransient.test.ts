@@ -9,7 +9,7 @@ import { expectFinalState, requestsOf, type FinalStatus } from './invariants';
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 24 });
+  stack = await startAppStack({ modelCount: 28 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -42,6 +42,18 @@ const rows: Row[] = [
   { name: '429 with Retry-After 120 s on submitRefresh', operation: 'submitRefresh', fault: { status: 429, retryAfterSeconds: 120 }, times: 1, retryAfterMs: 120_000 },
   { name: '429 twice with Retry-After 300 s on polls', operation: 'getRefresh', fault: { status: 429, retryAfterSeconds: 300 }, times: 2, retryAfterMs: 300_000 },
   { name: '429 with Retry-After 90 s on sync polls', operation: 'getSync', fault: { status: 429, retryAfterSeconds: 90 }, times: 1, retryAfterMs: 90_000 },
+  // More 429s than Durable's retry budget (5 attempts, 75 s) would survive: each is waited out.
+  { name: '429 six times with Retry-After 60 s on the history reads', operation: 'listRefreshes', fault: { status: 429, retryAfterSeconds: 60 }, times: 6, retryAfterMs: 60_000 },
+  { name: '429 three times with Retry-After 45 s on submitSync', operation: 'submitSync', fault: { status: 429, retryAfterSeconds: 45 }, times: 3, retryAfterMs: 45_000 },
+  {
+    name: '429 twice with Retry-After 30 s on cancelRefresh',
+    operation: 'cancelRefresh',
+    fault: { status: 429, retryAfterSeconds: 30 },
+    times: 2,
+    cancel: true,
+    retryAfterMs: 30_000,
+    expected: { status: 'cancelled', code: 'RUN_CANCELLED' },
+  },
   { name: 'expired token (401) on polls', operation: 'getRefresh', fault: { kind: 'expireTokens' }, times: 2 },
   { name: 'expired token (401) on submitRefresh', operation: 'submitRefresh', fault: { kind: 'expireTokens' }, times: 1 },
   { name: 'submitRefresh accepted without Location', operation: 'submitRefresh', fault: { kind: 'omitLocation' }, times: 1 },
