@@ -96,6 +96,12 @@ export interface AasEmulator {
   countRequests(operation: EmulatedOperation | 'any', model?: string): number;
   inject(spec: FaultSpec): void;
   clearFaults(): void;
+  /**
+   * Called with each request's log entry (status set) once AAS has handled it, before the answer
+   * is written; a returned promise holds the answer until it settles (a crash test kills the
+   * caller in between: "AAS did it, the caller never heard"). Undefined removes the hook.
+   */
+  holdAnswers(gate: ((entry: RequestLogEntry) => Promise<void> | undefined) | undefined): void;
   setTable(server: string, model: string, table: string, behaviour: TableBehaviour): void;
   /** Someone else's refresh of the whole model: our POST gets 409 until it ends. Returns its id. */
   startOutsideRefresh(server: string, model: string, options: { durationMs: number }): string;
@@ -140,6 +146,7 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
   let defaultDurationMs = options.defaultDurationMs ?? 30_000;
   const requests: RequestLogEntry[] = [];
   let faults: ActiveFault[] = [];
+  let answerGate: ((entry: RequestLogEntry) => Promise<void> | undefined) | undefined;
   let host = '';
 
   const serverNameOf = (name: string): string => `asazure://${host}/${name}`;
@@ -342,6 +349,16 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     };
     const send = (answer: Answer): void => {
       entry.status = answer.status;
+      const hold = answerGate?.(entry);
+      if (hold !== undefined) {
+        void hold.then(() => {
+          if (!req.socket.destroyed) write(answer);
+        });
+        return;
+      }
+      write(answer);
+    };
+    const write = (answer: Answer): void => {
       const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
       res.writeHead(answer.status, {
         ...headers,
@@ -438,6 +455,9 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     serverName: (name = 'myserver') => serverNameOf(name),
     requests,
     countRequests: (operation, model) => requests.filter((entry) => (operation === 'any' || entry.operation === operation) && (model === undefined || entry.model === model)).length,
+    holdAnswers: (gate) => {
+      answerGate = gate;
+    },
     inject: (spec) => {
       faults.push({ spec, remaining: spec.times ?? 1 });
     },
