@@ -119,6 +119,9 @@ export interface CarriedState {
 
 // ---- Activity contracts ----
 
+/** A status call that missed (network, 429, 5xx, token problems): the next poll tries again. */
+export type Unavailable = { kind: 'unavailable'; error: RunError; retryAfterMs?: number };
+
 /** AAS answered 429: the orchestrator waits `retryAfterMs` (durable timer) and calls again. */
 export type Throttled = { kind: 'throttled'; retryAfterMs: number; message: string };
 
@@ -164,7 +167,7 @@ export interface RefreshStatusInput {
 export type RefreshStatusResult =
   | { kind: 'status'; refresh: RefreshDetails }
   /** Worth polling again later (network, 429, 5xx, token problems). */
-  | { kind: 'unavailable'; error: RunError; retryAfterMs?: number }
+  | Unavailable
   | { kind: 'rejected'; error: RunError };
 
 export interface CancelRefreshInput {
@@ -187,7 +190,7 @@ export interface SyncStatusInput {
 
 export type SyncStatusResult =
   | { kind: 'status'; syncState: SyncState; details?: string | null }
-  | { kind: 'unavailable'; error: RunError; retryAfterMs?: number }
+  | Unavailable
   | { kind: 'rejected'; error: RunError };
 
 export interface RunStateInput {

@@ -1,6 +1,6 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { TERMINAL_REFRESH_STATUSES, type RefreshDetails } from '../aas/types';
+import { TERMINAL_REFRESH_STATUSES, type ModelRef, type RefreshDetails } from '../aas/types';
 import { codeOf, detailOf, ErrorCodes, type ErrorCode } from '../errors';
 import {
   CANCEL_EVENT,
@@ -24,6 +24,7 @@ import {
   type RunStateResult,
   type SubmitRefreshInput,
   type Throttled,
+  type Unavailable,
 } from './contracts';
 import { logEvent } from '../logging';
 import { compactProgress } from './statusSummary';
@@ -108,6 +109,26 @@ function isThrottled(result: { kind: string }): result is Throttled {
   return result.kind === 'throttled';
 }
 
+/**
+ * One status call, without Durable's retry: the next poll is the retry. A missed call is noted on
+ * the run, with any Retry-After kept for the next wait; it returns undefined then.
+ */
+function* pollStatus<T extends { kind: string }>(run: RunState, name: string, input: unknown): Step<Exclude<T, Unavailable> | undefined> {
+  const polled = yield* attempt<T | Unavailable>(run.context.df.callActivity(name, input));
+  run.progress.statusCalls += 1;
+  const result: T | Unavailable = polled.ok ? polled.value : { kind: 'unavailable', error: polled.error };
+  if (isUnavailable(result)) {
+    run.noteIssue(result.error);
+    run.minNextDelayMs = result.retryAfterMs ?? 0;
+    return undefined;
+  }
+  return result as Exclude<T, Unavailable>;
+}
+
+function isUnavailable(result: { kind: string }): result is Unavailable {
+  return result.kind === 'unavailable';
+}
+
 export function toRunError(error: unknown): RunError {
   return { code: codeOf(error), message: detailOf(error) };
 }
@@ -121,7 +142,7 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
   const input = context.df.getInput() as OrchestrationInput;
   const run = new RunState(context, input);
   const { request } = input;
-  const model = { server: request.server, model: request.model };
+  const { model } = run;
 
   if (input.carried === undefined) {
     if (input.predecessorRunId !== undefined) {
@@ -146,18 +167,13 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
         const cancelled = yield* cancelInAas(run, 'request');
         return yield* finish(run, 'cancelled', { code: ErrorCodes.RUN_CANCELLED, message: `Cancelled on request; ${cancelled}` });
       }
-      const polled = yield* attempt<RefreshStatusResult>(context.df.callActivity(FunctionNames.getRefreshStatus, { model, refreshId: run.refreshId }));
-      run.progress.statusCalls += 1;
-      const result: RefreshStatusResult = polled.ok ? polled.value : { kind: 'unavailable', error: polled.error };
-      if (result.kind === 'rejected') {
+      const result = yield* pollStatus<RefreshStatusResult>(run, FunctionNames.getRefreshStatus, { model, refreshId: run.refreshId });
+      if (result?.kind === 'rejected') {
         // The run ends here, so it must not leave the refresh running in AAS.
         const cancelled = yield* cancelInAas(run, 'error');
         return yield* finish(run, 'failed', { code: result.error.code, message: `${result.error.message} ${cancelled}` });
       }
-      if (result.kind === 'unavailable') {
-        run.noteIssue(result.error);
-        run.minNextDelayMs = result.retryAfterMs ?? 0;
-      } else {
+      if (result !== undefined) {
         run.record(result.refresh);
         if (TERMINAL_REFRESH_STATUSES.has(result.refresh.status)) {
           if (result.refresh.status !== 'succeeded') return yield* finish(run, 'failed', refreshFailure(result.refresh));
@@ -186,14 +202,9 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
     if (woke === 'cancelled') {
       return yield* finish(run, 'cancelled', { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request during the replica sync; the refresh had succeeded and AAS syncs cannot be cancelled.' });
     }
-    const polled = yield* attempt<SyncStatusResult>(context.df.callActivity(FunctionNames.getSyncStatus, { model, operationId: run.progress.syncOperationId }));
-    run.progress.statusCalls += 1;
-    const result: SyncStatusResult = polled.ok ? polled.value : { kind: 'unavailable', error: polled.error };
-    if (result.kind === 'rejected') return yield* finish(run, 'failed', syncFailure(result.error.message, result.error.code));
-    if (result.kind === 'unavailable') {
-      run.noteIssue(result.error);
-      run.minNextDelayMs = result.retryAfterMs ?? 0;
-    } else {
+    const result = yield* pollStatus<SyncStatusResult>(run, FunctionNames.getSyncStatus, { model, operationId: run.progress.syncOperationId });
+    if (result?.kind === 'rejected') return yield* finish(run, 'failed', syncFailure(result.error.message, result.error.code));
+    if (result !== undefined) {
       run.progress.syncState = result.syncState;
       run.progress.syncDetails = result.details ?? null;
       if (result.syncState === 2) return yield* finish(run, 'succeeded');
@@ -207,8 +218,7 @@ type SubmitOutcome = { ended: false; refreshId: string; adopted: boolean } | { e
 
 /** Looks at the model, then submits; waits for a busy model when asked to. */
 function* submitPhase(run: RunState): Step<SubmitOutcome> {
-  const { request } = run;
-  const model = { server: request.server, model: request.model };
+  const { request, model } = run;
   const patiently = { cancellable: true, untilDeadline: true } as const;
   for (let busyWaits = 0; ; busyWaits += 1) {
     if (run.remainingMs() <= 0) {
@@ -295,12 +305,11 @@ function* waitOrCancel(run: RunState, fireAt: Date): Step<'fired' | 'cancelled'>
 
 /** Cancels the run's refresh in AAS; returns what happened, in words for the run's error message. */
 function* cancelInAas(run: RunState, why: 'deadline' | 'request' | 'error'): Step<string> {
-  const { request } = run;
   // The cancel must happen even past the deadline, and a cancel request cannot interrupt it.
   const cancelled = yield* callPatiently<CancelRefreshResult>(
     run,
     FunctionNames.cancelRefresh,
-    { model: { server: request.server, model: request.model }, refreshId: run.refreshId },
+    { model: run.model, refreshId: run.refreshId },
     { cancellable: false, untilDeadline: false },
   );
   const outcome: Exclude<CancelRefreshResult, Throttled> = cancelled.status === 'done' ? cancelled.value : { kind: 'rejected', error: cancelled.error };
@@ -402,6 +411,10 @@ class RunState {
   cancelRequest(): Task {
     this.cancelTask ??= this.context.df.waitForExternalEvent(CANCEL_EVENT);
     return this.cancelTask;
+  }
+
+  get model(): ModelRef {
+    return { server: this.request.server, model: this.request.model };
   }
 
   get refreshId(): string {
