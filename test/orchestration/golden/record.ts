@@ -1,0 +1,220 @@
+/**
+ * Records the golden histories in this folder from the current orchestrator: the real app on the
+ * local durable host (virtual time) against the emulators, stopped at the moments a deploy is most
+ * likely to find a run in. Run it only to record deliberately (see docs/operations.md,
+ * "Changing the orchestrator"):
+ *
+ *   node local/run-with-ca.js node -r ./local/durable-host/register-ts.js test/orchestration/golden/record.ts
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RunProgress } from '../../../src/orchestration/contracts';
+import { FunctionNames } from '../../../src/orchestration/contracts';
+import { modelName, startAppStack, type AppStack } from '../../support/appStack';
+import { HistoryEventType, writeGoldenHistory, type GoldenHistory, type HistoryEvent } from './goldenHistory';
+
+const repoRoot = path.join(__dirname, '..', '..', '..');
+const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+const SERVER = 'myserver';
+const COMPLETIONS = new Set<number>([HistoryEventType.TaskCompleted, HistoryEventType.TaskFailed, HistoryEventType.TimerFired, HistoryEventType.EventRaised]);
+
+interface Moment {
+  execution: number;
+  history: HistoryEvent[];
+  dispatched: { type: number; name?: string }[];
+  input: unknown;
+  customStatus: unknown;
+}
+
+function moment(stack: AppStack, id: string): Moment {
+  const record = stack.host.engine.getInstance(id);
+  if (record === undefined) throw new Error(`no instance ${id}`);
+  const executions = stack.host.engine.historyOf(id);
+  const current = executions.find((entry) => entry.execution === record.execution);
+  return {
+    execution: record.execution,
+    history: JSON.parse(JSON.stringify(current?.events ?? [])) as HistoryEvent[],
+    dispatched: record.dispatched.map((action) => ({ type: action.type, ...(action.name === undefined ? {} : { name: action.name }) })),
+    input: JSON.parse(JSON.stringify(record.input)) as unknown,
+    customStatus: JSON.parse(JSON.stringify(record.customStatus)) as unknown,
+  };
+}
+
+const progressOf = (stack: AppStack, id: string) => stack.host.engine.getInstance(id)?.customStatus as RunProgress | undefined;
+
+/** Drains the host, then moves virtual time one timer at a time until `ready` holds at a quiet moment. */
+async function stepUntil(stack: AppStack, ready: () => boolean, what: string, maxSteps = 400): Promise<void> {
+  for (let step = 0; step < maxSteps; step += 1) {
+    await stack.host.runUntilIdle({ maxVirtualMs: 0 });
+    if (ready()) return;
+    const next = stack.host.engine.nextTimerAt();
+    if (next === undefined) break;
+    await stack.host.runUntilIdle({ maxVirtualMs: Math.max(0, next - stack.clock.now()) });
+  }
+  throw new Error(`never reached: ${what}`);
+}
+
+/** The events the host appended after `before`, up to and including the first completion it delivered. */
+function nextEvents(before: Moment, after: Moment): HistoryEvent[] {
+  const added = after.history.slice(before.history.length);
+  const completion = added.findIndex((event) => COMPLETIONS.has(event.EventType));
+  if (completion < 0) throw new Error('the host delivered nothing after the recorded moment');
+  const started = added.slice(0, completion).map((event) => event.EventType).lastIndexOf(HistoryEventType.OrchestratorStarted);
+  return added.slice(Math.max(0, started), completion + 1);
+}
+
+async function save(stack: AppStack, id: string, scenario: string, description: string, advance: () => Promise<void>): Promise<void> {
+  const at = moment(stack, id);
+  await advance();
+  const executionThen = stack.host.engine.historyOf(id).find((entry) => entry.execution === at.execution);
+  const after: Moment = { ...at, history: (executionThen?.events ?? []) as HistoryEvent[] };
+  const golden: GoldenHistory = {
+    scenario,
+    description,
+    recordedWith: { version, commit },
+    orchestrator: FunctionNames.refreshOrchestrator,
+    instanceId: id,
+    execution: at.execution,
+    input: at.input,
+    history: at.history,
+    dispatched: at.dispatched,
+    next: nextEvents(at, after),
+    customStatus: at.customStatus,
+  };
+  console.log(`${scenario}: ${golden.history.length} events, ${golden.dispatched.length} actions -> ${writeGoldenHistory(golden)}`);
+}
+
+/** Lets timers fire, one at a time, until the run has been handed its next event. */
+const nextTimer = (stack: AppStack, id: string) => async () => {
+  const record = stack.host.engine.getInstance(id);
+  const execution = record?.execution ?? 0;
+  const length = stack.host.engine.historyOf(id).find((entry) => entry.execution === execution)?.events.length ?? 0;
+  const delivered = () =>
+    (stack.host.engine.historyOf(id).find((entry) => entry.execution === execution)?.events ?? [])
+      .slice(length)
+      .some((event) => COMPLETIONS.has((event as HistoryEvent).EventType));
+  await stepUntil(stack, delivered, `the next event of ${id}`);
+};
+
+async function main(): Promise<void> {
+  const stack = await startAppStack({ modelCount: 8 });
+  try {
+    const { emulators } = stack;
+
+    // A refresh mid-poll: submitted, polled twice, waiting for the next poll.
+    {
+      const id = await stack.start({ server: stack.server, model: modelName(1), type: 'full' });
+      await stepUntil(stack, () => progressOf(stack, id)?.phase === 'refreshing' && (progressOf(stack, id)?.statusCalls ?? 0) >= 2, 'mid-poll');
+      await save(stack, id, 'midPoll', 'Full refresh with sync; the refresh was polled twice and the run waits for its next poll.', nextTimer(stack, id));
+    }
+
+    // Mid-sync: the refresh succeeded, the sync was submitted and polled once.
+    {
+      emulators.aas.setSyncBehaviour(SERVER, modelName(2), { durationMs: 10 * 60_000 });
+      const id = await stack.start({ server: stack.server, model: modelName(2), objects: [{ table: 'DimDate' }] });
+      let statusCallsAtSync = -1;
+      await stepUntil(
+        stack,
+        () => {
+          const progress = progressOf(stack, id);
+          if (progress?.phase !== 'syncing') return false;
+          if (statusCallsAtSync < 0) statusCallsAtSync = progress.statusCalls;
+          return progress.statusCalls > statusCallsAtSync;
+        },
+        'mid-sync',
+      );
+      await save(stack, id, 'midSync', 'The refresh succeeded; the replica sync was submitted and polled once; the run waits for the next sync poll.', nextTimer(stack, id));
+    }
+
+    // Waiting on a busy model: someone else's refresh runs, onConflict "wait".
+    {
+      emulators.aas.startOutsideRefresh(SERVER, modelName(3), { durationMs: 3_600_000 });
+      const id = await stack.start({ server: stack.server, model: modelName(3), onConflict: 'wait' });
+      let waits = 0;
+      await stepUntil(
+        stack,
+        () => {
+          if (progressOf(stack, id)?.phase === 'waiting') waits += 1;
+          return waits >= 3;
+        },
+        'waiting on a busy model',
+      );
+      await save(stack, id, 'waitingOnBusyModel', 'Another refresh runs on the model (onConflict "wait"); the run found it busy and waits before looking again.', nextTimer(stack, id));
+    }
+
+    // After continueAsNew: a long refresh, the second execution polling.
+    {
+      emulators.aas.setTable(SERVER, modelName(4), 'FactSales', { durationMs: 8 * 3_600_000 });
+      const id = await stack.start({ server: stack.server, model: modelName(4), objects: [{ table: 'FactSales' }], timeout: 'PT12H' });
+      let statusCallsAtNewExecution = -1;
+      await stepUntil(
+        stack,
+        () => {
+          if ((stack.host.engine.getInstance(id)?.execution ?? 0) < 1) return false;
+          const statusCalls = progressOf(stack, id)?.statusCalls ?? 0;
+          if (statusCallsAtNewExecution < 0) statusCallsAtNewExecution = statusCalls;
+          return statusCalls > statusCallsAtNewExecution;
+        },
+        'after continueAsNew',
+      );
+      await save(stack, id, 'afterContinueAsNew', 'A long refresh: the run continued as new after 20 polls; the new execution polled once and waits for the next poll.', nextTimer(stack, id));
+    }
+
+    // Cancelled: DELETE while refreshing; the cancel reached AAS, its answer not yet recorded.
+    {
+      const model = modelName(5);
+      const id = await stack.start({ server: stack.server, model });
+      await stepUntil(stack, () => progressOf(stack, id)?.phase === 'refreshing' && (progressOf(stack, id)?.statusCalls ?? 0) >= 1, 'refreshing before the cancel');
+      let release: () => void = () => undefined;
+      let reached: () => void = () => undefined;
+      const cancelReached = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      emulators.aas.holdAnswers((entry) => {
+        if (entry.operation !== 'cancelRefresh' || entry.model !== model) return undefined;
+        reached();
+        return new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      });
+      const answer = await stack.request('DELETE', `refreshes/${id}`);
+      if (answer.status !== 202) throw new Error(`DELETE answered ${answer.status}`);
+      const draining = stack.host.runUntilIdle({ maxVirtualMs: 0 });
+      await cancelReached;
+      await save(stack, id, 'cancelled', 'DELETE while refreshing: the cancel event arrived and the run asked AAS to cancel the refresh; the answer is still on its way.', async () => {
+        emulators.aas.holdAnswers(undefined);
+        release();
+        await draining;
+        await stack.host.runUntilIdle({ maxVirtualMs: 0 });
+      });
+    }
+
+    // Queued behind another run of this app on the model (onConflict "wait").
+    {
+      const model = modelName(6);
+      const first = await stack.start({ server: stack.server, model });
+      await stepUntil(stack, () => progressOf(stack, first)?.phase === 'refreshing', 'first run refreshing');
+      const id = await stack.start({ server: stack.server, model, onConflict: 'wait' });
+      await stepUntil(stack, () => progressOf(stack, id)?.phase === 'waiting' && progressOf(stack, id)?.lastIssue?.code === 'MODEL_BUSY', 'queued behind a run');
+      await save(stack, id, 'queuedBehindRun', 'A second run of this app for a model another run is refreshing: it waits for that run to end.', nextTimer(stack, id));
+    }
+
+    // The outcome is decided and the callback receiver answers 503: the callback is being retried.
+    {
+      stack.callbackStatus.code = 503;
+      const id = await stack.start({ server: stack.server, model: modelName(7), objects: [{ table: 'DimDate' }], sync: false, callbackUrl: stack.callbackUrl });
+      await stepUntil(stack, () => progressOf(stack, id)?.outcome !== undefined && stack.callbacks.length >= 1, 'callback failing');
+      await save(stack, id, 'callbackRetrying', 'The refresh succeeded and the outcome is decided; the callback receiver answered 503 and the callback waits to be retried.', nextTimer(stack, id));
+      stack.callbackStatus.code = 200;
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
