@@ -111,7 +111,7 @@ var appName = !empty(functionAppName) ? functionAppName : '${abbrs.webSitesFunct
 var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(resourceToken, 7)}'
 // Entra authority host without the trailing slash environment() gives (sovereign clouds work too).
 var loginEndpoint = environment().authentication.loginEndpoint
-var authorityHost = endsWith(loginEndpoint, '/') ? substring(loginEndpoint, 0, length(loginEndpoint) - 1) : loginEndpoint
+var authorityHost = endsWith(loginEndpoint, '/') ? take(loginEndpoint, max(length(loginEndpoint) - 1, 0)) : loginEndpoint
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -228,4 +228,4 @@ output AAS_TENANT_ID string = spTenantId
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output DURABLE_TASK_HUB_NAME string = durableTaskHubName
-output AAS_SERVER_NAME string = deployAnalysisServices ? analysisServices.outputs.serverFullName : ''
+output AAS_SERVER_NAME string = analysisServices.?outputs.serverFullName ?? ''

@@ -30,6 +30,8 @@ const files = [
   '.github/workflows/ci-cd.yml',
   'azure.yaml',
   'tsconfig.json',
+  'tools/bicep/bicep.csproj',
+  'tools/bicep/packages/azure.bicep.commandline.linux-x64/0.49.2/tools/bicep',
 ];
 
 function deployedFiles(): string[] {
