@@ -39,6 +39,12 @@ export interface LocalHostOptions {
   /** Durable timer segmentation (extension defaults for Azure Storage: 6 days / 3 days). */
   maximumShortTimerMs?: number;
   longRunningTimerIntervalMs?: number;
+  /**
+   * The durableClient binding data handed to the app's client functions (HTTP, timer, activity
+   * extra inputs) instead of this host's own: local/real-engine points the app's client at the
+   * real Durable extension's RPC endpoint this way. Read at each invocation.
+   */
+  durableClientData?: () => Record<string, unknown>;
 }
 
 export interface InstanceView {
@@ -232,6 +238,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 
   let baseUrl = '';
   const clientData = (): Record<string, unknown> => {
+    if (options.durableClientData) return options.durableClientData();
     const wh = `${baseUrl}${WEBHOOKS}`;
     const qs = `taskHub=${TASK_HUB}&connection=Storage`;
     return {
