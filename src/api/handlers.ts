@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
-import { resolveServer } from '../aas/serverName';
 import type { AasClient } from '../aas/types';
 import type { Config } from '../config/config';
 import { AppError, codeOf, ErrorCodes, type ErrorCode } from '../errors';
-import { CANCEL_EVENT, FunctionNames, type OrchestrationInput, type RunRequest, type RunStatus } from '../orchestration/contracts';
+import { CANCEL_EVENT, FunctionNames, type OrchestrationInput, type RunRequest } from '../orchestration/contracts';
 import { KeyedMutex } from './keyedMutex';
-import { MAX_BODY_BYTES, parseRunRequest } from './requestSchema';
+import { duplicateKeys } from './duplicateKeys';
+import { MAX_BODY_BYTES, parseHistoryQuery, parseListQuery, parseRunRequest } from './requestSchema';
 import { findActiveRun, getStatusOrUndefined, modelKey, sameServer } from './runLookup';
 import { FINAL_STATUSES, toRunView, type RunView } from './runView';
 import { logEvent } from '../logging';
@@ -20,19 +20,32 @@ export const FINAL_HTTP_STATUS: Record<'succeeded' | 'failed' | 'cancelled' | 't
   timedOut: 504,
 };
 
-/** Seconds a poller should wait before asking again while a run is going. */
+/** Seconds a poller should wait before asking again when the run has no poll of AAS scheduled. */
 export const RETRY_AFTER_SECONDS = 10;
-const DEFAULT_LIST_LIMIT = 50;
-const MAX_LIST_LIMIT = 200;
+
+/**
+ * Retry-After for a running run: until just after its next poll of AAS (nothing can change
+ * before it), at least 1 s and at most POLL_MAX_INTERVAL_SECONDS; RETRY_AFTER_SECONDS while it
+ * has no poll scheduled (starting, cancelling, between steps).
+ */
+export function retryAfterSeconds(view: Pick<RunView, 'nextPollAt'>, now: number, maxIntervalMs: number): number {
+  const nextPoll = view.nextPollAt === undefined ? Number.NaN : Date.parse(view.nextPollAt);
+  if (!Number.isFinite(nextPoll) || nextPoll <= now) return RETRY_AFTER_SECONDS;
+  // One second after the poll, so that its answer is in the run when the caller looks.
+  const seconds = Math.ceil((nextPoll - now) / 1000) + 1;
+  return Math.min(Math.max(seconds, 1), Math.max(1, Math.round(maxIntervalMs / 1000)));
+}
 
 export interface ApiDependencies {
   config: Config;
   aas: AasClient;
+  /** Milliseconds since the epoch, for Retry-After; default Date.now. */
+  now?: () => number;
 }
 
 export type StartOutcome = { kind: 'started'; runId: string } | { kind: 'busy'; activeRunId: string };
 
-export function createApi({ config, aas }: ApiDependencies) {
+export function createApi({ config, aas, now = Date.now }: ApiDependencies) {
   // Serialises the busy check and the start per model within this instance, so concurrent
   // requests for one model cannot both pass the check. Across scaled-out instances AAS's own
   // one-refresh-per-model rule (409) still holds, and the run handles it by its onConflict.
@@ -80,7 +93,7 @@ export function createApi({ config, aas }: ApiDependencies) {
       const view = await loadRun(client, request.params.id ?? '');
       if (view === undefined) return notFound(request.params.id ?? '');
       if (!FINAL_STATUSES.has(view.status)) {
-        return { status: 202, headers: { location: runUrl(request, view.id, true), 'retry-after': String(RETRY_AFTER_SECONDS) }, jsonBody: view };
+        return { status: 202, headers: { location: runUrl(request, view.id, true), 'retry-after': String(retryAfterSeconds(view, now(), config.polling.maxIntervalMs)) }, jsonBody: view };
       }
       return { status: FINAL_HTTP_STATUS[view.status as keyof typeof FINAL_HTTP_STATUS], jsonBody: view };
     },
@@ -104,15 +117,9 @@ export function createApi({ config, aas }: ApiDependencies) {
 
     /** GET /api/refreshes?server=&model=&status=&limit=: this app's runs, newest first. */
     async list(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
-      const server = request.query.get('server') ?? undefined;
-      const model = request.query.get('model') ?? undefined;
-      const wanted = request.query.get('status') ?? undefined;
-      const limitText = request.query.get('limit');
-      const limit = limitText === null ? DEFAULT_LIST_LIMIT : Number(limitText);
-      const problems: string[] = [];
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) problems.push(`limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
-      if (wanted !== undefined && !['pending', 'waiting', 'refreshing', 'syncing', 'succeeded', 'failed', 'cancelled', 'timedOut'].includes(wanted)) problems.push(`status "${wanted}" is not a run status`);
-      if (problems.length > 0) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', problems);
+      const query = parseListQuery(queryOf(request), config);
+      if (!query.ok) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', query.problems);
+      const { server, model, status: wanted, limit } = query.value;
       // Reads every instance still in the task hub (the client follows the continuation pages):
       // the task hub's purge policy is what keeps this small.
       const statuses = await client.getStatusBy({});
@@ -120,7 +127,7 @@ export function createApi({ config, aas }: ApiDependencies) {
         .map(toRunView)
         .filter((view): view is RunView => view !== undefined)
         .filter((view) => (server === undefined || sameServer(view.server, server)) && (model === undefined || view.model === model))
-        .filter((view) => wanted === undefined || view.status === (wanted as RunStatus))
+        .filter((view) => wanted === undefined || view.status === wanted)
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
         .slice(0, limit);
       return { status: 200, jsonBody: { runs } };
@@ -128,19 +135,9 @@ export function createApi({ config, aas }: ApiDependencies) {
 
     /** GET /api/models/refreshes?server=&model=: the model's own AAS refresh history (30 days). */
     async modelHistory(request: HttpRequest, _client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
-      const server = request.query.get('server');
-      const model = request.query.get('model');
-      const problems: string[] = [];
-      if (server === null || server === '') problems.push('server is required');
-      else {
-        try {
-          resolveServer(server, config.aas.allowedHosts);
-        } catch (error) {
-          problems.push(error instanceof AppError ? error.detail : 'server is not valid');
-        }
-      }
-      if (model === null || model === '') problems.push('model is required');
-      if (problems.length > 0 || server === null || model === null) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', problems);
+      const query = parseHistoryQuery(queryOf(request), config);
+      if (!query.ok) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', query.problems);
+      const { server, model } = query.value;
       try {
         // AAS may reject a token the cache still holds (revoked, expired early); the client has
         // dropped it, so one more call goes with a fresh one. No other failure is repeated here.
@@ -161,6 +158,15 @@ export function createApi({ config, aas }: ApiDependencies) {
 }
 
 export type Api = ReturnType<typeof createApi>;
+
+/**
+ * The query as the caller sent it, from the URL: the Functions host hands the worker a map in
+ * which a repeated parameter is joined with "," (`model=a&model=b` would read as "a,b") and an
+ * empty one is dropped (azure-functions-host RpcMessageConversionExtensions.ToRpcHttp).
+ */
+function queryOf(request: HttpRequest): URLSearchParams {
+  return new URL(request.url).searchParams;
+}
 
 async function loadRun(client: DurableClient, id: string): Promise<RunView | undefined> {
   if (!/^[0-9a-fA-F-]{36}$/.test(id)) return undefined;
@@ -201,12 +207,20 @@ export async function readJsonBody(request: HttpRequest): Promise<JsonBody> {
   if (declared > MAX_BODY_BYTES) return { ok: false, response: tooLarge() };
   const bytes = Buffer.from(await request.arrayBuffer());
   if (bytes.length > MAX_BODY_BYTES) return { ok: false, response: tooLarge() };
+  const text = bytes.toString('utf8');
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(bytes.toString('utf8')) as unknown };
+    value = JSON.parse(text) as unknown;
   } catch {
     // The parser's message quotes the body, which may hold anything the caller pasted: not echoed.
     return { ok: false, response: problem(400, ErrorCodes.INVALID_REQUEST, 'The body is not valid JSON.', ['malformed JSON']) };
   }
+  // JSON.parse keeps the last of two equal keys; a body that says two things is refused.
+  const repeated = duplicateKeys(text);
+  if (repeated.length > 0) {
+    return { ok: false, response: problem(400, ErrorCodes.INVALID_REQUEST, 'The refresh request is not valid.', repeated.map((path) => `field "${path}" is given twice`)) };
+  }
+  return { ok: true, value };
 }
 
 function tooLarge(): HttpResponseInit {

@@ -20,13 +20,32 @@ const FIELDS = ['server', 'model', 'type', 'commitMode', 'maxParallelism', 'retr
 const ALIASES: Record<string, (typeof FIELDS)[number]> = { callbackuri: 'callbackUrl' };
 const OBJECT_FIELDS = ['table', 'partition'] as const;
 
+// A `u` regex reads a surrogate pair as one code point, so \p{Cs} matches only a lone half: JSON's
+// `\ud800` escape makes such a string, which no URL or AAS name can carry (encodeURIComponent throws).
+const LONE_SURROGATE = /\p{Cs}/u;
+
 const name = (what: string) =>
   z
-    .string({ error: `${what} must be a string` })
+    .string({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a string`) })
     .min(1, `${what} must not be empty`)
     .max(256, `${what} is longer than 256 characters`)
     // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), `${what} must not contain control characters`);
+    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), `${what} must not contain control characters`)
+    .refine((value) => !LONE_SURROGATE.test(value), `${what} is not well-formed Unicode (it has a lone surrogate such as \\ud800)`);
+
+/** The model name, the same on every route: a name AAS can address, never "." or "..". */
+export const modelName = name('model').refine((value) => !/^\.+$/.test(value), 'model must not be "." or ".."');
+
+/** The server name, the same on every route: asazure://<host>/<server> with the host on AAS_ALLOWED_HOSTS. */
+export function serverName(config: Config) {
+  return z.string({ error: 'server is required (asazure://<region>.asazure.windows.net/<server>)' }).superRefine((value, ctx) => {
+    try {
+      resolveServer(value, config.aas.allowedHosts);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof AppError ? error.detail : 'server is not a valid asazure:// name' });
+    }
+  });
+}
 
 function caseInsensitiveEnum<T extends string>(values: readonly T[], field: string) {
   return z.string({ error: `${field} must be a string` }).transform((value, ctx) => {
@@ -51,24 +70,46 @@ const refreshObject = z.object(
   { error: 'each object must be {"table": ..., "partition"?: ...}' },
 );
 
+/**
+ * An object named twice, or a partition of a table that is also named whole, would have AAS
+ * process it twice: refused, naming both entries. Compared case-insensitively, as AAS compares
+ * object names.
+ */
+function refuseRepeatedObjects(objects: { table: string; partition?: string }[], ctx: z.RefinementCtx): void {
+  const wholeTable = new Map<string, number>();
+  const partition = new Map<string, number>();
+  objects.forEach((object, index) => {
+    const table = object.table.toLowerCase();
+    if (object.partition === undefined && !wholeTable.has(table)) wholeTable.set(table, index);
+  });
+  objects.forEach((object, index) => {
+    const table = object.table.toLowerCase();
+    const whole = wholeTable.get(table);
+    const describe = object.partition === undefined ? `table "${object.table.slice(0, 64)}"` : `partition "${object.partition.slice(0, 64)}" of table "${object.table.slice(0, 64)}"`;
+    if (whole !== undefined && whole !== index) {
+      ctx.addIssue({ code: 'custom', path: [index], message: `objects.${index}: ${describe} is already refreshed by objects.${whole}, which names the whole table` });
+      return;
+    }
+    if (object.partition === undefined) return;
+    const key = `${table}\u0000${object.partition.toLowerCase()}`;
+    const earlier = partition.get(key);
+    if (earlier !== undefined) ctx.addIssue({ code: 'custom', path: [index], message: `objects.${index}: ${describe} is given twice (also objects.${earlier})` });
+    else partition.set(key, index);
+  });
+}
+
 export type RawRefreshRequest = Record<string, unknown>;
 
 /** Validates a POST /api/refreshes body (already parsed JSON) into a RunRequest; lists every problem. */
 export function parseRunRequest(body: unknown, config: Config, source: string): { ok: true; request: RunRequest } | { ok: false; problems: string[] } {
   const schema = z.object({
-        server: z.string({ error: 'server is required (asazure://<region>.asazure.windows.net/<server>)' }).superRefine((value, ctx) => {
-          try {
-            resolveServer(value, config.aas.allowedHosts);
-          } catch (error) {
-            ctx.addIssue({ code: 'custom', message: error instanceof AppError ? error.detail : 'server is not a valid asazure:// name' });
-          }
-        }),
-        model: name('model').refine((value) => !/^\.+$/.test(value), 'model must not be "." or ".."'),
+        server: serverName(config),
+        model: modelName,
         type: caseInsensitiveEnum(REFRESH_TYPES, 'type').default('automatic'),
         commitMode: caseInsensitiveEnum(COMMIT_MODES, 'commitMode').default('transactional'),
         maxParallelism: integer('maxParallelism', 1, 256).default(10),
         retryCount: integer('retryCount', 0, 100).default(0),
-        objects: z.array(refreshObject, { error: 'objects must be an array' }).max(1000, 'objects has more than 1000 entries').default([]),
+        objects: z.array(refreshObject, { error: 'objects must be an array' }).max(1000, 'objects has more than 1000 entries').superRefine(refuseRepeatedObjects).default([]),
         sync: z.boolean({ error: 'sync must be true or false' }).default(config.refresh.defaultSync),
         timeout: z
           .string({ error: 'timeout must be an ISO 8601 duration string such as PT2H' })
@@ -87,6 +128,7 @@ export function parseRunRequest(body: unknown, config: Config, source: string): 
         callbackUrl: z
           .string({ error: 'callbackUrl must be a string' })
           .max(2048, 'callbackUrl is longer than 2048 characters')
+          .refine((value) => !LONE_SURROGATE.test(value), 'callbackUrl is not well-formed Unicode (it has a lone surrogate)')
           .superRefine((value, ctx) => {
             const problem = callbackUrlProblem(value, config.callbackAllowedHosts);
             if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `callbackUrl ${problem}` });
@@ -153,4 +195,56 @@ function normaliseKeys(value: unknown, fields: readonly string[], aliases: Recor
     result[target] = entry;
   }
   return result;
+}
+
+/** Every status a run can show; what `GET /api/refreshes?status=` accepts. */
+export const RUN_STATUS_FILTERS = ['pending', 'waiting', 'refreshing', 'cancelling', 'syncing', 'succeeded', 'failed', 'cancelled', 'timedOut'] as const;
+export const DEFAULT_LIST_LIMIT = 50;
+export const MAX_LIST_LIMIT = 200;
+
+export interface ListQuery {
+  server?: string;
+  model?: string;
+  status?: (typeof RUN_STATUS_FILTERS)[number];
+  limit: number;
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+
+/** `GET /api/refreshes?server=&model=&status=&limit=`: the same server and model rules as the body. */
+export function parseListQuery(query: URLSearchParams, config: Config): Parsed<ListQuery> {
+  return parseQuery(
+    query,
+    z.object({
+      server: serverName(config).optional(),
+      model: modelName.optional(),
+      status: z.enum(RUN_STATUS_FILTERS, { error: (issue) => `status "${String(issue.input).slice(0, 64)}" is not a run status (${RUN_STATUS_FILTERS.join(', ')})` }).optional(),
+      // Digits only: Number() would also take "1e2", "0x10" and " 5".
+      limit: z
+        .string()
+        .regex(/^[0-9]{1,6}$/, `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}, in decimal digits`)
+        .transform(Number)
+        .pipe(z.number().min(1, `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`).max(MAX_LIST_LIMIT, `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`))
+        .default(DEFAULT_LIST_LIMIT),
+    }),
+  );
+}
+
+/** `GET /api/models/refreshes?server=&model=`: both required, as in a refresh request. */
+export function parseHistoryQuery(query: URLSearchParams, config: Config): Parsed<{ server: string; model: string }> {
+  return parseQuery(query, z.object({ server: serverName(config), model: modelName }));
+}
+
+function parseQuery<T extends z.ZodObject>(query: URLSearchParams, schema: T): Parsed<z.infer<T>> {
+  const problems: string[] = [];
+  const values: Record<string, string> = {};
+  for (const field of Object.keys(schema.shape)) {
+    const given = query.getAll(field);
+    if (given.length > 1) problems.push(`${field} is given ${given.length} times; give it once`);
+    if (given[0] !== undefined) values[field] = given[0];
+  }
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => (issue.message.startsWith(String(issue.path[0])) ? issue.message : `${issue.path.join('.')}: ${issue.message}`)));
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+  return { ok: true, value: parsed.data };
 }

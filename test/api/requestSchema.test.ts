@@ -74,10 +74,31 @@ describe('refresh request schema', () => {
     [{ server, model: 'm', onConflict: 'queue' }, 'onConflict'],
     [{ server, model: 'm', sync: 'yes' }, 'sync must be true or false'],
     [{ server, model: 'bad\u0000name' }, 'control characters'],
+    [{ server, model: '\ud800' }, 'model is not well-formed Unicode'],
+    [{ server, model: 'Sales\udfff' }, 'model is not well-formed Unicode'],
+    [{ server, model: 'm', objects: [{ table: 'Dim\ud83d' }] }, 'table is not well-formed Unicode'],
+    [{ server, model: 'm', objects: [{ table: 'T', partition: '\udc00P' }] }, 'partition is not well-formed Unicode'],
+    [{ server, model: 'm', callbackUrl: 'https://dp.svc.datafactory.azure.com/cb\ud800' }, 'callbackUrl is not well-formed Unicode'],
+    [{ server, model: 'm', objects: [{ table: 'DimDate' }, { table: 'DimDate' }] }, 'objects.1: table "DimDate" is already refreshed by objects.0'],
+    [{ server, model: 'm', objects: [{ table: 'DimDate' }, { table: 'dimdate' }] }, 'objects.1: table "dimdate" is already refreshed by objects.0'],
+    [{ server, model: 'm', objects: [{ table: 'F', partition: 'F 2026' }, { table: 'F', partition: 'F 2026' }] }, 'objects.1: partition "F 2026" of table "F" is given twice (also objects.0)'],
+    [{ server, model: 'm', objects: [{ table: 'F', partition: 'F 2026' }, { table: 'F' }] }, 'objects.0: partition "F 2026" of table "F" is already refreshed by objects.1, which names the whole table'],
     [[server], 'JSON object'],
     [null, 'JSON object'],
   ])('refuses %j', (body, expected) => {
     expect(problemsOf(body).join(' | ')).toContain(expected);
+  });
+
+  it('keeps a well-formed surrogate pair (an emoji) and distinct partitions of one table', () => {
+    const parsed = parseRunRequest({ server, model: 'Sales \ud83d\udcc8', objects: [{ table: 'F', partition: 'F 2025' }, { table: 'F', partition: 'F 2026' }, { table: 'G' }] }, config, 'http');
+    expect(parsed.ok && parsed.request.model).toBe('Sales 📈');
+    expect(parsed.ok && parsed.request.refresh.objects).toHaveLength(3);
+  });
+
+  it('refuses 1,000 copies of one object, naming each repeat, instead of sending them to AAS', () => {
+    const problems = problemsOf({ server, model: 'm', objects: Array.from({ length: 1000 }, () => ({ table: 'DimDate' })) });
+    expect(problems).toHaveLength(999);
+    expect(problems[998]).toBe('objects.999: table "DimDate" is already refreshed by objects.0, which names the whole table');
   });
 
   it('lists every problem at once', () => {

@@ -348,12 +348,62 @@ describe('list and history queries', () => {
     ['limit 201', 'refreshes?limit=201'],
     ['limit not a number', 'refreshes?limit=abc'],
     ['limit fractional', 'refreshes?limit=1.5'],
+    ['limit in exponent notation', 'refreshes?limit=1e2'],
+    ['limit in hexadecimal', 'refreshes?limit=0x10'],
+    ['limit with a leading space', 'refreshes?limit=%205'],
+    ['limit given twice', 'refreshes?limit=5&limit=6'],
+    ['a list filter with a bad model', `refreshes?model=${encodeURIComponent('Model01\r\nX: 1')}`],
+    ['a list filter with a server off the allow-list', `refreshes?server=${encodeURIComponent('asazure://evil.example.com/myserver')}`],
     ['an unknown status', 'refreshes?status=everything'],
     ['history without server', `models/refreshes?model=${modelName(1)}`],
     ['history without model', `models/refreshes?server=${encodeURIComponent('asazure://127.0.0.1:1/myserver')}`],
   ])('400 for %s', async (_label, route) => {
     const answer = await refused('GET', route, {}, 400);
     expect(errorOf(answer).code).toBe('INVALID_REQUEST');
+  });
+});
+
+describe('the model-history route refuses what POST refuses, with 400 naming the field and no AAS call', () => {
+  const history = (model: string) => `models/refreshes?server=${encodeURIComponent(stack.server)}&model=${encodeURIComponent(model)}`;
+  it.each<[string, string, string]>([
+    ['".."', '..', 'model must not be "." or ".."'],
+    ['control characters', 'Model01\u0001', 'model must not contain control characters'],
+    ['a CRLF', 'Model01\r\nX-Injected: 1', 'model must not contain control characters'],
+    ['10,000 characters', 'M'.repeat(10_000), 'model is longer than 256 characters'],
+  ])('model %s', async (_label, model, expected) => {
+    const answer = await refused('GET', history(model), {}, 400);
+    const error = errorOf(answer);
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.problems).toEqual([expected]);
+  });
+});
+
+describe('ill-formed Unicode, repeated keys and repeated objects in a body: 400, nothing sent to AAS', () => {
+  const raw = (text: () => string) => () => ({ rawBody: text(), headers: { 'content-type': 'application/json' } });
+  it.each<[string, () => RequestOptions, string]>([
+    ['a lone high surrogate as the model', raw(() => `{"server":"${stack.server}","model":"\\ud800"}`), 'model is not well-formed Unicode (it has a lone surrogate such as \\ud800)'],
+    ['a lone low surrogate in a table', raw(() => `{"server":"${stack.server}","model":"Model01","objects":[{"table":"Dim\\udc00"}]}`), 'objects.0.table: table is not well-formed Unicode (it has a lone surrogate such as \\ud800)'],
+    ['the model key twice', raw(() => `{"server":"${stack.server}","model":"Model01","model":"Model02"}`), 'field "model" is given twice'],
+    ['a table key twice in one object', raw(() => `{"server":"${stack.server}","model":"Model01","objects":[{"table":"DimDate","table":"FactSales"}]}`), 'field "objects.0.table" is given twice'],
+    ['one object 1,000 times', () => ({ body: { ...valid(), objects: Array.from({ length: 1000 }, () => ({ table: 'DimDate' })) } }), 'objects.1: table "DimDate" is already refreshed by objects.0, which names the whole table'],
+  ])('refuses %s', async (_label, options, expected) => {
+    const answer = await refused('POST', 'refreshes', options(), 400);
+    const error = errorOf(answer);
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.problems?.[0]).toBe(expected);
+    expect(answer.text).not.toMatch(/URIError|\bat \S+ \(|\/src\/|\/work\//);
+  });
+
+  it('accepts a well-formed surrogate pair (an emoji) and lets AAS judge the name', async () => {
+    const answer = await send('POST', 'refreshes', { rawBody: `{"server":"${stack.server}","model":"Model01 \\ud83d\\udcc8"}`, headers: { 'content-type': 'application/json' } });
+    expect(answer.status).toBe(202);
+    expect((answer.body as { model: string }).model).toBe('Model01 📈');
+    const id = (answer.body as { id: string }).id;
+    await stack.host.runUntilIdle({ maxVirtualMs: 48 * 3600 * 1000 });
+    const run = (await send('GET', `refreshes/${id}`)).body as { status: string; error?: { code: string; message: string } };
+    expect(run.status).toBe('failed');
+    expect(run.error?.code).toBe('AAS_NOT_FOUND');
+    expect(run.error?.message).not.toMatch(/URIError|\bat \S+ \(|\/src\/|\/work\//);
   });
 });
 
