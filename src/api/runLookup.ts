@@ -1,5 +1,5 @@
 import { OrchestrationRuntimeStatus, type DurableClient, type DurableOrchestrationStatus } from 'durable-functions';
-import type { OrchestrationInput } from '../orchestration/contracts';
+import type { OrchestrationInput, RunProgress } from '../orchestration/contracts';
 
 /** Finding this app's runs through the Durable client: for the HTTP handlers and the getRunState activity. */
 
@@ -14,12 +14,30 @@ const ACTIVE_RUNTIME_STATUSES: OrchestrationRuntimeStatus[] = [
 export async function findActiveRun(client: DurableClient, server: string, model: string): Promise<string | undefined> {
   const statuses = await client.getStatusBy({ runtimeStatus: ACTIVE_RUNTIME_STATUSES });
   const key = modelKey(server, model);
-  return statuses
-    .filter((status) => {
-      const request = (status.input as OrchestrationInput | undefined)?.request;
-      return request !== undefined && ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus) && modelKey(request.server, request.model) === key;
-    })
-    .sort((a, b) => new Date(b.createdTime).getTime() - new Date(a.createdTime).getTime())[0]?.instanceId;
+  const active = statuses.filter((status) => {
+    const request = (status.input as OrchestrationInput | undefined)?.request;
+    return request !== undefined && ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus) && modelKey(request.server, request.model) === key;
+  });
+  // A run another active run queues behind is not the newest, whatever the clocks say.
+  const queuedBehind = new Set(active.map((status) => (status.input as OrchestrationInput).predecessorRunId));
+  return active.filter((status) => !queuedBehind.has(status.instanceId)).sort((a, b) => runStartedAt(b).getTime() - runStartedAt(a).getTime())[0]?.instanceId;
+}
+
+/**
+ * When the run began: its own start, carried across continueAsNew in its input (and shown in its
+ * custom status). Never `createdTime` once the run has started: Azure Storage's tracking store
+ * overwrites an instance's CreatedTime with each new execution's start (continueAsNew), so a
+ * long run would look newer than a run queued behind it. Before the first execution has run,
+ * `createdTime` is still the instance's creation.
+ */
+export function runStartedAt(status: Pick<DurableOrchestrationStatus, 'input' | 'customStatus' | 'createdTime'>): Date {
+  const input = status.input as OrchestrationInput | undefined;
+  const shown = status.customStatus as Partial<RunProgress> | null | undefined;
+  const candidates = [input?.carried?.progress.startedAt, typeof shown === 'object' && shown !== null ? shown.startedAt : undefined];
+  for (const candidate of candidates) {
+    if (typeof candidate === 'string' && Number.isFinite(Date.parse(candidate))) return new Date(candidate);
+  }
+  return new Date(status.createdTime);
 }
 
 /** Whether a run has ended (or never existed): what a queued run waits for. */

@@ -2,6 +2,7 @@ import type { DurableOrchestrationStatus } from 'durable-functions';
 import type { OrchestrationInput, RunError, RunProgress, RunResult, RunStatus } from '../orchestration/contracts';
 import { ErrorCodes } from '../errors';
 import { countObjectsByStatus } from '../orchestration/statusSummary';
+import { runStartedAt } from './runLookup';
 
 /** A run as the API shows it: one shape for running and finished runs. */
 export interface RunView {
@@ -96,7 +97,8 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
       onConflict: request.onConflict,
       callback: request.callbackUrl !== undefined,
     },
-    createdAt: toIso(status.createdTime),
+    // The run's own start, not createdTime (overwritten on continueAsNew in Azure).
+    createdAt: runStartedAt(status).toISOString(),
     lastUpdatedAt: toIso(status.lastUpdatedTime),
     startedAt: facts.startedAt,
     endedAt: output?.endedAt ?? progress?.endedAt,

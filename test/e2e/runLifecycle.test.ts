@@ -1,8 +1,10 @@
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
+import { stepUntil } from '../support/virtualTime';
+import type { OrchestrationInput } from '../../src/orchestration/contracts';
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 6 });
+  stack = await startAppStack({ modelCount: 8 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -101,5 +103,22 @@ describe('run lifecycle details', () => {
     const done = await stack.finish(id);
     expect(done.body.status).toBe('cancelled');
     expect(done.body.error?.message).toContain('had already ended');
+  });
+
+  it('queues a new run behind the newest run of the model, also after the first one continued as new', async () => {
+    const model = modelName(7);
+    stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 8 * hour });
+    const first = await stack.start({ server: stack.server, model, sync: false, timeout: 'PT12H' });
+    await stepUntil(stack.host, async () => (await stack.run(first)).body.statusCalls >= 2, 'first run polled twice');
+    const createdAt = (await stack.run(first)).body.createdAt;
+    const second = await stack.start({ server: stack.server, model, sync: false, onConflict: 'wait', timeout: 'PT12H' });
+    await stepUntil(stack.host, () => (stack.host.engine.getInstance(first)?.execution ?? 0) >= 1, 'first run continued as new');
+    const third = await stack.start({ server: stack.server, model, sync: false, onConflict: 'wait', timeout: 'PT12H' });
+    expect((stack.host.getInstance(second)?.input as OrchestrationInput).predecessorRunId).toBe(first);
+    expect((stack.host.getInstance(third)?.input as OrchestrationInput).predecessorRunId).toBe(second);
+    // The run keeps the time it was created, whatever the task hub says of its newest execution.
+    expect((await stack.run(first)).body.createdAt).toBe(createdAt);
+    for (const id of [first, second, third]) await stack.request('DELETE', `refreshes/${id}`);
+    await stack.host.runUntilIdle({ maxVirtualMs: 60_000 });
   });
 });

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { RunProgress } from '../../../src/orchestration/contracts';
 import { FunctionNames } from '../../../src/orchestration/contracts';
 import { modelName, startAppStack, type AppStack } from '../../support/appStack';
+import { stepUntil } from '../../support/virtualTime';
 import { HistoryEventType, writeGoldenHistory, type GoldenHistory, type HistoryEvent } from './goldenHistory';
 
 const repoRoot = path.join(__dirname, '..', '..', '..');
@@ -43,18 +44,6 @@ function moment(stack: AppStack, id: string): Moment {
 }
 
 const progressOf = (stack: AppStack, id: string) => stack.host.engine.getInstance(id)?.customStatus as RunProgress | undefined;
-
-/** Drains the host, then moves virtual time one timer at a time until `ready` holds at a quiet moment. */
-async function stepUntil(stack: AppStack, ready: () => boolean, what: string, maxSteps = 400): Promise<void> {
-  for (let step = 0; step < maxSteps; step += 1) {
-    await stack.host.runUntilIdle({ maxVirtualMs: 0 });
-    if (ready()) return;
-    const next = stack.host.engine.nextTimerAt();
-    if (next === undefined) break;
-    await stack.host.runUntilIdle({ maxVirtualMs: Math.max(0, next - stack.clock.now()) });
-  }
-  throw new Error(`never reached: ${what}`);
-}
 
 /** The events the host appended after `before`, up to and including the first completion it delivered. */
 function nextEvents(before: Moment, after: Moment): HistoryEvent[] {
@@ -95,7 +84,7 @@ const nextTimer = (stack: AppStack, id: string) => async () => {
     (stack.host.engine.historyOf(id).find((entry) => entry.execution === execution)?.events ?? [])
       .slice(length)
       .some((event) => COMPLETIONS.has((event as HistoryEvent).EventType));
-  await stepUntil(stack, delivered, `the next event of ${id}`);
+  await stepUntil(stack.host, delivered, `the next event of ${id}`);
 };
 
 async function main(): Promise<void> {
@@ -106,7 +95,7 @@ async function main(): Promise<void> {
     // A refresh mid-poll: submitted, polled twice, waiting for the next poll.
     {
       const id = await stack.start({ server: stack.server, model: modelName(1), type: 'full' });
-      await stepUntil(stack, () => progressOf(stack, id)?.phase === 'refreshing' && (progressOf(stack, id)?.statusCalls ?? 0) >= 2, 'mid-poll');
+      await stepUntil(stack.host, () => progressOf(stack, id)?.phase === 'refreshing' && (progressOf(stack, id)?.statusCalls ?? 0) >= 2, 'mid-poll');
       await save(stack, id, 'midPoll', 'Full refresh with sync; the refresh was polled twice and the run waits for its next poll.', nextTimer(stack, id));
     }
 
@@ -116,7 +105,7 @@ async function main(): Promise<void> {
       const id = await stack.start({ server: stack.server, model: modelName(2), objects: [{ table: 'DimDate' }] });
       let statusCallsAtSync = -1;
       await stepUntil(
-        stack,
+        stack.host,
         () => {
           const progress = progressOf(stack, id);
           if (progress?.phase !== 'syncing') return false;
@@ -134,7 +123,7 @@ async function main(): Promise<void> {
       const id = await stack.start({ server: stack.server, model: modelName(3), onConflict: 'wait' });
       let waits = 0;
       await stepUntil(
-        stack,
+        stack.host,
         () => {
           if (progressOf(stack, id)?.phase === 'waiting') waits += 1;
           return waits >= 3;
@@ -150,7 +139,7 @@ async function main(): Promise<void> {
       const id = await stack.start({ server: stack.server, model: modelName(4), objects: [{ table: 'FactSales' }], timeout: 'PT12H' });
       let statusCallsAtNewExecution = -1;
       await stepUntil(
-        stack,
+        stack.host,
         () => {
           if ((stack.host.engine.getInstance(id)?.execution ?? 0) < 1) return false;
           const statusCalls = progressOf(stack, id)?.statusCalls ?? 0;
@@ -166,7 +155,7 @@ async function main(): Promise<void> {
     {
       const model = modelName(5);
       const id = await stack.start({ server: stack.server, model });
-      await stepUntil(stack, () => progressOf(stack, id)?.phase === 'refreshing' && (progressOf(stack, id)?.statusCalls ?? 0) >= 1, 'refreshing before the cancel');
+      await stepUntil(stack.host, () => progressOf(stack, id)?.phase === 'refreshing' && (progressOf(stack, id)?.statusCalls ?? 0) >= 1, 'refreshing before the cancel');
       let release: () => void = () => undefined;
       let reached: () => void = () => undefined;
       const cancelReached = new Promise<void>((resolve) => {
@@ -195,9 +184,9 @@ async function main(): Promise<void> {
     {
       const model = modelName(6);
       const first = await stack.start({ server: stack.server, model });
-      await stepUntil(stack, () => progressOf(stack, first)?.phase === 'refreshing', 'first run refreshing');
+      await stepUntil(stack.host, () => progressOf(stack, first)?.phase === 'refreshing', 'first run refreshing');
       const id = await stack.start({ server: stack.server, model, onConflict: 'wait' });
-      await stepUntil(stack, () => progressOf(stack, id)?.phase === 'waiting' && progressOf(stack, id)?.lastIssue?.code === 'MODEL_BUSY', 'queued behind a run');
+      await stepUntil(stack.host, () => progressOf(stack, id)?.phase === 'waiting' && progressOf(stack, id)?.lastIssue?.code === 'MODEL_BUSY', 'queued behind a run');
       await save(stack, id, 'queuedBehindRun', 'A second run of this app for a model another run is refreshing: it waits for that run to end.', nextTimer(stack, id));
     }
 
@@ -205,7 +194,7 @@ async function main(): Promise<void> {
     {
       stack.callbackStatus.code = 503;
       const id = await stack.start({ server: stack.server, model: modelName(7), objects: [{ table: 'DimDate' }], sync: false, callbackUrl: stack.callbackUrl });
-      await stepUntil(stack, () => progressOf(stack, id)?.outcome !== undefined && stack.callbacks.length >= 1, 'callback failing');
+      await stepUntil(stack.host, () => progressOf(stack, id)?.outcome !== undefined && stack.callbacks.length >= 1, 'callback failing');
       await save(stack, id, 'callbackRetrying', 'The refresh succeeded and the outcome is decided; the callback receiver answered 503 and the callback waits to be retried.', nextTimer(stack, id));
       stack.callbackStatus.code = 200;
     }
