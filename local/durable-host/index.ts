@@ -4,7 +4,6 @@
  * this host exists for `npm start`, tests and benchmarks.
  */
 import { HttpRequest, HttpResponse, InvocationContext } from '@azure/functions';
-import { CronExpressionParser } from 'cron-parser';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +13,8 @@ import { loadApp, type RegisteredBinding, type RegisteredFunction } from './core
 import { Engine, HostError, type HistoryEvent, type InstanceRecord, type RuntimeStatus } from './engine';
 import { isoTime } from './durations';
 import { Store } from './store';
+import { isDynamicSku } from '../../src/config/azureEnvironment';
+import { parseTimerSchedule, type TimerSchedule } from '../../src/schedules/timerSchedule';
 
 /** Request bodies above this size get 413 (the app applies its own, smaller limit). */
 export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
@@ -222,18 +223,24 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     if (t?.type === 'httpTrigger') routes.push(compileRoute(f, t));
     if (t?.type === 'timerTrigger' && typeof t.schedule === 'string') timers.push({ fn: f, schedule: t.schedule, next: 0 });
   }
-  // NCRONTAB (six fields, seconds first) or, as Functions also allows, a TimeSpan ("01:00:00",
-  // "1.00:00:00") meaning "every interval".
-  const nextOccurrence = (schedule: string, after: number): number => {
-    const span = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$/.exec(schedule.trim());
-    if (span) {
-      const [, days = '0', hours = '0', minutes = '0', seconds = '0'] = span;
-      const intervalMs = (((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
-      if (intervalMs <= 0) throw new HostError('DURABLE_HOST_BAD_SCHEDULE', `Timer schedule "${schedule}" is an empty interval`);
-      return after + intervalMs;
+  // Schedules are read and fired by the app's own NCRONTAB (src/schedules), which follows NCrontab
+  // as the timer trigger uses it (azure-webjobs-sdk-extensions TimerSchedule.Create) and is checked
+  // against the real NCrontab.Signed. As on Flex Consumption, a TimeSpan is refused unless
+  // HOSTING_PLAN=dedicated. A refused schedule puts that function in error, as the host does
+  // when it indexes it; the other functions run.
+  const timeSpanAllowed = process.env.HOSTING_PLAN === 'dedicated' && !isDynamicSku(process.env);
+  const timerSchedules = new Map<string, TimerSchedule>();
+  for (const t of [...timers]) {
+    const parsed = parseTimerSchedule(t.schedule, { timeSpanAllowed });
+    if (parsed.ok) {
+      timerSchedules.set(t.schedule, parsed.schedule);
+    } else {
+      log(`[functions] error: The '${t.fn.metadata.name}' function is in error: ${parsed.problem}`);
+      timers.splice(timers.indexOf(t), 1);
     }
-    return CronExpressionParser.parse(schedule, { currentDate: new Date(after), tz: 'UTC' }).next().getTime();
-  };
+  }
+  // Infinity when NCrontab finds no occurrence before the year 10000: that timer never fires.
+  const nextOccurrence = (schedule: string, after: number): number => timerSchedules.get(schedule)?.next(after) ?? Number.POSITIVE_INFINITY;
   for (const t of timers) t.next = nextOccurrence(t.schedule, clock.now());
 
   let baseUrl = '';
