@@ -8,3 +8,4 @@ import './functions/listRefreshes';
 import './functions/modelHistory';
 import './functions/schedules';
 import './functions/openApi';
+import './functions/health';

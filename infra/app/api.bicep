@@ -131,6 +131,7 @@ var appSettings = {
   POLL_MIN_INTERVAL_SECONDS: string(pollMinIntervalSeconds)
   POLL_MAX_INTERVAL_SECONDS: string(pollMaxIntervalSeconds)
   REFRESH_SCHEDULES: string(refreshSchedules) // JSON array
+  HOSTING_PLAN: 'flexConsumption' // this module deploys Flex Consumption: NCRONTAB schedules only, no TimeSpan
 }
 
 resource settings 'Microsoft.Web/sites/config@2024-04-01' = {

@@ -1,4 +1,5 @@
 import { COMMIT_MODES, REFRESH_STATUSES, REFRESH_TYPES } from '../aas/types';
+import { AUTH_MODES, HOSTING_PLANS } from '../config/config';
 import { ErrorCodes } from '../errors';
 import { FINAL_HTTP_STATUS, RETRY_AFTER_SECONDS } from './handlers';
 import { MAX_BODY_BYTES } from './requestSchema';
@@ -115,6 +116,16 @@ export const openApiDocument = {
         },
       },
     },
+    '/health': {
+      get: {
+        operationId: 'health',
+        summary: 'How the app is set up: each schedule with its next occurrence or its problem, the auth mode, the allow-lists',
+        responses: {
+          '200': { description: 'Status "degraded" when a schedule is disabled; the API and the other schedules keep working.', headers: { 'Cache-Control': { schema: { type: 'string' } } }, content: json(ref('Health')) },
+          '401': unauthorized,
+        },
+      },
+    },
     '/openapi.json': {
       get: {
         operationId: 'openApiDocument',
@@ -188,6 +199,42 @@ export const openApiDocument = {
           lastIssue: runError,
           error: runError,
           callback: { type: 'object', required: ['delivered'], properties: { delivered: { type: 'boolean' }, httpStatus: { type: 'integer' }, error: { type: 'string' } } },
+        },
+      },
+      Health: {
+        type: 'object',
+        required: ['status', 'problems', 'runningInAzure', 'hostingPlan', 'authMode', 'allowLists', 'schedules'],
+        additionalProperties: false,
+        properties: {
+          status: { type: 'string', enum: ['ok', 'degraded'] },
+          problems: { type: 'array', items: { type: 'string' } },
+          runningInAzure: { type: 'boolean' },
+          hostingPlan: { type: 'string', enum: HOSTING_PLANS },
+          authMode: { type: 'string', enum: AUTH_MODES },
+          allowLists: {
+            type: 'object',
+            required: ['aasHosts', 'callbackHosts'],
+            properties: { aasHosts: { type: 'array', items: { type: 'string' } }, callbackHosts: { type: 'array', items: { type: 'string' } } },
+          },
+          schedules: {
+            type: 'array',
+            items: {
+              oneOf: [
+                {
+                  type: 'object',
+                  required: ['name', 'schedule', 'state', 'nextOccurrence'],
+                  additionalProperties: false,
+                  properties: { name: { type: 'string' }, schedule: { type: 'string' }, state: { const: 'active' }, nextOccurrence: { type: 'string', format: 'date-time' } },
+                },
+                {
+                  type: 'object',
+                  required: ['name', 'schedule', 'state', 'problem'],
+                  additionalProperties: false,
+                  properties: { name: { type: 'string' }, schedule: { type: 'string' }, state: { const: 'disabled' }, problem: { type: 'string' } },
+                },
+              ],
+            },
+          },
         },
       },
       Error: {

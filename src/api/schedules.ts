@@ -1,46 +1,74 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import type { Config, ScheduleConfig } from '../config/config';
-import { AppError, ErrorCodes } from '../errors';
+import { detailOf } from '../errors';
 import type { RunRequest } from '../orchestration/contracts';
+import { parseTimerSchedule, type TimerSchedule } from '../schedules/timerSchedule';
 import type { Services } from '../services';
 import { parseRunRequest } from './requestSchema';
-import { logEvent } from '../logging';
+import { logEvent, type LogLevel } from '../logging';
 
-export interface ValidSchedule extends ScheduleConfig {
+/** A REFRESH_SCHEDULES entry that runs: its timer is registered. */
+export interface ActiveSchedule {
+  state: 'active';
+  name: string;
+  schedule: string;
+  timer: TimerSchedule;
   runRequest: RunRequest;
 }
 
-// NCRONTAB as Azure Functions reads it: six fields, seconds first; or a TimeSpan such as 01:00:00.
-const CRON_FIELD = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?)*$/;
-const TIME_SPAN = /^(\d+\.)?\d{1,2}:\d{2}:\d{2}$/;
-
-export function scheduleProblem(expression: string): string | undefined {
-  const trimmed = expression.trim();
-  if (TIME_SPAN.test(trimmed)) return undefined;
-  const fields = trimmed.split(/\s+/);
-  if (fields.length !== 6) return `"${expression}" has ${fields.length} fields; NCRONTAB needs six, seconds first (e.g. "0 0 2 * * *")`;
-  const bad = fields.find((field) => !CRON_FIELD.test(field));
-  return bad === undefined ? undefined : `"${expression}" has an invalid field "${bad}"`;
+/** An entry that does not run, and why; the other schedules and the API are not affected. */
+export interface DisabledSchedule {
+  state: 'disabled';
+  name: string;
+  schedule: string;
+  problem: string;
 }
 
-/** Validates every REFRESH_SCHEDULES entry at start-up; the error names each wrong entry. */
-export function validateSchedules(config: Config): ValidSchedule[] {
+export type PreparedSchedule = ActiveSchedule | DisabledSchedule;
+
+/**
+ * Checks every REFRESH_SCHEDULES entry at load: its shape, its schedule (NCRONTAB as Azure reads
+ * it, TimeSpan only on a dedicated plan, and one that fires at all) and its run request. A wrong
+ * entry is disabled with its problem, never thrown: in Azure a module that throws while the app
+ * loads stops every function of the app, in-flight runs included.
+ */
+export function prepareSchedules(config: Config, nowMs: number): PreparedSchedule[] {
+  return config.schedules.entries.map((entry) => {
+    try {
+      return prepareSchedule(entry, config, nowMs);
+    } catch (error) {
+      // Not expected (every check returns its problem), but a throw here would stop the whole app.
+      return { state: 'disabled', name: entry.name, schedule: entry.schedule, problem: `could not be checked: ${detailOf(error)}` };
+    }
+  });
+}
+
+function prepareSchedule(entry: ScheduleConfig, config: Config, nowMs: number): PreparedSchedule {
+  const disabled = (problems: string[]): DisabledSchedule => ({ state: 'disabled', name: entry.name, schedule: entry.schedule, problem: problems.join('; ') });
+  if (entry.problems.length > 0) return disabled(entry.problems);
   const problems: string[] = [];
-  const valid: ValidSchedule[] = [];
-  for (const schedule of config.schedules) {
-    const scheduleIssue = scheduleProblem(schedule.schedule);
-    if (scheduleIssue !== undefined) problems.push(`schedule "${schedule.name}": ${scheduleIssue}`);
-    const parsed = parseRunRequest(schedule.request, config, `schedule:${schedule.name}`);
-    if (!parsed.ok) problems.push(`schedule "${schedule.name}": ${parsed.problems.join('; ')}`);
-    else if (scheduleIssue === undefined) valid.push({ ...schedule, runRequest: parsed.request });
+  const timer = parseTimerSchedule(entry.schedule, { timeSpanAllowed: config.schedules.timeSpanAllowed });
+  if (!timer.ok) problems.push(`schedule: ${timer.problem}`);
+  else if (timer.schedule.next(nowMs) === undefined) problems.push(`schedule: "${entry.schedule}" never fires (no such date before the year 10000)`);
+  const parsed = parseRunRequest(entry.request, config, `schedule:${entry.name}`);
+  if (!parsed.ok) problems.push(`request: ${parsed.problems.join('; ')}`);
+  if (problems.length > 0 || !timer.ok || !parsed.ok) return disabled(problems);
+  return { state: 'active', name: entry.name, schedule: entry.schedule, timer: timer.schedule, runRequest: parsed.request };
+}
+
+/** The function name of a schedule's timer trigger. */
+export const scheduleFunctionName = (name: string) => `schedule-${name}`;
+
+/** Logs one `schedule.disabled` error event per disabled entry, naming it and its problem. */
+export function logDisabledSchedules(log: Pick<InvocationContext, LogLevel>, schedules: readonly PreparedSchedule[]): void {
+  for (const schedule of schedules) {
+    if (schedule.state === 'disabled') logEvent(log, 'error', 'schedule.disabled', { schedule: schedule.name, problem: schedule.problem });
   }
-  if (problems.length > 0) throw new AppError(ErrorCodes.CONFIG_INVALID, `Invalid REFRESH_SCHEDULES: ${problems.join(' | ')}`);
-  return valid;
 }
 
 /** A scheduled run that finds the model busy is skipped and logged (or waits, per its onConflict). */
-export function createScheduleHandler(services: () => Promise<Services>, schedule: ValidSchedule) {
+export function createScheduleHandler(services: () => Promise<Services>, schedule: ActiveSchedule) {
   return async (_timer: Timer, client: DurableClient, context: InvocationContext): Promise<void> => {
     const outcome = await (await services()).api.startRun(client, schedule.runRequest);
     if (outcome.kind === 'busy') {

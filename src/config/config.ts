@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError, ErrorCodes } from '../errors';
 import { parseIsoDuration } from '../orchestration/duration';
+import { isDynamicSku, isRunningInAzure } from './azureEnvironment';
 
 /**
  * Every app setting the code reads, in one place. `loadConfig` is the only reader of
@@ -27,9 +28,14 @@ export const SETTING_NAMES = [
   'POLL_MAX_INTERVAL_SECONDS',
   'CALLBACK_ALLOWED_HOSTS',
   'REFRESH_SCHEDULES',
+  'HOSTING_PLAN',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
+
+/** The plan the app runs on; only a dedicated (App Service) plan runs TimeSpan timer schedules. */
+export const HOSTING_PLANS = ['flexConsumption', 'dedicated'] as const;
+export type HostingPlan = (typeof HOSTING_PLANS)[number];
 
 export const AUTH_MODES = ['keyVault', 'managedIdentity', 'servicePrincipal', 'developer'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
@@ -53,7 +59,7 @@ export interface AuthConfig {
   keyVaultDisableChallengeResourceVerification: boolean;
   /** Entra ID authority host, https. */
   authorityHost: string;
-  /** True when running in Azure (WEBSITE_INSTANCE_ID is set by App Service). */
+  /** True in Azure, detected as the Functions host does (see azureEnvironment.ts): Flex Consumption sets no WEBSITE_INSTANCE_ID. */
   runningInAzure: boolean;
   allowServicePrincipalInAzure: boolean;
 }
@@ -64,10 +70,24 @@ export interface PollingConfig {
 }
 
 export interface ScheduleConfig {
+  /** The entry's name, or `REFRESH_SCHEDULES[i]` when it has no usable one. */
   name: string;
   schedule: string;
-  /** The POST /api/refreshes body, validated when the run starts and at start-up. */
+  /** The POST /api/refreshes body, validated at start-up and again when the run starts. */
   request: Record<string, unknown>;
+  /**
+   * What is wrong with the entry's shape (a missing field, a duplicate name). A wrong entry
+   * disables that schedule only: the setting is never a reason for the app not to load.
+   */
+  problems: string[];
+}
+
+export interface SchedulesConfig {
+  entries: ScheduleConfig[];
+  /** Set when REFRESH_SCHEDULES as a whole cannot be read (not JSON, not an array): no schedule runs. */
+  problem?: string;
+  /** TimeSpan schedules run only on a dedicated plan that is not a dynamic SKU (see timerSchedule.ts). */
+  timeSpanAllowed: boolean;
 }
 
 export interface Config {
@@ -76,7 +96,8 @@ export interface Config {
   refresh: { defaultSync: boolean; defaultTimeoutMs: number };
   polling: PollingConfig;
   callbackAllowedHosts: string[];
-  schedules: ScheduleConfig[];
+  hostingPlan: HostingPlan;
+  schedules: SchedulesConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -98,19 +119,40 @@ const isoDuration = z.string().transform((value, ctx) => {
 });
 
 const scheduleEntry = z.object({
-  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'letters, digits, - and _, starting with a letter'),
-  schedule: z.string().min(1),
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'letters, digits, - and _, starting with a letter, at most 64'),
+  schedule: z.string().min(1, 'is empty'),
   request: z.record(z.string(), z.unknown()),
 }).strict();
 
-const schedules = z.string().transform((value, ctx) => {
+/** Reads REFRESH_SCHEDULES entry by entry, so that one wrong entry disables that schedule only. */
+export function readSchedules(value: string | undefined): Omit<SchedulesConfig, 'timeSpanAllowed'> {
+  if (value === undefined) return { entries: [] };
+  let parsed: unknown;
   try {
-    return JSON.parse(value) as unknown;
+    parsed = JSON.parse(value);
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-    return z.NEVER;
+    return { entries: [], problem: 'REFRESH_SCHEDULES is not valid JSON; expected an array of {"name", "schedule", "request"}' };
   }
-}).pipe(z.array(scheduleEntry));
+  if (!Array.isArray(parsed)) return { entries: [], problem: 'REFRESH_SCHEDULES must be a JSON array of {"name", "schedule", "request"}' };
+  const seen = new Set<string>();
+  return {
+    entries: parsed.map((raw: unknown, index) => {
+      const record = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+      const entry = scheduleEntry.safeParse(raw);
+      const rawName = typeof record.name === 'string' && /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(record.name) ? record.name : undefined;
+      const name = rawName ?? `REFRESH_SCHEDULES[${index}]`;
+      const problems = entry.success ? [] : entry.error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message));
+      if (rawName !== undefined && seen.has(rawName)) problems.push(`the name "${rawName}" is used twice`);
+      if (rawName !== undefined) seen.add(rawName);
+      return {
+        name,
+        schedule: typeof record.schedule === 'string' ? record.schedule : '',
+        request: typeof record.request === 'object' && record.request !== null && !Array.isArray(record.request) ? (record.request as Record<string, unknown>) : {},
+        problems,
+      };
+    }),
+  };
+}
 
 const schema = z.object({
   AAS_ALLOWED_HOSTS: hostList.default(['*.asazure.windows.net']),
@@ -132,7 +174,9 @@ const schema = z.object({
   POLL_MIN_INTERVAL_SECONDS: seconds(1, 3600).default(30),
   POLL_MAX_INTERVAL_SECONDS: seconds(1, 86400).default(600),
   CALLBACK_ALLOWED_HOSTS: hostList.default(['*.datafactory.azure.com', '*.datafactory.azure.net', '*.logic.azure.com']),
-  REFRESH_SCHEDULES: schedules.default([]),
+  // Read apart, entry by entry (readSchedules): a wrong schedule must not stop the app.
+  REFRESH_SCHEDULES: z.string().optional(),
+  HOSTING_PLAN: z.enum(HOSTING_PLANS).default('flexConsumption'),
 });
 
 /** Reads and validates every setting; throws AppError CONFIG_INVALID naming each wrong setting. */
@@ -164,13 +208,15 @@ export function loadConfig(env: Env): Config {
       keyVaultSecretCacheMs: s.KEY_VAULT_SECRET_CACHE_SECONDS * 1000,
       keyVaultDisableChallengeResourceVerification: s.KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION,
       authorityHost: s.AUTHORITY_HOST,
-      runningInAzure: (env.WEBSITE_INSTANCE_ID ?? '') !== '',
+      runningInAzure: isRunningInAzure(env),
       allowServicePrincipalInAzure: s.ALLOW_SERVICE_PRINCIPAL_IN_AZURE,
     },
     refresh: { defaultSync: s.REFRESH_DEFAULT_SYNC, defaultTimeoutMs: s.REFRESH_DEFAULT_TIMEOUT },
     polling: { minIntervalMs: s.POLL_MIN_INTERVAL_SECONDS * 1000, maxIntervalMs: s.POLL_MAX_INTERVAL_SECONDS * 1000 },
     callbackAllowedHosts: s.CALLBACK_ALLOWED_HOSTS,
-    schedules: s.REFRESH_SCHEDULES,
+    hostingPlan: s.HOSTING_PLAN,
+    // The host refuses TimeSpan on a dynamic SKU whatever this setting says.
+    schedules: { ...readSchedules(s.REFRESH_SCHEDULES), timeSpanAllowed: s.HOSTING_PLAN === 'dedicated' && !isDynamicSku(env) },
   };
 
   problems.push(...authProblems(config.auth));
@@ -179,11 +225,6 @@ export function loadConfig(env: Env): Config {
   }
   if (config.polling.maxIntervalMs < config.polling.minIntervalMs) {
     problems.push('POLL_MAX_INTERVAL_SECONDS: must not be less than POLL_MIN_INTERVAL_SECONDS');
-  }
-  const names = new Set<string>();
-  for (const entry of config.schedules) {
-    if (names.has(entry.name)) problems.push(`REFRESH_SCHEDULES: the name "${entry.name}" is used twice`);
-    names.add(entry.name);
   }
   if (problems.length > 0) throw configError(problems);
   return config;

@@ -1,29 +1,60 @@
-import { scheduleProblem, validateSchedules } from '../../src/api/schedules';
+import { prepareSchedules } from '../../src/api/schedules';
 import { loadConfig } from '../../src/config/config';
 
 const server = 'asazure://westeurope.asazure.windows.net/myserver';
-const configWith = (schedules: unknown[]) => loadConfig({ AUTH_MODE: 'managedIdentity', REFRESH_SCHEDULES: JSON.stringify(schedules) });
+const NOW = Date.UTC(2026, 0, 5, 12, 0, 0);
+const configWith = (schedules: unknown, settings: Record<string, string> = {}) =>
+  loadConfig({ AUTH_MODE: 'managedIdentity', REFRESH_SCHEDULES: typeof schedules === 'string' ? schedules : JSON.stringify(schedules), ...settings });
 
-describe('REFRESH_SCHEDULES validation', () => {
-  it('accepts valid entries and prepares their run requests', () => {
-    const [schedule] = validateSchedules(configWith([{ name: 'nightly', schedule: '0 0 2 * * *', request: { server, model: 'Sales', Type: 'Full' } }]));
-    expect(schedule?.runRequest).toMatchObject({ server, model: 'Sales', source: 'schedule:nightly', refresh: { type: 'full' } });
+describe('REFRESH_SCHEDULES at load', () => {
+  it('prepares a valid entry: its timer and its run request', () => {
+    const [schedule] = prepareSchedules(configWith([{ name: 'nightly', schedule: '0 0 2 * * *', request: { server, model: 'Sales', Type: 'Full' } }]), NOW);
+    expect(schedule).toMatchObject({ state: 'active', name: 'nightly', runRequest: { server, model: 'Sales', source: 'schedule:nightly', refresh: { type: 'full' } } });
+    expect(schedule?.state === 'active' && new Date(schedule.timer.next(NOW) ?? 0).toISOString()).toBe('2026-01-06T02:00:00.000Z');
   });
 
-  it('stops start-up naming every wrong entry and what is wrong with it', () => {
-    const config = configWith([
-      { name: 'good', schedule: '0 0 2 * * *', request: { server, model: 'Sales' } },
-      { name: 'five-fields', schedule: '0 2 * * *', request: { server, model: 'Sales' } },
-      { name: 'bad-request', schedule: '0 0 3 * * *', request: { server: 'asazure://evil.example.com/myserver', model: 'Sales', type: 'add' } },
+  it('disables each wrong entry with its problem and keeps the others', () => {
+    const prepared = prepareSchedules(
+      configWith([
+        { name: 'good', schedule: '0 0 2 * * *', request: { server, model: 'Sales' } },
+        { name: 'five-fields', schedule: '0 2 * * *', request: { server, model: 'Sales' } },
+        { name: 'bad-request', schedule: '0 0 3 * * *', request: { server: 'asazure://evil.example.com/myserver', model: 'Sales', type: 'add' } },
+        { name: 'sunday-as-seven', schedule: '0 0 3 * * 7', request: { server, model: 'Sales' } },
+        { name: 'timespan', schedule: '03:00:00', request: { server, model: 'Sales' } },
+        { name: 'february-31', schedule: '0 0 0 31 2 *', request: { server, model: 'Sales' } },
+        { name: 'good', schedule: '0 0 4 * * *', request: { server, model: 'Sales' } },
+      ]),
+      NOW,
+    );
+    expect(prepared.map((schedule) => [schedule.name, schedule.state])).toEqual([
+      ['good', 'active'],
+      ['five-fields', 'disabled'],
+      ['bad-request', 'disabled'],
+      ['sunday-as-seven', 'disabled'],
+      ['timespan', 'disabled'],
+      ['february-31', 'disabled'],
+      ['good', 'disabled'],
     ]);
-    expect(() => validateSchedules(config)).toThrow(/schedule "five-fields": .*six, seconds first.*\| schedule "bad-request": .*AAS_ALLOWED_HOSTS.*"add"/);
+    const problem = (index: number) => {
+      const schedule = prepared[index];
+      return schedule?.state === 'disabled' ? schedule.problem : '';
+    };
+    expect(problem(1)).toMatch(/^schedule: .*has 5 fields.*six/);
+    expect(problem(2)).toMatch(/^request: .*AAS_ALLOWED_HOSTS.*"add"/);
+    expect(problem(3)).toContain('7 is outside 0-6');
+    expect(problem(4)).toContain('only on a dedicated App Service plan');
+    expect(problem(5)).toContain('never fires');
+    expect(problem(6)).toContain('used twice');
   });
 
-  it.each(['0 0 2 * * *', '0 */5 * * * *', '0 0 8-17 * * MON-FRI', '01:00:00', '0 30 1 1,15 * *'])('accepts %s', (expression) => {
-    expect(scheduleProblem(expression)).toBeUndefined();
+  it('runs a TimeSpan entry on a dedicated plan', () => {
+    const [schedule] = prepareSchedules(configWith([{ name: 'every-three-hours', schedule: '03:00:00', request: { server, model: 'Sales' } }], { HOSTING_PLAN: 'dedicated' }), NOW);
+    expect(schedule?.state === 'active' && schedule.timer.next(NOW)).toBe(NOW + 3 * 3600 * 1000);
   });
 
-  it.each(['* * * * *', '0 0 2 * * * *', 'every day', '0 0 2 * * $(x)'])('refuses %s', (expression) => {
-    expect(scheduleProblem(expression)).toBeDefined();
+  it('runs no schedule when the setting is not a JSON array, and says so', () => {
+    const config = configWith('{"name":"x"}');
+    expect(prepareSchedules(config, NOW)).toEqual([]);
+    expect(config.schedules.problem).toContain('must be a JSON array');
   });
 });

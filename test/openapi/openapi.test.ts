@@ -38,7 +38,15 @@ const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false
 const checked: string[] = [];
 
 beforeAll(async () => {
-  stack = await startAppStack();
+  stack = await startAppStack({
+    // One schedule that runs and one that is disabled, for GET /health (virtual time never fires them here).
+    settings: (emulators) => ({
+      REFRESH_SCHEDULES: JSON.stringify([
+        { name: 'nightly', schedule: '0 0 2 * * *', request: { server: emulators.aas.serverName('myserver'), model: modelName(12) } },
+        { name: 'broken', schedule: '0 0 2 * * 7', request: { server: emulators.aas.serverName('myserver'), model: modelName(12) } },
+      ]),
+    }),
+  });
   const served = await stack.request('GET', 'openapi.json', { key: null });
   expect(served.status).toBe(200);
   doc = served.body as OpenApiDocument;
@@ -232,6 +240,16 @@ describe('real answers match the document', () => {
     const noKey = await history(modelName(2), null);
     expect(noKey.status).toBe(401);
     conforms('/models/refreshes', 'get', noKey);
+  });
+
+  it('GET /health: 200 with an active and a disabled schedule, 401', async () => {
+    const answer = await stack.request('GET', 'health');
+    expect(answer.status).toBe(200);
+    expect((answer.body as { schedules: { state: string }[] }).schedules.map((schedule) => schedule.state)).toEqual(['active', 'disabled']);
+    conforms('/health', 'get', answer);
+    const noKey = await stack.request('GET', 'health', { key: null });
+    expect(noKey.status).toBe(401);
+    conforms('/health', 'get', noKey);
   });
 
   it('GET /openapi.json is itself documented and anonymous', async () => {
