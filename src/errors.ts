@@ -66,7 +66,9 @@ export class AppError extends Error {
   readonly rootActivityId?: string;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
-    super(`[${code}] ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    // One line, no file path: the message travels through Durable (which appends its own
+    // details after a newline) into run errors, callbacks and logs.
+    super(`[${code}] ${oneLine(message)}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.retryable = options.retryable ?? false;
@@ -96,11 +98,60 @@ export function codeOf(error: unknown): ErrorCode {
   return ErrorCodes.INTERNAL;
 }
 
-/** The message of a rebuilt error from its `[CODE]` on, without the code: what a person should read. */
+/**
+ * What a person should read of any error: the app's own message, never a .NET exception blob,
+ * a JS stack trace or a file path. An activity's error comes back from Durable as
+ * `Activity function 'x' failed: [CODE] message` followed, after a newline, by the serialised
+ * .NET exception (the JS library joins reason and details with " \n "), or in Azure's
+ * out-of-process form `Result: Failure\nException: [CODE] message\nStack: ...`. AppError
+ * messages are one line, so the text after the first known `[CODE]` up to the line's end is the
+ * app's message. An error without a code (a bug, a library's own error) keeps only its first
+ * meaningful line, with any file path replaced by `<path>`.
+ */
 export function detailOf(error: unknown): string {
   if (error instanceof AppError) return error.detail;
-  const message = (error instanceof Error ? error.message : String(error)).split('\n\n$OutOfProcData$')[0] ?? '';
+  const message = error instanceof Error ? error.message : String(error);
   const code = codeOf(error);
   const at = message.indexOf(`[${code}]`);
-  return at >= 0 ? message.slice(at + code.length + 2).trim() : message;
+  if (at >= 0) return safeLine(message.slice(at + code.length + 2));
+  return unexpectedErrorText(message);
 }
+
+const DURABLE_PREFIX = /^((?:Activity|Orchestrator|Entity) function '[^'\n]*' failed: )/;
+
+function unexpectedErrorText(message: string): string {
+  const prefix = DURABLE_PREFIX.exec(message)?.[1] ?? '';
+  let rest = message.slice(prefix.length).replace(/^\s*Result: Failure\s*\n\s*Exception:\s*/, '');
+  // A serialised exception alone, or nothing: say what happened without it.
+  rest = safeLine(rest);
+  if (rest === '' || rest.startsWith('{') || rest.startsWith('$OutOfProcData$')) rest = 'an unexpected error (the function app logs have the details)';
+  return `${prefix}${rest}`.trim();
+}
+
+/** The first line (a stack trace starts on the next), without file paths, at most 1000 characters. */
+function safeLine(text: string): string {
+  const [first = ''] = text.split(/\r?\n/);
+  return clip(scrubPaths(first).trim());
+}
+
+function oneLine(text: string): string {
+  return scrubPaths(text.replace(/\s*[\r\n]+\s*/g, ' ')).trim();
+}
+
+// Absolute and relative file paths (Linux and Windows), with an optional :line:column, and
+// node's internal module paths. Not a URL or a route: those are left alone.
+const FILE_PATH =
+  /(?<![\w:/.\\])(?:[A-Za-z]:\\[^\s'"()]+|\\\\[^\s'"()]+|\/(?:home|tmp|usr|var|opt|etc|root|mnt|srv|work|site|proc|Users|private)\/[^\s'"()]*|node:internal\/[^\s'"()]+|(?:\.{1,2}\/)?(?:[\w.@-]+\/)+[\w.@-]+\.(?:[cm]?[jt]s|json|pem|pfx|cs|dll|map)(?::\d+){0,2})/g;
+
+/** Replaces each file path in a text by `<path>`. */
+export function scrubPaths(text: string): string {
+  return text.replace(FILE_PATH, '<path>');
+}
+
+const MAX_TEXT = 1000;
+function clip(text: string): string {
+  return text.length <= MAX_TEXT ? text : `${text.slice(0, MAX_TEXT - 1)}…`;
+}
+
+/** A text for a log attribute or an answer: its first line, no file path, at most 1000 characters. */
+export const safeText = safeLine;

@@ -1,7 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import { request as httpRequest, type Dispatcher } from 'undici';
 import type { AasClient, RefreshSummary } from '../aas/types';
-import { AppError, codeOf, ErrorCodes } from '../errors';
+import { AppError, codeOf, detailOf, ErrorCodes } from '../errors';
 import { callbackUrlProblem } from '../http/allowList';
 import type {
   CallbackInput,
@@ -232,8 +232,8 @@ function isRetryable(error: unknown): boolean {
 }
 
 function toRunError(error: unknown): RunError {
-  if (error instanceof AppError) return { code: error.code, message: error.detail };
-  return { code: codeOf(error), message: error instanceof Error ? error.message : String(error) };
+  // detailOf: the app's own message, never a stack trace or file path (an unexpected error's first line).
+  return { code: codeOf(error), message: detailOf(error) };
 }
 
 function newestFirst(history: RefreshSummary[]): RefreshSummary[] {
