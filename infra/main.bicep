@@ -88,6 +88,36 @@ param durableTaskHubName string = 'AasRefresh'
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@description('Memory of each Flex Consumption instance in MB (512, 2048 or 4096); billed per GB-second, so 512 costs a quarter of 2048.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+// ---- Durable Functions backend (docs/deploy.md "Durable backend") ----
+
+@description('Where Durable Functions keeps its state: "azureStorage" (the storage account below; the default) or "durableTaskScheduler" (a Microsoft.DurableTask scheduler with its own dashboard and retention).')
+@allowed(['azureStorage', 'durableTaskScheduler'])
+param durableBackend string = 'azureStorage'
+
+@description('SKU of the Durable Task Scheduler (durableBackend = durableTaskScheduler): Consumption (per action) or Dedicated (capacity units).')
+@allowed(['Consumption', 'Dedicated'])
+param durableTaskSchedulerSku string = 'Consumption'
+
+@description('Days the Durable Task Scheduler keeps ended runs before purging them (durableBackend = durableTaskScheduler).')
+@minValue(1)
+@maxValue(90)
+param durableRetentionDays int = 30
+
+@description('Always-ready instances for the "durable" group (orchestrators and activities), billed while idle; 0 = none (timers and events may wait for a cold start).')
+@minValue(0)
+@maxValue(10)
+param durableAlwaysReadyInstances int = 1
+
+@description('Longest wait between two polls of the task hub queues with the Azure Storage provider (maxQueuePollingInterval, hh:mm:ss; the extension\'s default is 30 s).')
+param durableMaxQueuePollingInterval string = '00:00:10'
+
+@description('Key Vault purge protection. On: a deleted vault keeps its name for 90 days, so a redeploy after `azd down` needs a new keyVaultName. Off (default): `azd down --purge` frees the name.')
+param keyVaultPurgeProtection bool = false
+
 // ---- Optional: the AAS server itself ----
 
 @description('Also create an Azure Analysis Services server with the service principal as administrator. Only for those who own the server; most users point the app at an existing one.')
@@ -107,8 +137,11 @@ var resourceToken = toLower(uniqueString(subscription().id, environmentName, loc
 var tags = { 'azd-env-name': environmentName }
 var spTenantId = !empty(aasTenantId) ? aasTenantId : tenant().tenantId
 var appName = !empty(functionAppName) ? functionAppName : '${abbrs.webSitesFunctions}aasrefresh-${resourceToken}'
-// One container per app for Flex Consumption deployment packages.
-var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(resourceToken, 7)}'
+// One container per app for Flex Consumption deployment packages. Container names are 3-63
+// lowercase letters, digits and single hyphens: derived from a hash, never from the app name
+// (which may hold uppercase letters or end a 32-character cut with a hyphen).
+var deploymentContainerName = 'app-package-${toLower(uniqueString(appName, resourceToken))}'
+var useDurableTaskScheduler = durableBackend == 'durableTaskScheduler'
 // Entra authority host without the trailing slash environment() gives (sovereign clouds work too).
 var loginEndpoint = environment().authentication.loginEndpoint
 var authorityHost = endsWith(loginEndpoint, '/') ? take(loginEndpoint, max(length(loginEndpoint) - 1, 0)) : loginEndpoint
@@ -150,6 +183,23 @@ module storage './core/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     identityPrincipalId: identity.outputs.principalId
+    durableTaskHubInStorage: !useDurableTaskScheduler
+  }
+}
+
+module durableTaskScheduler './core/durable-task-scheduler.bicep' = if (useDurableTaskScheduler) {
+  name: 'durableTaskScheduler'
+  scope: rg
+  params: {
+    name: 'dts-${resourceToken}'
+    location: location
+    tags: tags
+    taskHubName: durableTaskHubName
+    skuName: durableTaskSchedulerSku
+    retentionDays: durableRetentionDays
+    identityPrincipalId: identity.outputs.principalId
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
   }
 }
 
@@ -164,6 +214,7 @@ module keyVault './core/keyvault.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
+    purgeProtection: keyVaultPurgeProtection
   }
 }
 
@@ -175,6 +226,11 @@ module api './app/api.bicep' = {
     location: location
     tags: tags
     maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    durableBackend: durableBackend
+    durableTaskSchedulerEndpoint: durableTaskScheduler.?outputs.endpoint ?? ''
+    durableAlwaysReadyInstances: durableAlwaysReadyInstances
+    durableMaxQueuePollingInterval: durableMaxQueuePollingInterval
     identityId: identity.outputs.resourceId
     identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name
@@ -228,4 +284,6 @@ output AAS_TENANT_ID string = spTenantId
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output DURABLE_TASK_HUB_NAME string = durableTaskHubName
+output DURABLE_BACKEND string = durableBackend
+output DURABLE_TASK_SCHEDULER_NAME string = durableTaskScheduler.?outputs.name ?? ''
 output AAS_SERVER_NAME string = analysisServices.?outputs.serverFullName ?? ''

@@ -1,6 +1,7 @@
 // The function app: Flex Consumption (FC1), Linux, Node 22, running as the user-assigned identity.
 // `appSettings` below sets EVERY setting the code reads (src/config/config.ts SETTING_NAMES);
-// test/infra/settingsDrift.test.ts parses this block and fails when a name is missing.
+// test/infra/settingsDrift.test.ts evaluates the template (bicep snapshot) for both Durable
+// backends and fails when a name is missing.
 param name string
 param location string
 param tags object = {}
@@ -12,8 +13,21 @@ param applicationInsightsName string
 param keyVaultUri string
 param durableTaskHubName string
 param maximumInstanceCount int = 40
-@allowed([2048, 4096])
+@description('Memory of each instance (Flex Consumption offers 512, 2048 and 4096 MB).')
+@allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
+
+@description('Where Durable Functions keeps its state: the storage account (Azure Storage provider) or a Durable Task Scheduler.')
+@allowed(['azureStorage', 'durableTaskScheduler'])
+param durableBackend string = 'azureStorage'
+@description('Durable Task Scheduler endpoint (durableBackend = durableTaskScheduler).')
+param durableTaskSchedulerEndpoint string = ''
+@description('Always-ready instances of the "durable" group (orchestrators, activities): 0 lets timers and events wait for a cold start.')
+@minValue(0)
+@maxValue(10)
+param durableAlwaysReadyInstances int = 1
+@description('Longest wait between two polls of the Azure Storage provider\'s queues (host.json maxQueuePollingInterval), hh:mm:ss.')
+param durableMaxQueuePollingInterval string = '00:00:10'
 
 param aasTenantId string
 param aasClientId string
@@ -84,6 +98,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        // Flex Consumption's per-group always-ready instances: "durable" is the group of the
+        // orchestration, activity (and entity) triggers.
+        alwaysReady: durableAlwaysReadyInstances > 0 ? [
+          {
+            name: 'durable'
+            instanceCount: durableAlwaysReadyInstances
+          }
+        ] : []
       }
       runtime: {
         name: 'node'
@@ -93,9 +115,23 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// host.json configures the Azure Storage provider (what runs locally on Azurite); app settings
+// named AzureFunctionsJobHost__<path> override host.json values in Azure, so each backend gets
+// its own storageProvider without a second host.json.
+var hostJsonOverride = 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__'
+var durableBackendSettings = durableBackend == 'durableTaskScheduler'
+  ? {
+      '${hostJsonOverride}type': 'azureManaged'
+      '${hostJsonOverride}connectionStringName': 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+      DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+    }
+  : {
+      '${hostJsonOverride}maxQueuePollingInterval': durableMaxQueuePollingInterval
+    }
+
 // Flex Consumption sets the worker runtime and version from functionAppConfig.runtime:
 // FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION must NOT be app settings here.
-var appSettings = {
+var appSettings = union(durableBackendSettings, {
   // ---- Functions platform (identity-based host storage, telemetry, task hub) ----
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
@@ -132,7 +168,7 @@ var appSettings = {
   POLL_MAX_INTERVAL_SECONDS: string(pollMaxIntervalSeconds)
   REFRESH_SCHEDULES: string(refreshSchedules) // JSON array
   HOSTING_PLAN: 'flexConsumption' // this module deploys Flex Consumption: NCRONTAB schedules only, no TimeSpan
-}
+})
 
 resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site

@@ -9,6 +9,8 @@ param identityPrincipalId string
 param operatorPrincipalId string = ''
 @allowed(['User', 'ServicePrincipal'])
 param operatorPrincipalType string = 'User'
+@description('Purge protection: a deleted vault (and its name) cannot be purged for 90 days. Off by default so that `azd down --purge` + `azd up` with the same environment works (docs/deploy.md).')
+param purgeProtection bool = false
 
 // Built-in roles.
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
@@ -28,7 +30,8 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
-    enablePurgeProtection: true
+    // Key Vault refuses `false` here (purge protection cannot be switched off); null leaves it off.
+    enablePurgeProtection: purgeProtection ? true : null
     publicNetworkAccess: 'Enabled'
   }
 }

@@ -6,13 +6,19 @@ param tags object = {}
 param deploymentContainerName string
 @description('Principal id of the managed identity that runs the app.')
 param identityPrincipalId string
+@description('True when Durable Functions keeps its task hub here (Azure Storage provider): queues and tables too.')
+param durableTaskHubInStorage bool = true
 
-// Built-in roles Durable Functions needs with the Azure Storage provider and identity connections.
-var roles = {
+// Built-in roles: the Functions host needs blobs (keys, leases, deployment package) with identity
+// connections; the Azure Storage provider of Durable Functions also needs queues and tables.
+var hostRoles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+}
+var taskHubRoles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 }
+var roles = durableTaskHubInStorage ? union(hostRoles, taskHubRoles) : hostRoles
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
