@@ -23,6 +23,8 @@ export interface RealEngineAppOptions {
   hubName?: string;
   /** Keep Azurite's data in this folder (default: a temporary folder, removed on stop). */
   azuriteFolder?: string;
+  /** storageProvider.maxQueuePollingInterval for the extension (default 00:00:01 here; 00:00:30 in Azure). */
+  maxQueuePollingInterval?: string;
 }
 
 export interface RealEngineApp {
@@ -76,6 +78,9 @@ export async function startRealEngineApp(options: RealEngineAppOptions): Promise
         hostJson: path.resolve(options.hostJson),
         webhookBaseUrl: (host as LocalHost).baseUrl,
         log,
+        // Latency only: an idle Azure Storage queue is polled at most this far apart (default 30 s),
+        // which would make every short timer and activity wait up to 30 s here.
+        env: { AzureWebJobs__extensions__durableTask__storageProvider__maxQueuePollingInterval: options.maxQueuePollingInterval ?? '00:00:01' },
       });
     dotnet = await launch();
     clientData = dotnet.clientData;
