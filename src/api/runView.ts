@@ -76,7 +76,8 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
       break;
     default:
       // The outcome is decided before the callback is delivered; show it from then on.
-      runStatus = progress?.outcome ?? progress?.phase ?? 'pending';
+      // While the run cancels its refresh (which can take a while under throttling) it says so.
+      runStatus = progress?.outcome ?? (progress?.cancelling !== undefined && progress.phase !== 'syncing' ? 'cancelling' : progress?.phase) ?? 'pending';
       error = progress?.error;
   }
 

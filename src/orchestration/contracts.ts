@@ -38,7 +38,8 @@ export interface RunRequest extends ModelRef {
 
 export type RunPhase = 'pending' | 'waiting' | 'refreshing' | 'syncing';
 export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'timedOut';
-export type RunStatus = RunPhase | RunOutcome;
+/** `cancelling`: the run is cancelling its AAS refresh (on request, at the deadline or on an error). */
+export type RunStatus = RunPhase | 'cancelling' | RunOutcome;
 
 export interface RunError {
   code: ErrorCode;
@@ -73,6 +74,8 @@ export interface RunProgress {
   objectCounts?: Record<string, number>;
   /** The custom status lists only the first objects (its size is limited). */
   objectsTruncated?: boolean;
+  /** Set while the run cancels its AAS refresh; the API shows the run as `cancelling`. */
+  cancelling?: 'request' | 'deadline' | 'error';
   /** Set once the outcome is decided, while the callback is still being delivered. */
   outcome?: RunOutcome;
   error?: RunError;
@@ -87,7 +90,7 @@ export interface CallbackReport {
 }
 
 /** The orchestration's output. */
-export interface RunResult extends Omit<RunProgress, 'phase' | 'nextPollAt' | 'outcome' | 'objectsTruncated'> {
+export interface RunResult extends Omit<RunProgress, 'phase' | 'nextPollAt' | 'outcome' | 'objectsTruncated' | 'cancelling'> {
   status: RunOutcome;
   endedAt: string;
   error?: RunError;

@@ -36,7 +36,7 @@ export const SUBMIT_CLOCK_SKEW_MS = 2_000;
 /** Polls per execution before `continueAsNew`: about six history events each, so history stays under 200 events. */
 export const MAX_POLLS_PER_EXECUTION = 20;
 
-/** Retries for calls that must eventually reach AAS (submit, cancel, sync) and for the callback. */
+/** Retries for calls that must eventually reach AAS (history read, submit, cancel, sync): 5 attempts, 5 s doubling. */
 export function submitRetryOptions(): df.RetryOptions {
   const options = new df.RetryOptions(5_000, 5);
   options.backoffCoefficient = 2;
@@ -44,6 +44,11 @@ export function submitRetryOptions(): df.RetryOptions {
   return options;
 }
 
+/**
+ * The callback: 6 attempts, 10 s after the first failure, doubling (10, 20, 40, 80, 160 s: about
+ * 5 minutes in all, within ADF's default Webhook timeout of 10 minutes). The model is free
+ * meanwhile: the outcome is decided before the first attempt.
+ */
 export function callbackRetryOptions(): df.RetryOptions {
   const options = new df.RetryOptions(10_000, 6);
   options.backoffCoefficient = 2;
@@ -305,6 +310,9 @@ function* waitOrCancel(run: RunState, fireAt: Date): Step<'fired' | 'cancelled'>
 
 /** Cancels the run's refresh in AAS; returns what happened, in words for the run's error message. */
 function* cancelInAas(run: RunState, why: 'deadline' | 'request' | 'error'): Step<string> {
+  // Shown while the cancel is in flight (it may wait out throttling): no poll is due any more.
+  Object.assign(run.progress, { cancelling: why, nextPollAt: undefined });
+  run.publish();
   // The cancel must happen even past the deadline, and a cancel request cannot interrupt it.
   const cancelled = yield* callPatiently<CancelRefreshResult>(
     run,
@@ -331,10 +339,12 @@ function* cancelInAas(run: RunState, why: 'deadline' | 'request' | 'error'): Ste
 function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunResult> {
   const { context, request } = run;
   const endedAt = context.df.currentUtcDateTime.toISOString();
-  // The outcome is decided: show it now, not only after the callback (which may take minutes).
+  // The outcome is decided: show it now, and free the model (the API treats a run with an outcome
+  // as ended), not only after the callback, whose retries may take minutes.
   Object.assign(run.progress, { outcome: status, error, endedAt, nextPollAt: undefined });
   run.publish();
-  const { phase: _phase, nextPollAt: _next, outcome: _outcome, objectsTruncated: _truncated, ...progress } = run.progress;
+  run.log(`run.${status}`, { refreshId: run.progress.refreshId ?? '', code: error?.code ?? '', statusCalls: run.progress.statusCalls }, status === 'succeeded' ? 'info' : 'warn');
+  const { phase: _phase, nextPollAt: _next, outcome: _outcome, objectsTruncated: _truncated, cancelling: _cancelling, ...progress } = run.progress;
   const result: RunResult = { ...progress, status, endedAt, error };
   if (request.refresh.commitMode === 'partialBatch' && status === 'failed' && progress.objects.length > 0) {
     result.committedObjects = progress.objects.filter((object) => object.status.toLowerCase() === 'succeeded');
@@ -352,9 +362,9 @@ function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunR
         ? { delivered: true, httpStatus: sent.value.httpStatus }
         : { delivered: false, httpStatus: sent.value.httpStatus, error: sent.value.error };
     result.callback = report;
-    if (!report.delivered) run.log('callback.failed', { error: report.error ?? 'unknown', httpStatus: report.httpStatus ?? 0 }, 'warn');
+    if (report.delivered) run.log('callback.delivered', { httpStatus: report.httpStatus ?? 0 });
+    else run.log('callback.failed', { error: report.error ?? 'unknown', httpStatus: report.httpStatus ?? 0 }, 'warn');
   }
-  run.log(`run.${status}`, { refreshId: result.refreshId ?? '', code: error?.code ?? '', statusCalls: result.statusCalls }, status === 'succeeded' ? 'info' : 'warn');
   return result;
 }
 

@@ -75,10 +75,12 @@ export interface AppStackOptions {
   modelCount?: number;
   /** Keep the durable state in a temporary directory (SQLite file) so that `restartHost` can resume it. */
   persistentState?: boolean;
+  /** Where virtual time starts (default 2026-01-05T02:00Z); `Date.now()` for code that reads the real clock. */
+  clockStart?: number;
 }
 
 export async function startAppStack(options: AppStackOptions = {}): Promise<AppStack> {
-  const clock = new VirtualClock();
+  const clock = new VirtualClock(options.clockStart);
   const tls = loadLocalTls();
   const callbacks: { path: string; body: unknown }[] = [];
   const callbackStatus = { code: 200 };
