@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SETTING_NAMES } from '../src/config/config';
+import { parseScenarioSetting, type ScenarioName } from './emulators/aas';
 import { startEmulators, type Emulators } from './emulators';
 import { startLocalHost, type LocalHost } from './durable-host';
+import { explainPortInUse } from './ports';
 
 /**
  * The whole app on one machine: the AAS and identity emulators, and the local durable host
@@ -17,6 +19,10 @@ export interface DevStack {
   functionKey: string;
   apiBase: string;
   sampleServer: string;
+  /** `https://127.0.0.1:<aas port>/_emulator/callbacks/`: an allow-listed callback receiver. */
+  callbackSink: string;
+  /** Scenarios applied at start (AAS_EMULATOR_SCENARIO). */
+  scenarios: ScenarioName[];
   stop(): Promise<void>;
 }
 
@@ -31,13 +37,26 @@ export interface DevStackOptions {
   settings?: Record<string, string>;
   /** Take local.settings.json into account (default true); the demo runs on its own settings. */
   readLocalSettings?: boolean;
+  /** Default `<repo>/local.settings.json`. */
+  localSettingsFile?: string;
+  /** The app's entry file; default the compiled app (`main` of package.json). Tests pass src/index.ts. */
+  entry?: string;
 }
 
-const root = path.resolve(__dirname, '..', '..');
+/** The repository: the nearest folder with a package.json (dist/local/ when built, local/ in tests). */
+const root = (() => {
+  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  return path.resolve(__dirname, '..', '..');
+})();
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
-  const emulators = await startEmulators({
-    ports: options.emulatorPorts ?? { aas: numberFrom('AAS_EMULATOR_PORT', 8443), identity: numberFrom('IDENTITY_EMULATOR_PORT', 8444) },
+  const ports = options.emulatorPorts ?? { aas: numberFrom('AAS_EMULATOR_PORT', 8443), identity: numberFrom('IDENTITY_EMULATOR_PORT', 8444) };
+  const hostPort = options.port ?? numberFrom('PORT', 7071);
+  const settingFor = { AAS_EMULATOR_PORT: ports.aas, IDENTITY_EMULATOR_PORT: ports.identity, PORT: hostPort };
+  const emulators = await startEmulators({ ports }).catch((error: unknown) => {
+    throw explainPortInUse(error, settingFor);
   });
   try {
     const fromEnvironment = Object.fromEntries(SETTING_NAMES.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])));
@@ -46,18 +65,25 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       POLL_MIN_INTERVAL_SECONDS: '2',
       POLL_MAX_INTERVAL_SECONDS: '30',
       ...emulators.appSettings(),
-      ...(options.readLocalSettings === false ? {} : { ...localSettingsValues(), ...fromEnvironment }),
+      // The emulator's callback sink is a receiver the app may call back (local CA, https).
+      CALLBACK_ALLOWED_HOSTS: emulators.aas.host,
+      // Empty values in local.settings.json (the sample's emulator addresses) leave these in place.
+      ...(options.readLocalSettings === false ? {} : { ...localSettingsValues(options.localSettingsFile ?? path.join(root, 'local.settings.json')), ...fromEnvironment }),
       ...options.settings,
     };
+    const scenarios = parseScenarioSetting(process.env.AAS_EMULATOR_SCENARIO);
+    for (const scenario of scenarios) emulators.aas.applyScenario(scenario);
     Object.assign(process.env, settings);
     const functionKey = localFunctionKey();
     const host = await startLocalHost({
-      appRoot: root,
+      ...(options.entry === undefined ? { appRoot: root } : { entry: options.entry }),
       clock: 'real',
-      port: options.port ?? numberFrom('PORT', 7071),
+      port: hostPort,
       stateDir: options.stateDir ?? path.join(root, '.local', 'durable'),
       functionKeys: { default: functionKey },
       log: options.log,
+    }).catch((error: unknown) => {
+      throw explainPortInUse(error, settingFor);
     });
     return {
       host,
@@ -65,6 +91,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       functionKey,
       apiBase: `${host.baseUrl}/api`,
       sampleServer: emulators.aas.serverName('myserver'),
+      callbackSink: `${emulators.aas.url}/_emulator/callbacks/`,
+      scenarios,
       stop: async () => {
         await host.stop();
         await emulators.close();
@@ -77,8 +105,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
 }
 
 /** Values of local.settings.json, if the developer made one; only the app's own settings are taken. */
-function localSettingsValues(): Record<string, string> {
-  const file = path.join(root, 'local.settings.json');
+function localSettingsValues(file: string): Record<string, string> {
   if (!fs.existsSync(file)) return {};
   const values = (JSON.parse(fs.readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> }).Values ?? {};
   const known = new Set<string>(SETTING_NAMES);

@@ -1,4 +1,5 @@
 import { startDevStack } from './devStack';
+import { SCENARIO_NAMES } from './emulators/aas';
 
 // `npm start`: the app on http://127.0.0.1:7071 with the embedded emulators as its AAS and Azure.
 async function main(): Promise<void> {
@@ -14,6 +15,11 @@ async function main(): Promise<void> {
     `  curl -si -X POST ${stack.apiBase}/refreshes -H 'x-functions-key: ${stack.functionKey}' -H 'content-type: application/json' -d '${body}'`,
     'Then follow the Location header:',
     `  curl -s ${stack.apiBase}/refreshes/<id> -H 'x-functions-key: ${stack.functionKey}'`,
+    '',
+    `Callbacks: add "callbackUrl": "${stack.callbackSink}<any name>" to the request; see what arrived with`,
+    `  curl -s --cacert ${stack.emulators.tls.caPath} ${stack.emulators.aas.url}/_emulator/callbacks`,
+    `Failures to try (README, "Trying failures locally"): curl -s --cacert ${stack.emulators.tls.caPath} -X POST ${stack.emulators.aas.url}/_emulator/scenarios/<name>`,
+    `  ${SCENARIO_NAMES.join(', ')}; undo with POST ${stack.emulators.aas.url}/_emulator/reset${stack.scenarios.length > 0 ? ` (applied at start: ${stack.scenarios.join(', ')})` : ''}`,
     '',
     'Ctrl+C stops it.',
   ];

@@ -1,3 +1,5 @@
+import { explainPortInUse } from '../ports';
+import { parseScenarioSetting } from './aas';
 import { startEmulators } from '.';
 
 // `npm run emulators`: the AAS and identity emulators on fixed ports, for the app or a demo.
@@ -7,12 +9,18 @@ async function main(): Promise<void> {
     if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number`);
     return value;
   };
-  const emulators = await startEmulators({ ports: { aas: port('AAS_EMULATOR_PORT', 8443), identity: port('IDENTITY_EMULATOR_PORT', 8444) } });
+  const ports = { aas: port('AAS_EMULATOR_PORT', 8443), identity: port('IDENTITY_EMULATOR_PORT', 8444) };
+  const scenarios = parseScenarioSetting(process.env.AAS_EMULATOR_SCENARIO);
+  const emulators = await startEmulators({ ports }).catch((error: unknown) => {
+    throw explainPortInUse(error, { AAS_EMULATOR_PORT: ports.aas, IDENTITY_EMULATOR_PORT: ports.identity });
+  });
+  for (const scenario of scenarios) emulators.aas.applyScenario(scenario);
   const lines = [
     `AAS emulator:       ${emulators.aas.url}`,
     `Identity emulator:  ${emulators.identity.url} (managed identity, Entra ID, Key Vault)`,
     `Sample server name: ${emulators.aas.serverName()}`,
     `Trust this CA:      ${emulators.tls.caPath} (NODE_EXTRA_CA_CERTS)`,
+    `Controls:           ${emulators.aas.url}/_emulator (scenarios, reset, callback sink)${scenarios.length > 0 ? `; applied: ${scenarios.join(', ')}` : ''}`,
     '',
     'App settings (local.settings.json "Values", or environment):',
     JSON.stringify(emulators.appSettings(), null, 2),

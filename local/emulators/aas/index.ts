@@ -22,8 +22,10 @@ import {
   type TableBehaviour,
 } from './model';
 import sampleModel from './sampleModel.json';
+import { parseScenarioOptions, SCENARIO_NAMES, SCENARIO_SUMMARIES, type ScenarioName, type ScenarioOptions } from './scenarios';
 
 export type { EmulatorModelDescription, RefreshView, SyncBehaviour, TableBehaviour } from './model';
+export { SCENARIO_NAMES, SCENARIO_SUMMARIES, parseScenarioSetting, type ScenarioName, type ScenarioOptions } from './scenarios';
 export { NOT_STARTED_MS, DEFAULT_SYNC_DURATION_MS } from './model';
 
 export const AAS_AUDIENCE = 'https://*.asazure.windows.net';
@@ -110,6 +112,12 @@ export interface AasEmulator {
   /** How long the model's next refreshes stay notStarted (queued) before processing; default 2 s. */
   setNotStartedMs(server: string, model: string, ms: number | undefined): void;
   setDefaultDurationMs(ms: number): void;
+  /** Makes the model misbehave in a named way (scenarios.ts); returns what was done, in words. */
+  applyScenario(name: ScenarioName, options?: ScenarioOptions): string;
+  /** Undoes every scenario, fault and behaviour change: tables, sync and admins as started. */
+  reset(): void;
+  /** Callbacks received at `<url>/_emulator/callbacks/...`, oldest first. */
+  readonly callbacks: ReceivedCallback[];
   /** The refresh running now (notStarted or inProgress), if any. */
   activeRefresh(server: string, model: string): RefreshView | undefined;
   /** Every refresh of the model, newest first. */
@@ -127,6 +135,14 @@ function syncTime(ms: number): string {
   return new Date(ms).toISOString().replace(/Z$/, '');
 }
 
+/** A request the callback sink received (an app run's callback, sent to this emulator). */
+export interface ReceivedCallback {
+  path: string;
+  /** Clock time (ISO). */
+  receivedAt: string;
+  body: unknown;
+}
+
 interface Answer {
   status: number;
   body?: unknown;
@@ -142,8 +158,11 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
   const clock = options.clock ?? systemClock;
   const tls = options.tls ?? loadLocalTls();
   const { issuer } = options;
-  const servers = buildServers(options.models ?? SAMPLE_MODEL);
-  let defaultDurationMs = options.defaultDurationMs ?? 30_000;
+  const description = options.models ?? SAMPLE_MODEL;
+  const servers = buildServers(description);
+  const initialDefaultDurationMs = options.defaultDurationMs ?? 30_000;
+  let defaultDurationMs = initialDefaultDurationMs;
+  const callbacks: ReceivedCallback[] = [];
   const requests: RequestLogEntry[] = [];
   let faults: ActiveFault[] = [];
   let answerGate: ((entry: RequestLogEntry) => Promise<void> | undefined) | undefined;
@@ -317,6 +336,14 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     const path = queryIndex >= 0 ? rawUrl.slice(0, queryIndex) : rawUrl;
     const queryText = queryIndex >= 0 ? rawUrl.slice(queryIndex + 1) : '';
     const method = req.method ?? 'GET';
+    // Local controls and the callback sink: not AAS, so not in the request log.
+    if (path === '/_emulator' || path.startsWith('/_emulator/')) {
+      const answer = control(method, path, body);
+      const text = JSON.stringify(answer.body);
+      res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
+      res.end(text);
+      return;
+    }
     const rootActivityId = randomUUID();
     const entry: RequestLogEntry = { method, path, query: queryText, operation: 'unknown', status: 0, at: clock.now(), authorized: false };
     requests.push(entry);
@@ -434,6 +461,106 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     send(answer);
   }
 
+  function firstServer(options: ScenarioOptions): { server: ServerState; model: ModelState } {
+    const server = options.server === undefined ? servers.values().next().value : servers.get(options.server.toLowerCase());
+    if (server === undefined) throw new Error(`no server "${options.server ?? ''}"`);
+    const model = options.model === undefined ? server.models.values().next().value : server.models.get(options.model);
+    if (model === undefined) throw new Error(`no model "${options.model ?? ''}" on server "${server.name}"`);
+    return { server, model };
+  }
+
+  function applyScenario(name: ScenarioName, options: ScenarioOptions = {}): string {
+    const { server, model } = firstServer(options);
+    const where = `${server.name}/${model.name}`;
+    switch (name) {
+      case 'fail-table': {
+        const table = options.table ?? (model.tables.has('DimDate') ? 'DimDate' : model.tables.keys().next().value);
+        const state = table === undefined ? undefined : model.tables.get(table);
+        if (state === undefined) throw new Error(`no table "${table ?? ''}" in ${where}`);
+        state.failAttempts = Number.MAX_SAFE_INTEGER;
+        state.failMessage = `The data source for table '${state.name}' returned an error (emulator scenario fail-table).`;
+        return `table ${state.name} of ${where} now fails on every attempt`;
+      }
+      case 'slow-refresh': {
+        const durationMs = (options.durationSeconds ?? 3600) * 1000;
+        for (const table of model.tables.values()) table.durationMs = durationMs;
+        return `every partition of ${where} now takes ${durationMs / 1000} s`;
+      }
+      case 'throttle': {
+        const times = options.times ?? 3;
+        const retryAfterSeconds = options.retryAfterSeconds ?? 20;
+        faults.push({ spec: { operation: 'any', model: model.name, times, fault: { status: 429, retryAfterSeconds } }, remaining: times });
+        return `the next ${times} AAS calls for ${where} answer 429 with Retry-After: ${retryAfterSeconds}`;
+      }
+      case 'fail-sync':
+        model.syncBehaviour = { ...model.syncBehaviour, fail: true };
+        return `replica syncs of ${where} now end with syncstate 3`;
+      case 'busy': {
+        if (activeRecord(model) !== undefined) throw new Error(`a refresh is already running on ${where}`);
+        const durationMs = (options.durationSeconds ?? 600) * 1000;
+        model.refreshes.unshift(planOutsideRefresh(model, clock.now(), durationMs));
+        return `someone else now refreshes ${where} for ${durationMs / 1000} s`;
+      }
+      case 'not-admin':
+        server.notAdmin = true;
+        return `the app's identity is no longer an administrator of ${server.name}`;
+    }
+  }
+
+  function reset(): void {
+    faults = [];
+    defaultDurationMs = initialDefaultDurationMs;
+    for (const [serverName, initial] of buildServers(description)) {
+      const server = servers.get(serverName);
+      if (server === undefined) continue;
+      server.notAdmin = false;
+      for (const [modelName, initialModel] of initial.models) {
+        const model = server.models.get(modelName);
+        if (model === undefined) continue;
+        model.tables = initialModel.tables;
+        model.syncBehaviour = {};
+        model.notStartedMs = undefined;
+        // Someone else's refresh (busy) ends now.
+        for (const record of model.refreshes) if (record.outside && record.cancelledAt === undefined && record.end > clock.now()) record.cancelledAt = clock.now();
+      }
+    }
+  }
+
+  /** GET /_emulator, POST /_emulator/scenarios/<name>, POST /_emulator/reset, the callback sink. */
+  function control(method: string, path: string, body: string): { status: number; body: unknown } {
+    const parts = path.split('/').filter((part) => part !== '').slice(1);
+    const [what, name] = parts;
+    const parseBody = (): unknown => {
+      if (body.trim() === '') return undefined;
+      try {
+        return JSON.parse(body) as unknown;
+      } catch {
+        throw new Error('the body is not valid JSON');
+      }
+    };
+    try {
+      if (what === undefined && method === 'GET') {
+        return { status: 200, body: { scenarios: SCENARIO_NAMES.map((scenario) => ({ name: scenario, summary: SCENARIO_SUMMARIES[scenario] })), callbacksReceived: callbacks.length } };
+      }
+      if (what === 'scenarios' && method === 'POST' && parts.length === 2 && name !== undefined) {
+        if (!(SCENARIO_NAMES as readonly string[]).includes(name)) return { status: 404, body: { error: `no scenario "${name.slice(0, 64)}" (${SCENARIO_NAMES.join(', ')})` } };
+        return { status: 200, body: { scenario: name, applied: applyScenario(name as ScenarioName, parseScenarioOptions(parseBody())) } };
+      }
+      if (what === 'reset' && method === 'POST' && parts.length === 1) {
+        reset();
+        return { status: 200, body: { reset: true } };
+      }
+      if (what === 'callbacks' && method === 'POST') {
+        callbacks.push({ path, receivedAt: new Date(clock.now()).toISOString(), body: parseBody() });
+        return { status: 200, body: {} };
+      }
+      if (what === 'callbacks' && method === 'GET' && parts.length === 1) return { status: 200, body: { callbacks } };
+      return { status: 404, body: { error: `no control route ${method} ${path.slice(0, 100)}` } };
+    } catch (error) {
+      return { status: 400, body: { error: error instanceof Error ? error.message : String(error) } };
+    }
+  }
+
   const httpsServer: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     onRequest(req, res).catch((error: unknown) => {
       if (!res.headersSent) {
@@ -454,6 +581,9 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     host,
     serverName: (name = 'myserver') => serverNameOf(name),
     requests,
+    callbacks,
+    applyScenario,
+    reset,
     countRequests: (operation, model) => requests.filter((entry) => (operation === 'any' || entry.operation === operation) && (model === undefined || entry.model === model)).length,
     holdAnswers: (gate) => {
       answerGate = gate;

@@ -1,0 +1,9 @@
+/** EADDRINUSE names the setting that chose the port, so the fix is one line. */
+export function explainPortInUse(error: unknown, settingFor: Record<string, number>): unknown {
+  const { code, port } = (error ?? {}) as { code?: unknown; port?: unknown };
+  if (code !== 'EADDRINUSE' || typeof port !== 'number') return error;
+  const setting = Object.entries(settingFor).find(([, chosen]) => chosen === port)?.[0];
+  if (setting === undefined) return new Error(`Port ${port} on 127.0.0.1 is already in use.`);
+  const example = port < 55_000 ? port + 10_000 : port - 10_000;
+  return new Error(`Port ${port} on 127.0.0.1 is already in use (${setting}); set ${setting} to a free port (for example ${setting}=${example}, or 0 for any free port).`);
+}
