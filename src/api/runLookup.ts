@@ -16,7 +16,7 @@ export async function findActiveRun(client: DurableClient, server: string, model
   const key = modelKey(server, model);
   const active = statuses.filter((status) => {
     const request = (status.input as OrchestrationInput | undefined)?.request;
-    return request !== undefined && ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus) && modelKey(request.server, request.model) === key;
+    return request !== undefined && isActive(status) && modelKey(request.server, request.model) === key;
   });
   // A run another active run queues behind is not the newest, whatever the clocks say.
   const queuedBehind = new Set(active.map((status) => (status.input as OrchestrationInput).predecessorRunId));
@@ -43,7 +43,17 @@ export function runStartedAt(status: Pick<DurableOrchestrationStatus, 'input' | 
 /** Whether a run has ended (or never existed): what a queued run waits for. */
 export async function runHasEnded(client: DurableClient, runId: string): Promise<boolean> {
   const status = await getStatusOrUndefined(client, runId, false);
-  return status === undefined || !ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus);
+  return status === undefined || !isActive(status);
+}
+
+/**
+ * A run holds its model until its outcome is decided. Delivering the callback comes after that
+ * (the orchestration is still Running, its custom status shows the outcome) and holds nothing.
+ */
+function isActive(status: Pick<DurableOrchestrationStatus, 'runtimeStatus' | 'customStatus'>): boolean {
+  if (!ACTIVE_RUNTIME_STATUSES.includes(status.runtimeStatus)) return false;
+  const shown = status.customStatus as Partial<RunProgress> | null | undefined;
+  return !(typeof shown === 'object' && shown !== null && typeof shown.outcome === 'string');
 }
 
 /** The instance's status, or undefined when the task hub does not know it (DurableClient throws on 404). */

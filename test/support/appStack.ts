@@ -23,7 +23,8 @@ export interface AppStack {
   server: string;
   functionKey: string;
   callbackUrl: string;
-  callbacks: { path: string; body: unknown }[];
+  /** Every callback POST received, with the virtual time it arrived. */
+  callbacks: { path: string; body: unknown; at: number }[];
   /** Status answered by the callback receiver (tests switch it to 500 to see retries). */
   callbackStatus: { code: number };
   logs: string[];
@@ -82,14 +83,14 @@ export interface AppStackOptions {
 export async function startAppStack(options: AppStackOptions = {}): Promise<AppStack> {
   const clock = new VirtualClock(options.clockStart);
   const tls = loadLocalTls();
-  const callbacks: { path: string; body: unknown }[] = [];
+  const callbacks: { path: string; body: unknown; at: number }[] = [];
   const callbackStatus = { code: 200 };
   const receiver = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      callbacks.push({ path: req.url ?? '', body: text === '' ? undefined : (JSON.parse(text) as unknown) });
+      callbacks.push({ path: req.url ?? '', body: text === '' ? undefined : (JSON.parse(text) as unknown), at: clock.now() });
       res.writeHead(callbackStatus.code, { 'content-type': 'application/json' }).end('{}');
     });
   });

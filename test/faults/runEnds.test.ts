@@ -1,0 +1,74 @@
+import { modelName, startAppStack, type AppStack } from '../support/appStack';
+import { stepUntil } from '../support/virtualTime';
+import { requestsOf } from './invariants';
+
+// Fault rows for issue 11: every run ends true and promptly, and leaves nothing behind — a
+// callback receiver that is down, a cancel that comes too late or too early, a huge Retry-After.
+// Production polling defaults (POLL_MIN_INTERVAL_SECONDS=30, POLL_MAX_INTERVAL_SECONDS=600).
+
+let stack: AppStack;
+beforeAll(async () => {
+  stack = await startAppStack({ modelCount: 12 });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const logged = (event: string, runId: string) => stack.logs.some((line) => line.includes(` ${event} `) && line.includes(runId));
+
+describe('callback receiver down', () => {
+  it('frees the model and logs the outcome the moment the run times out, while the callback is retried as documented', async () => {
+    const model = modelName(1);
+    stack.callbackStatus.code = 503;
+    try {
+      stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 10 * 60_000 });
+      const path = `/callback?row=receiver-down`;
+      const id = await stack.start({ server: stack.server, model, sync: false, timeout: 'PT2M', callbackUrl: `https://${new URL(stack.callbackUrl).host}${path}` });
+      const ours = () => stack.callbacks.filter((callback) => callback.path === path);
+      await stepUntil(stack.host, () => ours().length === 1, 'first callback attempt');
+      const endedAt = Date.parse((await stack.run(id)).body.endedAt ?? '');
+
+      // The outcome is decided: logged now, the model free, the run no longer cancellable.
+      expect(logged('run.timedOut', id)).toBe(true);
+      expect((await stack.run(id)).body).toMatchObject({ status: 'timedOut', error: { code: 'RUN_TIMED_OUT' } });
+      expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(409);
+      const next = await stack.request('POST', 'refreshes', { body: { server: stack.server, model, sync: false, objects: [{ table: 'DimDate' }] } });
+      expect(next.status).toBe(202);
+
+      // The callback: 6 attempts, 10 s after the first failure and doubling (README).
+      await stack.finish(id);
+      const attempts = ours();
+      expect(attempts).toHaveLength(6);
+      expect(attempts.slice(1).map((attempt, i) => attempt.at - (attempts[i]?.at ?? 0))).toEqual([10_000, 20_000, 40_000, 80_000, 160_000]);
+      expect(attempts[0]?.at).toBe(endedAt);
+      expect((await stack.run(id)).body.callback).toMatchObject({ delivered: false });
+      expect(logged('callback.failed', id)).toBe(true);
+      const nextId = (next.body as { id: string }).id;
+      expect((await stack.run(nextId)).body.status).toBe('succeeded');
+      // Two runs, two refreshes: the timed-out one cancelled in AAS, nothing left running.
+      expect(stack.emulators.aas.refreshes('myserver', model).map((refresh) => refresh.status).sort()).toEqual(['cancelled', 'succeeded']);
+      expect(stack.emulators.aas.activeRefresh('myserver', model)).toBeUndefined();
+    } finally {
+      stack.callbackStatus.code = 200;
+    }
+  });
+
+  it('a run queued behind one whose callback is failing starts at once', async () => {
+    const model = modelName(2);
+    stack.callbackStatus.code = 503;
+    try {
+      const path = `/callback?row=queued`;
+      const first = await stack.start({ server: stack.server, model, sync: false, objects: [{ table: 'DimDate' }], callbackUrl: `https://${new URL(stack.callbackUrl).host}${path}` });
+      const second = await stack.start({ server: stack.server, model, sync: false, objects: [{ table: 'DimDate' }], onConflict: 'wait' });
+      await stepUntil(stack.host, () => stack.callbacks.some((callback) => callback.path === path), 'first callback attempt');
+      const firstEnded = Date.parse((await stack.run(first)).body.endedAt ?? '');
+      await stepUntil(stack.host, async () => (await stack.run(second)).body.status === 'refreshing', 'second run refreshing');
+      // Within one wait of the queued run (30 s), not after the callback's 5 minutes of retries.
+      expect(stack.clock.now() - firstEnded).toBeLessThanOrEqual(60_000);
+      expect(requestsOf(stack, 'submitRefresh', model).filter((entry) => entry.status === 202)).toHaveLength(2);
+      await stack.finish(second);
+    } finally {
+      stack.callbackStatus.code = 200;
+    }
+  });
+});
