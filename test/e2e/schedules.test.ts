@@ -85,19 +85,30 @@ describe('schedules (REFRESH_SCHEDULES)', () => {
     // Model01's refresh takes longer than the two hours between occurrences.
     aas.setTable('myserver', modelName(1), 'FactSales', { durationMs: 150 * 60_000 });
     await stack.host.runUntilIdle({ maxVirtualMs: 9 * 3_600_000 });
-    const runs = (await stack.request('GET', `refreshes?model=${modelName(1)}`)).body as { runs: { status: string; source: string }[] };
-    expect(runs.runs.length).toBeGreaterThanOrEqual(2);
-    expect(runs.runs.every((run) => run.source === 'schedule:every-two-hours')).toBe(true);
-    // Newest first: the last one may still be running when the nine hours are up.
-    const [newest, ...older] = runs.runs;
-    expect(older.map((run) => run.status)).toEqual(older.map(() => 'succeeded'));
-    expect(['succeeded', 'refreshing', 'pending']).toContain(newest?.status);
-    // Never two refreshes at once: each submit came after the previous refresh ended.
-    const refreshes = aas.refreshes('myserver', modelName(1));
-    expect(refreshes.length).toBe(runs.runs.length);
-    expect(stack.logs.some((line) => line.includes('schedule.skipped'))).toBe(true);
-    const nightly = (await stack.request('GET', `refreshes?model=${modelName(2)}`)).body as { runs: { status: string }[] };
-    expect(nightly.runs.length).toBeGreaterThanOrEqual(1);
+    // Virtual time starts at 02:00Z and the earlier tests used half an hour of it, so
+    // 'every-two-hours' fired at 04:00, 06:00, 08:00 and 10:00: a run at 04:00 (its refresh
+    // ends 06:30), skipped at 06:00, a run at 08:00 (ends 10:30), skipped at 10:00.
+    const at = (time: string) => `2026-01-05T${time}:00.000Z`;
+    type Listed = { id: string; status: string; source: string; createdAt: string; refreshStartTime?: string; refreshEndTime?: string };
+    const runs = ((await stack.request('GET', `refreshes?model=${modelName(1)}`)).body as { runs: Listed[] }).runs;
+    expect(runs.map((run) => [run.createdAt, run.source, run.status])).toEqual([
+      [at('08:00'), 'schedule:every-two-hours', 'succeeded'],
+      [at('04:00'), 'schedule:every-two-hours', 'succeeded'],
+    ]);
+    const [second, first] = runs as [Listed, Listed];
+    // Each skip named the run that was still refreshing the model.
+    const skipped = stack.logs.filter((line) => line.includes('schedule.skipped')).map((line) => (JSON.parse(line.slice(line.indexOf('{'))) as { schedule: string; activeRunId: string }));
+    expect(skipped.map((entry) => [entry.schedule, entry.activeRunId])).toEqual([
+      ['every-two-hours', first.id],
+      ['every-two-hours', second.id],
+    ]);
+    // Never two refreshes at once: the second submit came after the first refresh ended.
+    const refreshes = aas.refreshes('myserver', modelName(1)).reverse();
+    expect(refreshes.map((refresh) => refresh.status)).toEqual(['succeeded', 'succeeded']);
+    expect(refreshes[1]?.startTime).toBeGreaterThanOrEqual(refreshes[0]?.endTime ?? Number.POSITIVE_INFINITY);
+    // 'nightly-wait' fired once, at 03:30, and its run succeeded.
+    const nightly = ((await stack.request('GET', `refreshes?model=${modelName(2)}`)).body as { runs: Listed[] }).runs;
+    expect(nightly.map((run) => [run.createdAt, run.source, run.status])).toEqual([[at('03:30'), 'schedule:nightly-wait', 'succeeded']]);
     // The disabled schedules started nothing.
     for (const model of [modelName(3), modelName(4), modelName(6)]) {
       expect(((await stack.request('GET', `refreshes?model=${model}`)).body as { runs: unknown[] }).runs).toEqual([]);
