@@ -45,12 +45,21 @@ describe('crash and resume (child process, SIGKILL, file state)', () => {
     const first = await startCli(stateDir, logFile);
     const started = await fetch(`${first.baseUrl}/runtime/webhooks/durabletask/orchestrators/Crashy/crash-1`, { method: 'POST' });
     expect(started.status).toBe(202);
-    await until(() => (lines().length >= 2 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 60)); // inside the 200 ms timer after step 1
+    // Kill on the event, not after a guessed sleep: step 1's result is in the durable history and
+    // the 200 ms timer after it has been created (the local host's numeric EventType, or the
+    // extension's name).
+    const type = (event: { EventType: number | string }, name: string, code: number) => event.EventType === name || event.EventType === code;
+    await until(async () => {
+      const res = await fetch(`${first.baseUrl}/runtime/webhooks/durabletask/instances/crash-1?showHistory=true`);
+      const events = ((await res.json()) as { historyEvents?: { EventType: number | string }[] }).historyEvents ?? [];
+      const secondCompletion = events.map((event) => type(event, 'TaskCompleted', 5)).lastIndexOf(true);
+      const completions = events.filter((event) => type(event, 'TaskCompleted', 5)).length;
+      return completions === 2 && events.slice(secondCompletion).some((event) => type(event, 'TimerCreated', 10)) ? true : undefined;
+    });
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     const before = lines();
-    expect(before.length).toBeGreaterThanOrEqual(2);
+    expect(before.slice(0, 2)).toEqual(['step 0', 'step 1']);
     expect(before.length).toBeLessThan(6);
 
     const second = await startCli(stateDir, logFile);
