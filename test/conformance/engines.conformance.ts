@@ -42,6 +42,7 @@ afterAll(async () => {
 }, 120_000);
 
 const EXPECTED: Record<string, Record<string, unknown>> = {
+  'sample model: whole-model refresh and sync': { status: 'succeeded', aasStatus: 'succeeded', syncState: 2, aasRefreshes: 1, aasRefreshStatus: ['succeeded'], objectCounts: { succeeded: 13 } },
   'refresh and sync': { status: 'succeeded', aasSubmitRefresh: 1, aasSubmitSync: 1, syncState: 2 },
   'cancel mid-poll': { status: 'cancelled', aasCancelRefresh: 1, aasSubmitSync: 0 },
   'continueAsNew after 20 polls': { status: 'succeeded', aasSubmitRefresh: 1, moreThan20StatusCalls: true, continuedAsNew: true },

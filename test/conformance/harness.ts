@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startLocalHost, type LocalHost } from '../../local/durable-host';
 import { startEmulators, type Emulators } from '../../local/emulators';
+import { SAMPLE_MODEL } from '../../local/emulators/aas';
 import { startRealEngineApp, type RealEngineApp } from '../../local/real-engine/stack';
 import { loadLocalTls } from '../../local/tls';
 import type { RunView } from '../../src/api/runView';
@@ -45,6 +46,8 @@ export interface Shared {
 }
 
 const FUNCTION_KEY = 'conformance-key';
+/** Holds a second copy of the sample model, so both engines refresh "the sample model" at once. */
+export const SAMPLE_COPY_SERVER = 'myserver2';
 const ENTRY = path.join(__dirname, '..', '..', 'src', 'index.ts');
 const HOST_JSON = path.join(__dirname, '..', '..', 'host.json');
 
@@ -63,7 +66,9 @@ export async function startShared(): Promise<Shared> {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const callbackPort = (receiver.address() as AddressInfo).port;
-  const emulators = await startEmulators({ tls, models: testModels(12) });
+  // Model01..Model12 on myserver, and the sample model twice (myserver, myserver2): one per engine.
+  const models = testModels(14);
+  const emulators = await startEmulators({ tls, models: { servers: [...models.servers, { name: SAMPLE_COPY_SERVER, models: SAMPLE_MODEL.servers[0]?.models ?? [] }] } });
   Object.assign(process.env, {
     ...emulators.appSettings(),
     CALLBACK_ALLOWED_HOSTS: `127.0.0.1:${callbackPort}`,

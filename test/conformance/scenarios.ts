@@ -3,7 +3,8 @@
  * returns what a user would see (outcome) plus the history event types of the last execution.
  */
 import type { RunView } from '../../src/api/runView';
-import { ENDED, waitForRun, type Engine, type Observation, type Shared } from './harness';
+import { SAMPLE_MODEL } from '../../local/emulators/aas';
+import { ENDED, SAMPLE_COPY_SERVER, waitForRun, type Engine, type Observation, type Shared } from './harness';
 
 export interface Scenario {
   name: string;
@@ -51,6 +52,37 @@ async function observe(engine: Engine, shared: Shared, model: string, id: string
 const server = (shared: Shared): string => shared.emulators.aas.serverName(SERVER);
 
 export const SCENARIOS: Scenario[] = [
+  {
+    name: 'sample model: whole-model refresh and sync',
+    timeoutMs: 150_000,
+    async run(engine, shared) {
+      // The sample model (AdventureWorks, 8 tables, 13 partitions) with seconds instead of minutes.
+      const serverName = engine.kind === 'local' ? SERVER : SAMPLE_COPY_SERVER;
+      const sample = SAMPLE_MODEL.servers[0]?.models[0];
+      if (!sample) throw new Error('the emulator has no sample model');
+      for (const table of sample.tables) shared.emulators.aas.setTable(serverName, sample.name, table.name, { durationMs: 2000 });
+      shared.emulators.aas.setSyncBehaviour(serverName, sample.name, { durationMs: 2000 });
+      const startedAt = Date.now();
+      const id = await start(engine, { server: shared.emulators.aas.serverName(serverName), model: sample.name, type: 'full', sync: true });
+      const view = await waitForRun(engine, id, (v) => ENDED.has(v.status), 140_000);
+      const durable = await engine.durableStatus(id);
+      const refreshes = shared.emulators.aas.refreshes(serverName, sample.name).filter((r) => r.startTime >= startedAt);
+      return {
+        outcome: {
+          status: view.status,
+          errorCode: view.error?.code ?? null,
+          aasStatus: view.aasStatus ?? null,
+          syncState: view.syncState ?? null,
+          objectCounts: view.objectCounts,
+          runtimeStatus: durable.runtimeStatus,
+          aasRefreshes: refreshes.length,
+          aasRefreshStatus: refreshes.map((r) => r.status),
+        },
+        historyTypes: durable.historyTypes,
+        statusCalls: view.statusCalls,
+      };
+    },
+  },
   {
     name: 'refresh and sync',
     timeoutMs: 120_000,
