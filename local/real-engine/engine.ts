@@ -120,10 +120,13 @@ export async function startAzurite(log: (line: string) => void, folder?: string)
   };
 }
 
-/** `dotnet build` of host/ when its output is missing (restore uses packages.lock.json). */
+/** `dotnet build` of host/ when its output is missing or older than a source (restore locked to packages.lock.json). */
 export function ensureHostBuilt(log: (line: string) => void): void {
-  if (fs.existsSync(HOST_DLL)) return;
-  log('[real-engine] building the .NET host (first run)');
+  const hostDir = path.dirname(HOST_PROJECT);
+  const sources = fs.readdirSync(hostDir).filter((f) => /\.(cs|csproj)$|^packages\.lock\.json$/.test(f));
+  const built = fs.existsSync(HOST_DLL) ? fs.statSync(HOST_DLL).mtimeMs : 0;
+  if (built > 0 && sources.every((f) => fs.statSync(path.join(hostDir, f)).mtimeMs <= built)) return;
+  log('[real-engine] building the .NET host');
   const build = spawnSync('dotnet', ['build', HOST_PROJECT, '-c', 'Release', '--nologo', '-v', 'q', '-p:RestoreLockedMode=true'], { encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`dotnet build of the real-engine host failed:\n${build.stdout}${build.stderr}`);
 }
