@@ -197,6 +197,7 @@ export const openApiDocument = {
           expectedDurationSeconds: { type: 'integer' },
           nextPollAt: { type: 'string' },
           lastIssue: runError,
+          note: { type: 'string', description: 'How the run ended, when worth knowing: e.g. a cancel that reached AAS after the refresh had succeeded.' },
           error: runError,
           callback: { type: 'object', required: ['delivered'], properties: { delivered: { type: 'boolean' }, httpStatus: { type: 'integer' }, error: { type: 'string' } } },
         },

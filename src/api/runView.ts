@@ -45,6 +45,7 @@ export interface RunView {
   expectedDurationSeconds?: number;
   nextPollAt?: string;
   lastIssue?: RunError;
+  note?: string;
   error?: RunError;
   callback?: RunResult['callback'];
 }
@@ -121,6 +122,7 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
     expectedDurationSeconds: facts.expectedDurationMs === undefined ? undefined : Math.round(facts.expectedDurationMs / 1000),
     nextPollAt: FINAL_STATUSES.has(runStatus) ? undefined : progress?.nextPollAt,
     lastIssue: facts.lastIssue,
+    note: facts.note,
     error,
     callback: output?.callback,
   };

@@ -69,6 +69,8 @@ export interface RunProgress {
   nextPollAt?: string;
   /** The last transient problem (a missed poll, a busy model), for people watching. */
   lastIssue?: RunError;
+  /** What a caller should know about how the run ended, e.g. a cancel that reached AAS after the refresh had succeeded. */
+  note?: string;
   executions: number;
   /** Objects per status; in the custom status, which lists only the first objects. */
   objectCounts?: Record<string, number>;

@@ -162,21 +162,29 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
   if (run.resumeAt === 'pollRefresh') {
     for (;;) {
       const timing = run.pollTiming();
+      let ending: Ending | undefined;
       if (timing.remainingMs <= 0) {
-        const cancelled = yield* cancelInAas(run, 'deadline');
-        return yield* finish(run, 'timedOut', { code: ErrorCodes.RUN_TIMED_OUT, message: `The refresh did not finish within ${request.timeoutMs / 1000} s; ${cancelled}` });
+        ending = yield* cancelAndEnd(run, 'deadline', 'timedOut', (cancelled) => ({ code: ErrorCodes.RUN_TIMED_OUT, message: `The refresh did not finish within ${request.timeoutMs / 1000} s; ${cancelled}` }));
+      } else {
+        const woke = yield* waitOrCancel(run, run.at(Math.max(nextPollDelayMs(timing, request.polling), run.minNextDelayMs)));
+        run.minNextDelayMs = 0;
+        if (woke === 'cancelled') {
+          ending = yield* cancelAndEnd(run, 'request', 'cancelled', (cancelled) => ({ code: ErrorCodes.RUN_CANCELLED, message: `Cancelled on request; ${cancelled}` }));
+        }
       }
-      const woke = yield* waitOrCancel(run, run.at(Math.max(nextPollDelayMs(timing, request.polling), run.minNextDelayMs)));
-      run.minNextDelayMs = 0;
-      if (woke === 'cancelled') {
-        const cancelled = yield* cancelInAas(run, 'request');
-        return yield* finish(run, 'cancelled', { code: ErrorCodes.RUN_CANCELLED, message: `Cancelled on request; ${cancelled}` });
+      if (ending?.kind === 'ended') return ending.result;
+      if (ending?.kind === 'succeeded') {
+        if (!request.sync) return yield* finish(run, 'succeeded');
+        break;
       }
       const result = yield* pollStatus<RefreshStatusResult>(run, FunctionNames.getRefreshStatus, { model, refreshId: run.refreshId });
       if (result?.kind === 'rejected') {
         // The run ends here, so it must not leave the refresh running in AAS.
-        const cancelled = yield* cancelInAas(run, 'error');
-        return yield* finish(run, 'failed', { code: result.error.code, message: `${result.error.message} ${cancelled}` });
+        const rejected = result.error;
+        const ended = yield* cancelAndEnd(run, 'error', 'failed', (cancelled) => ({ code: rejected.code, message: `${rejected.message} ${cancelled}` }));
+        if (ended.kind === 'ended') return ended.result;
+        if (!request.sync) return yield* finish(run, 'succeeded');
+        break;
       }
       if (result !== undefined) {
         run.record(result.refresh);
@@ -215,7 +223,7 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
       if (result.syncState === 2) return yield* finish(run, 'succeeded');
       if (result.syncState === 3) return yield* finish(run, 'failed', syncFailure(result.details ?? 'AAS reported syncstate 3 (failed) without details.'));
     }
-    if (run.countPoll() && !run.cancelRequest().isCompleted) return run.continueAsNew('pollSync');
+    if (run.countPoll() && (run.cancelTooLate || !run.cancelRequest().isCompleted)) return run.continueAsNew('pollSync');
   }
 }
 
@@ -297,6 +305,11 @@ function cancelledBeforeSubmit(): SubmitOutcome & { ended: true } {
  * activity runs completes that task and is seen at the next wait, never lost to a stale waiter.
  */
 function* waitOrCancel(run: RunState, fireAt: Date): Step<'fired' | 'cancelled'> {
+  if (run.cancelTooLate) {
+    // The cancel was answered already (the refresh had succeeded): only the wait is left.
+    yield* awaitTask<unknown>(run.context.df.createTimer(fireAt));
+    return 'fired';
+  }
   const cancel = run.cancelRequest();
   if (cancel.isCompleted) return 'cancelled';
   const timer = run.context.df.createTimer(fireAt);
@@ -306,6 +319,32 @@ function* waitOrCancel(run: RunState, fireAt: Date): Step<'fired' | 'cancelled'>
     return 'cancelled';
   }
   return 'fired';
+}
+
+type Ending = { kind: 'ended'; result: RunResult } | { kind: 'succeeded' };
+
+/**
+ * After any cancel (on request, at the deadline, after an error), reads the refresh once more and
+ * ends on AAS's last word: a refresh that had already succeeded is a success (the cancel came too
+ * late; the caller syncs as asked), one that had failed is that failure, otherwise the intended
+ * outcome, with the objects' final statuses.
+ */
+function* cancelAndEnd(run: RunState, why: 'deadline' | 'request' | 'error', intended: RunOutcome, errorFor: (cancelled: string) => RunError): Step<Ending> {
+  const cancelled = yield* cancelInAas(run, why);
+  const last = yield* pollStatus<RefreshStatusResult>(run, FunctionNames.getRefreshStatus, { model: run.model, refreshId: run.refreshId });
+  if (last?.kind === 'status') {
+    run.record(last.refresh);
+    if (last.refresh.status === 'succeeded') {
+      const late = why === 'request' ? 'The cancel came too late' : why === 'deadline' ? 'The deadline came too late' : 'The status call failed too late';
+      run.cancelTooLate = true;
+      Object.assign(run.progress, { cancelling: undefined, note: `${late}: AAS had already finished refresh ${run.refreshId} successfully${run.request.sync ? '; the replicas are synced as asked' : ''}.` });
+      run.publish();
+      run.log('refresh.succeeded', { refreshId: run.refreshId, statusCalls: run.progress.statusCalls, lateCancel: why });
+      return { kind: 'succeeded' };
+    }
+    if (last.refresh.status === 'failed') return { kind: 'ended', result: yield* finish(run, 'failed', refreshFailure(last.refresh)) };
+  }
+  return { kind: 'ended', result: yield* finish(run, intended, errorFor(cancelled)) };
 }
 
 /** Cancels the run's refresh in AAS; returns what happened, in words for the run's error message. */
@@ -392,6 +431,8 @@ class RunState {
   private pollingSince: number;
   private polls = 0;
   private cancelTask?: Task;
+  /** A cancel request arrived after AAS had finished the refresh: it has been answered. */
+  cancelTooLate = false;
 
   constructor(
     readonly context: OrchestrationContext,

@@ -87,6 +87,7 @@ export function compactProgress(progress: RunProgress): RunProgress {
     syncOperationId: clipOptional(progress.syncOperationId, SHORT_LIMIT),
     syncDetails: progress.syncDetails === null || progress.syncDetails === undefined ? progress.syncDetails : clipText(progress.syncDetails, TEXT_LIMIT),
     lastIssue: clipError(progress.lastIssue, TEXT_LIMIT),
+    note: clipOptional(progress.note, TEXT_LIMIT),
     error: clipError(progress.error, TEXT_LIMIT),
     objects: [],
     messages: [],

@@ -1,6 +1,6 @@
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
 import { stepUntil } from '../support/virtualTime';
-import { requestsOf } from './invariants';
+import { expectFinalState, requestsOf } from './invariants';
 
 // Fault rows for issue 11: every run ends true and promptly, and leaves nothing behind — a
 // callback receiver that is down, a cancel that comes too late or too early, a huge Retry-After.
@@ -70,5 +70,41 @@ describe('callback receiver down', () => {
     } finally {
       stack.callbackStatus.code = 200;
     }
+  });
+});
+
+describe('cancel after AAS finished', () => {
+  it('a cancel that reaches a refresh AAS already finished ends succeeded, synced, and tells the caller so', async () => {
+    const model = modelName(3);
+    const aas = stack.emulators.aas;
+    aas.setTable('myserver', model, 'DimDate', { durationMs: 5_000 });
+    const path = '/callback?row=cancel-after-success';
+    const id = await stack.start({ server: stack.server, model, objects: [{ table: 'DimDate' }], sync: true, callbackUrl: `https://${new URL(stack.callbackUrl).host}${path}` });
+    await stepUntil(stack.host, async () => (await stack.run(id)).body.status === 'refreshing', 'submitted');
+    stack.clock.advanceBy(15_000);
+    await stack.host.runUntilIdle({ maxVirtualMs: 0 });
+    // AAS has finished; the run waits for its first poll (30 s).
+    expect(aas.refreshes('myserver', model)[0]?.status).toBe('succeeded');
+    expect((await stack.run(id)).body.status).toBe('refreshing');
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    const done = await stack.finish(id);
+    expect(done.body).toMatchObject({ status: 'succeeded', aasStatus: 'succeeded', syncState: 2 });
+    expect(done.body.error).toBeUndefined();
+    expect(done.body.note).toMatch(/cancel came too late.*synced as asked/);
+    expect(requestsOf(stack, 'submitSync', model)).toHaveLength(1);
+    expect(stack.callbacks.filter((callback) => callback.path === path).map((callback) => (callback.body as { StatusCode: string }).StatusCode)).toEqual(['200']);
+    await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1 });
+  });
+
+  it('a run that timed out shows the objects as AAS left them after the cancel', async () => {
+    const model = modelName(4);
+    stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 10 * 60_000 });
+    const id = await stack.start({ server: stack.server, model, sync: false, timeout: 'PT2M' });
+    const done = await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'timedOut', code: 'RUN_TIMED_OUT', submitted: 1 });
+    expect(done.body.aasStatus).toBe('cancelled');
+    const statuses = new Set(done.body.objects.map((object) => object.status));
+    expect(statuses.has('inProgress') || statuses.has('notStarted')).toBe(false);
+    expect(done.body.objectCounts).not.toHaveProperty('inProgress');
   });
 });
