@@ -74,13 +74,16 @@ function* attempt<T>(task: Task): Step<{ ok: true; value: T } | { ok: false; err
 /** How many 429s in a row one call waits out before the run gives up on it. */
 export const MAX_THROTTLE_WAITS = 10;
 
-type Called<T> = { status: 'done'; value: Exclude<T, Throttled> } | { status: 'failed'; error: RunError } | { status: 'cancelled' };
+/** `afterFailedAttempt`: an attempt failed before the cancel, so AAS may have done its work (a lost answer). */
+type Called<T> = { status: 'done'; value: Exclude<T, Throttled> } | { status: 'failed'; error: RunError } | { status: 'cancelled'; afterFailedAttempt: boolean };
 
 /**
- * Calls an activity whose transient failures Durable retries, and waits out AAS's 429s for
- * exactly their Retry-After (a durable timer) before calling again. `cancellable` waits end on
- * a cancel request; `untilDeadline` stops waiting at the run's deadline (a cancel of the refresh
- * must still be attempted past it).
+ * Calls an activity, retrying its transient failures, and waits out AAS's 429s for exactly their
+ * Retry-After (a durable timer) before calling again. `cancellable` calls (before the submit)
+ * retry with the same backoff as Durable's (5 attempts, 5 s doubling) but by hand, so that a
+ * cancel request ends a backoff or a 429 wait at once and stops the next attempt (Durable's own
+ * retry timers cannot be interrupted); the others use Durable's retry. `untilDeadline` stops
+ * waiting at the run's deadline (a cancel of the refresh must still be attempted past it).
  */
 function callPatiently<T extends { kind: string }>(run: RunState, name: string, input: unknown, options: { cancellable: true; untilDeadline: boolean }): Step<Called<T>>;
 function callPatiently<T extends { kind: string }>(run: RunState, name: string, input: unknown, options: { cancellable: false; untilDeadline: boolean }): Step<Exclude<Called<T>, { status: 'cancelled' }>>;
@@ -92,7 +95,8 @@ function* callPatiently<T extends { kind: string }>(
 ): Step<Called<T>> {
   const { context } = run;
   for (let waits = 0; ; waits += 1) {
-    const called = yield* attempt<T | Throttled>(context.df.callActivityWithRetry(name, submitRetryOptions(), input));
+    const called = options.cancellable ? yield* attemptCancellably<T | Throttled>(run, name, input) : yield* attempt<T | Throttled>(context.df.callActivityWithRetry(name, submitRetryOptions(), input));
+    if ('cancelled' in called) return { status: 'cancelled', afterFailedAttempt: called.afterFailedAttempt };
     if (!called.ok) return { status: 'failed', error: called.error };
     const result = called.value;
     if (!isThrottled(result)) return { status: 'done', value: result as Exclude<T, Throttled> };
@@ -103,10 +107,22 @@ function* callPatiently<T extends { kind: string }>(
     }
     run.noteIssue(throttledError);
     if (options.cancellable) {
-      if ((yield* waitOrCancel(run, run.at(result.retryAfterMs))) === 'cancelled') return { status: 'cancelled' };
+      if ((yield* waitOrCancel(run, run.at(result.retryAfterMs))) === 'cancelled') return { status: 'cancelled', afterFailedAttempt: false };
     } else {
       yield* awaitTask<unknown>(context.df.createTimer(new Date(run.now() + result.retryAfterMs)));
     }
+  }
+}
+
+/** Durable's retry for the calls before the submit, by hand: see callPatiently. */
+function* attemptCancellably<T>(run: RunState, name: string, input: unknown): Step<{ ok: true; value: T } | { ok: false; error: RunError } | { cancelled: true; afterFailedAttempt: boolean }> {
+  const retry = submitRetryOptions();
+  for (let attempts = 1; ; attempts += 1) {
+    if (run.cancelRequest().isCompleted) return { cancelled: true, afterFailedAttempt: attempts > 1 };
+    const called = yield* attempt<T>(run.context.df.callActivity(name, input));
+    if (called.ok || attempts >= retry.maxNumberOfAttempts) return called;
+    const backoffMs = Math.min(retry.firstRetryIntervalInMilliseconds * retry.backoffCoefficient ** (attempts - 1), retry.maxRetryIntervalInMilliseconds);
+    if ((yield* waitOrCancel(run, new Date(run.now() + backoffMs))) === 'cancelled') return { cancelled: true, afterFailedAttempt: true };
   }
 }
 
@@ -254,6 +270,13 @@ function* submitPhase(run: RunState): Step<SubmitOutcome> {
         { model, refresh: request.refresh, knownRefreshIds: snapshot.knownRefreshIds, notBefore } satisfies SubmitRefreshInput,
         patiently,
       );
+      if (submitted.status === 'cancelled' && submitted.afterFailedAttempt) {
+        // A failed attempt may have reached AAS (its answer lost): a refresh that appeared since
+        // the snapshot is taken as ours and cancelled like any other (the poll loop sees the cancel).
+        const looked = yield* callPatiently<InspectModelResult>(run, FunctionNames.inspectModel, { model }, { cancellable: false, untilDeadline: false });
+        const appeared = looked.status === 'done' && looked.value.kind === 'inspected' ? looked.value.activeRefreshId : undefined;
+        if (appeared !== undefined && !snapshot.knownRefreshIds.includes(appeared)) return { ended: false, refreshId: appeared, adopted: true };
+      }
       if (submitted.status !== 'done') return endedBeforeSubmit(submitted);
       const result = submitted.value;
       if (result.kind === 'submitted') return { ended: false, refreshId: result.refreshId, adopted: result.adopted };

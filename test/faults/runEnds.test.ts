@@ -108,3 +108,43 @@ describe('cancel after AAS finished', () => {
     expect(done.body.objectCounts).not.toHaveProperty('inProgress');
   });
 });
+
+describe('cancel before submit, under retries', () => {
+  /** Starts a run, lets it fail `operation` once, then DELETEs it while it backs off; returns the virtual time of the DELETE. */
+  async function cancelDuringBackoff(model: string, operation: 'listRefreshes' | 'submitRefresh') {
+    const id = await stack.start({ server: stack.server, model, sync: false });
+    await stepUntil(stack.host, () => requestsOf(stack, operation, model).length >= 1, `first ${operation}`);
+    expect((await stack.run(id)).body.status).toBe('pending');
+    const requestsBefore = requestsOf(stack, operation, model).length;
+    const at = stack.clock.now();
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    const done = await stack.finish(id);
+    return { id, at, done, requestsBefore };
+  }
+
+  it('503s on the submit: the cancel ends the backoff at once and nothing is submitted', async () => {
+    const model = modelName(5);
+    stack.emulators.aas.inject({ operation: 'submitRefresh', model, times: 4, fault: { status: 503 } });
+    const { id, at, done, requestsBefore } = await cancelDuringBackoff(model, 'submitRefresh');
+    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 0, errorText: 'before a refresh was submitted' });
+    expect(requestsOf(stack, 'submitRefresh', model)).toHaveLength(requestsBefore);
+    expect(Date.parse(done.body.endedAt ?? '')).toBe(at);
+  });
+
+  it('503s on the history read: the cancel stops the run before any submit', async () => {
+    const model = modelName(6);
+    stack.emulators.aas.inject({ operation: 'listRefreshes', model, times: 4, fault: { status: 503 } });
+    const { id, at, done } = await cancelDuringBackoff(model, 'listRefreshes');
+    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 0 });
+    expect(requestsOf(stack, 'submitRefresh', model)).toHaveLength(0);
+    expect(Date.parse(done.body.endedAt ?? '')).toBe(at);
+  });
+
+  it('a submit AAS took whose answer was lost, then a cancel: the refresh is found and cancelled, nothing left running', async () => {
+    const model = modelName(7);
+    stack.emulators.aas.inject({ operation: 'submitRefresh', model, times: 1, fault: { kind: 'resetAfterProcessing' } });
+    const { id } = await cancelDuringBackoff(model, 'submitRefresh');
+    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 1, errorText: 'the AAS refresh was cancelled' });
+    expect(stack.emulators.aas.refreshes('myserver', model)[0]?.status).toBe('cancelled');
+  });
+});
