@@ -48,6 +48,9 @@ const EXPECTED: Record<string, Record<string, unknown>> = {
   'continueAsNew after 20 polls': { status: 'succeeded', aasSubmitRefresh: 1, moreThan20StatusCalls: true, continuedAsNew: true },
   'busy model waited out': { status: 'succeeded', aasSubmitRefresh: 1, sawWaiting: true },
   'crash and resume': { status: 'succeeded', aasSubmitRefresh: 1, aasSubmitSync: 1 },
+  'refresh fails': { status: 'failed', errorCode: 'REFRESH_FAILED', errorMentionsAas: true, aasSubmitSync: 0 },
+  'transient AAS errors on status polls': { status: 'succeeded', aasSubmitRefresh: 1, failedPolls: 2 },
+  'run times out': { status: 'timedOut', errorCode: 'RUN_TIMED_OUT', aasCancelRefresh: 1, aasSubmitSync: 0 },
   callback: { status: 'succeeded', callbacksReceived: 1, callbackStatus: 'succeeded' },
 };
 

@@ -67,7 +67,7 @@ export async function startShared(): Promise<Shared> {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const callbackPort = (receiver.address() as AddressInfo).port;
   // Model01..Model12 on myserver, and the sample model twice (myserver, myserver2): one per engine.
-  const models = testModels(14);
+  const models = testModels(20);
   const emulators = await startEmulators({ tls, models: { servers: [...models.servers, { name: SAMPLE_COPY_SERVER, models: SAMPLE_MODEL.servers[0]?.models ?? [] }] } });
   Object.assign(process.env, {
     ...emulators.appSettings(),

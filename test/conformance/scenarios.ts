@@ -149,6 +149,39 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'refresh fails',
+    timeoutMs: 120_000,
+    async run(engine, shared, model) {
+      shortTables(shared, model, 1000);
+      shared.emulators.aas.setTable(SERVER, model, 'DimDate', { durationMs: 1000, failAttempts: 5, failMessage: 'The column Date has a duplicate value 2026-01-01.' });
+      const id = await start(engine, { server: server(shared), model, type: 'full', sync: true });
+      const view = await waitForRun(engine, id, (v) => ENDED.has(v.status), 110_000);
+      return observe(engine, shared, model, id, view, { errorMentionsAas: view.error?.message.includes('duplicate value 2026-01-01') ?? false });
+    },
+  },
+  {
+    name: 'transient AAS errors on status polls',
+    timeoutMs: 120_000,
+    async run(engine, shared, model) {
+      shortTables(shared, model, 6000);
+      shared.emulators.aas.inject({ operation: 'getRefresh', model, times: 2, fault: { status: 503 } });
+      const id = await start(engine, { server: server(shared), model, type: 'full', sync: false });
+      const view = await waitForRun(engine, id, (v) => ENDED.has(v.status), 110_000);
+      const failedPolls = shared.emulators.aas.requests.filter((r) => r.operation === 'getRefresh' && r.model === model && r.status === 503).length;
+      return observe(engine, shared, model, id, view, { failedPolls });
+    },
+  },
+  {
+    name: 'run times out',
+    timeoutMs: 150_000,
+    async run(engine, shared, model) {
+      shortTables(shared, model, 600_000);
+      const id = await start(engine, { server: server(shared), model, type: 'full', sync: true, timeout: 'PT1M' });
+      const view = await waitForRun(engine, id, (v) => ENDED.has(v.status), 140_000);
+      return observe(engine, shared, model, id, view);
+    },
+  },
+  {
     name: 'callback',
     timeoutMs: 120_000,
     async run(engine, shared, model) {
