@@ -2,9 +2,9 @@ import { COMMIT_MODES, REFRESH_STATUSES, REFRESH_TYPES } from '../aas/types';
 import { AUTH_MODES, HOSTING_PLANS } from '../config/config';
 import { ErrorCodes } from '../errors';
 import { FINAL_HTTP_STATUS, RETRY_AFTER_SECONDS } from './handlers';
-import { MAX_BODY_BYTES } from './requestSchema';
+import { DEFAULT_LIST_LIMIT, MAX_BODY_BYTES, MAX_LIST_LIMIT, RUN_STATUS_FILTERS } from './requestSchema';
 
-const RUN_STATUSES = ['pending', 'waiting', 'refreshing', 'syncing', 'succeeded', 'failed', 'cancelled', 'timedOut'];
+const RUN_STATUSES = [...RUN_STATUS_FILTERS];
 const objectRef = { type: 'object', required: ['table'], properties: { table: { type: 'string' }, partition: { type: 'string' } }, additionalProperties: false };
 const objectStatus = { type: 'object', required: ['table', 'status'], properties: { table: { type: 'string' }, partition: { type: 'string' }, status: { type: 'string' } } };
 const runError = { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', enum: Object.values(ErrorCodes) }, message: { type: 'string' } } };
@@ -14,7 +14,10 @@ const errorResponse = (description: string) => ({ description, content: json(ref
 const unauthorized = { description: 'Missing or wrong function key (x-functions-key header or ?code=); empty body.' };
 const runningHeaders = {
   Location: { description: 'Absolute URL of the run status.', schema: { type: 'string', format: 'uri' } },
-  'Retry-After': { description: `Seconds to wait before polling again (${RETRY_AFTER_SECONDS}).`, schema: { type: 'integer' } },
+  'Retry-After': {
+    description: `Seconds to wait before polling again: until just after the run's next poll of AAS (at most POLL_MAX_INTERVAL_SECONDS), ${RETRY_AFTER_SECONDS} when no poll is scheduled and on POST and DELETE.`,
+    schema: { type: 'integer', minimum: 1 },
+  },
 };
 
 /** OpenAPI 3.1 description of the HTTP API, served at /api/openapi.json and checked against real answers in tests. */
@@ -48,10 +51,10 @@ export const openApiDocument = {
         operationId: 'listRefreshes',
         summary: "This app's runs, newest first",
         parameters: [
-          { name: 'server', in: 'query', schema: { type: 'string' } },
-          { name: 'model', in: 'query', schema: { type: 'string' } },
+          { name: 'server', in: 'query', description: 'asazure://<host>/<server>, the host on AAS_ALLOWED_HOSTS (as in the request body).', schema: { type: 'string' } },
+          { name: 'model', in: 'query', description: 'As in the request body: no control characters, not "." or "..".', schema: { type: 'string', minLength: 1, maxLength: 256 } },
           { name: 'status', in: 'query', schema: { type: 'string', enum: RUN_STATUSES } },
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+          { name: 'limit', in: 'query', description: 'Decimal digits only (not 1e2, 0x10 or " 5").', schema: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT } },
         ],
         responses: {
           '200': { description: 'Runs.', content: json({ type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: ref('Run') } } }) },
@@ -90,8 +93,8 @@ export const openApiDocument = {
         operationId: 'modelHistory',
         summary: "The model's own AAS refresh history (the last 30 days, as AAS keeps it)",
         parameters: [
-          { name: 'server', in: 'query', required: true, schema: { type: 'string' } },
-          { name: 'model', in: 'query', required: true, schema: { type: 'string' } },
+          { name: 'server', in: 'query', required: true, description: 'asazure://<host>/<server>, the host on AAS_ALLOWED_HOSTS (as in the request body).', schema: { type: 'string' } },
+          { name: 'model', in: 'query', required: true, description: 'As in the request body: no control characters, not "." or "..".', schema: { type: 'string', minLength: 1, maxLength: 256 } },
         ],
         responses: {
           '200': {
