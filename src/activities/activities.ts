@@ -149,9 +149,9 @@ export function createActivities(deps: ActivityDependencies) {
         return { kind: 'cancelled' };
       } catch (error) {
         const code = codeOf(error);
-        if (code === ErrorCodes.AAS_NOT_FOUND || code === ErrorCodes.AAS_CONFLICT) {
-          return { kind: 'notRunning', message: toRunError(error).message };
-        }
+        // 404: AAS does not know the refresh (lost with a restarted server), which is not "ended".
+        if (code === ErrorCodes.AAS_NOT_FOUND) return { kind: 'unknown', message: toRunError(error).message };
+        if (code === ErrorCodes.AAS_CONFLICT) return { kind: 'notRunning', message: toRunError(error).message };
         return rejectOrRethrow(error, context, 'refresh.cancelFailed');
       }
     },
@@ -207,9 +207,15 @@ export function createActivities(deps: ActivityDependencies) {
     },
   };
 
+  /**
+   * A status call that failed is worth repeating at the next poll when the cause may pass
+   * (network, 5xx, 429) and also when it is this app's own identity (Key Vault, managed identity,
+   * Entra, a rotated secret): that says nothing about the refresh, which goes on in AAS, so the run
+   * keeps polling until someone fixes it or the deadline comes. Only AAS's own refusals reject.
+   */
   function unavailableOrRejected(error: unknown, context: InvocationContext, event: string) {
     const runError = toRunError(error);
-    if (isRetryable(error)) {
+    if (isRetryable(error) || isIdentityProblem(runError.code)) {
       logEvent(context, 'warn', event, { code: runError.code, retryable: true });
       const retryAfterMs = error instanceof AppError ? error.retryAfterMs : undefined;
       return { kind: 'unavailable' as const, error: runError, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
@@ -224,6 +230,11 @@ export type Activities = ReturnType<typeof createActivities>;
 function throttled(error: unknown): Throttled {
   const retryAfterMs = error instanceof AppError && error.retryAfterMs !== undefined ? error.retryAfterMs : DEFAULT_THROTTLE_WAIT_MS;
   return { kind: 'throttled', retryAfterMs, message: toRunError(error).message };
+}
+
+/** This app's identity chain failed (not AAS refusing the request): AUTH_* codes and AAS rejecting the token. */
+export function isIdentityProblem(code: string): boolean {
+  return code.startsWith('AUTH_') || code === ErrorCodes.AAS_UNAUTHORIZED;
 }
 
 /** Unknown errors (not AppError) are treated as transient: a bug or an outage should not end a run early. */

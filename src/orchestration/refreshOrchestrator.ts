@@ -180,7 +180,13 @@ export function* refreshOrchestrator(context: OrchestrationContext): Step<RunRes
       const timing = run.pollTiming();
       let ending: Ending | undefined;
       if (timing.remainingMs <= 0) {
-        ending = yield* cancelAndEnd(run, 'deadline', 'timedOut', (cancelled) => ({ code: ErrorCodes.RUN_TIMED_OUT, message: `The refresh did not finish within ${request.timeoutMs / 1000} s; ${cancelled}` }));
+        const blind = run.identityTrouble();
+        ending = yield* cancelAndEnd(run, 'deadline', 'timedOut', (cancelled) =>
+          blind === undefined
+            ? { code: ErrorCodes.RUN_TIMED_OUT, message: `The refresh did not finish within ${request.timeoutMs / 1000} s; ${cancelled}` }
+            : // The run could not see the refresh: say what to fix, with the identity's own code.
+              { code: blind.code, message: `The run could not read the refresh's status until the deadline (${request.timeoutMs / 1000} s) because of this app's identity: ${blind.message} Fix that; ${cancelled}` },
+        );
       } else {
         const woke = yield* waitOrCancel(run, run.at(Math.max(nextPollDelayMs(timing, request.polling), run.minNextDelayMs)));
         run.minNextDelayMs = 0;
@@ -391,6 +397,9 @@ function* cancelInAas(run: RunState, why: 'deadline' | 'request' | 'error'): Ste
     case 'notRunning':
       run.log('refresh.cancelled', { refreshId: run.refreshId, why, alreadyEnded: true });
       return `the AAS refresh had already ended (${outcome.message}).`;
+    case 'unknown':
+      run.log('refresh.cancelled', { refreshId: run.refreshId, why, unknownToAas: true });
+      return `AAS does not know refresh ${run.refreshId} (it may have lost it, for example in a restart), so there was nothing to cancel (${outcome.message}).`;
     case 'rejected':
       run.noteIssue({ code: outcome.error.code, message: `Cancelling refresh ${run.refreshId} in AAS failed: ${outcome.error.message}` });
       run.log('refresh.cancelFailed', { refreshId: run.refreshId, why, code: outcome.error.code }, 'warn');
@@ -545,6 +554,12 @@ class RunState {
     });
     this.log('refresh.poll', { refreshId: this.refreshId, status: refresh.status, statusCalls: this.progress.statusCalls });
     this.publish();
+  }
+
+  /** The last issue, when it is this app's identity failing (the status calls cannot see the refresh). */
+  identityTrouble(): RunError | undefined {
+    const issue = this.progress.lastIssue;
+    return issue !== undefined && (issue.code.startsWith('AUTH_') || issue.code === ErrorCodes.AAS_UNAUTHORIZED) ? issue : undefined;
   }
 
   noteIssue(issue: RunError): void {

@@ -8,7 +8,7 @@ import { expectFinalState, requestsOf } from './invariants';
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 12 });
+  stack = await startAppStack({ modelCount: 14 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -146,5 +146,69 @@ describe('cancel before submit, under retries', () => {
     const { id } = await cancelDuringBackoff(model, 'submitRefresh');
     await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 1, errorText: 'the AAS refresh was cancelled' });
     expect(stack.emulators.aas.refreshes('myserver', model)[0]?.status).toBe('cancelled');
+  });
+});
+
+describe('identity failures mid-run', () => {
+  type Breakage = { name: string; code: string; fixText: RegExp; breakIt: () => void; fixIt: () => void };
+  let rotation = 0;
+  const breakages = (): Breakage[] => {
+    const { identity, servicePrincipal } = stack.emulators;
+    const rotate = () => {
+      rotation += 1;
+      identity.rotateSecret(identity.secretName, servicePrincipal.clientId, `rotated-secret-${rotation}-${'y'.repeat(24)}`);
+    };
+    return [
+      { name: 'Key Vault 403', code: 'AUTH_KEY_VAULT_FORBIDDEN', fixText: /Key Vault Secrets User/, breakIt: () => void (identity.faults.keyVaultForbidden = true), fixIt: () => void (identity.faults.keyVaultForbidden = false) },
+      { name: 'wrong secret', code: 'AUTH_INVALID_CLIENT', fixText: /client secret/, breakIt: () => identity.setServicePrincipalSecret(servicePrincipal.clientId, 'a-secret-the-vault-does-not-have-0123456789'), fixIt: rotate },
+      { name: 'managed identity down', code: 'AUTH_MANAGED_IDENTITY_UNAVAILABLE', fixText: /managed identity/i, breakIt: () => void (identity.faults.managedIdentityDown = true), fixIt: () => void (identity.faults.managedIdentityDown = false) },
+      { name: 'Entra 503', code: 'AUTH_TRANSIENT', fixText: /./, breakIt: () => void (identity.faults.entraUnavailable = true), fixIt: () => void (identity.faults.entraUnavailable = false) },
+    ];
+  };
+
+  /** A 20-minute refresh, polled once; then the identity breaks and the cached token is refused once. */
+  async function breakMidRun(model: string, breakage: Breakage, timeout: string) {
+    stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 20 * 60_000 });
+    const id = await stack.start({ server: stack.server, model, timeout });
+    await stepUntil(stack.host, async () => (await stack.run(id)).body.statusCalls >= 1, 'first poll');
+    breakage.breakIt();
+    stack.emulators.aas.inject({ operation: 'any', model, fault: { kind: 'expireTokens' } });
+    return id;
+  }
+
+  it.each(['Key Vault 403', 'wrong secret', 'managed identity down', 'Entra 503'].map((name, index) => [name, index] as const))('%s: the run keeps polling, noting the issue, and succeeds once it is fixed', async (_name, index) => {
+    const breakage = breakages()[index] as Breakage;
+    const model = modelName(8 + index);
+    try {
+      const id = await breakMidRun(model, breakage, 'PT2H');
+      await stepUntil(stack.host, async () => (await stack.run(id)).body.lastIssue?.code === breakage.code, `${breakage.name} noted on the run`);
+      const during = (await stack.run(id)).body;
+      expect(during.status).toBe('refreshing');
+      // Well past the refresh's end in AAS: still polling, never abandoned.
+      await stack.host.runUntilIdle({ maxVirtualMs: 30 * 60_000 });
+      expect((await stack.run(id)).body).toMatchObject({ status: 'refreshing', lastIssue: { code: breakage.code } });
+      breakage.fixIt();
+      await stack.finish(id);
+      await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1 });
+      expect((await stack.run(id)).body.syncState).toBe(2);
+    } finally {
+      breakage.fixIt();
+    }
+  });
+
+  it('never fixed: at the deadline the run says what to fix (Key Vault 403), having tried to cancel', async () => {
+    const breakage = breakages()[0] as Breakage;
+    const model = modelName(12);
+    try {
+      stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 3 * 3_600_000 });
+      const id = await breakMidRun(model, breakage, 'PT1H');
+      const done = await stack.finish(id);
+      expect(done.body).toMatchObject({ status: 'timedOut', error: { code: 'AUTH_KEY_VAULT_FORBIDDEN' } });
+      expect(done.body.error?.message).toMatch(/could not read the refresh's status until the deadline/);
+      expect(done.body.error?.message).toMatch(breakage.fixText);
+      expect(Date.parse(done.body.endedAt ?? '') - Date.parse(done.body.startedAt ?? '')).toBeGreaterThanOrEqual(3_600_000);
+    } finally {
+      breakage.fixIt();
+    }
   });
 });
