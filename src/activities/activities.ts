@@ -149,9 +149,9 @@ export function createActivities(deps: ActivityDependencies) {
         return { kind: 'cancelled' };
       } catch (error) {
         const code = codeOf(error);
-        if (code === ErrorCodes.AAS_NOT_FOUND || code === ErrorCodes.AAS_CONFLICT) {
-          return { kind: 'notRunning', message: toRunError(error).message };
-        }
+        // 404: AAS does not know the refresh (lost with a restarted server), which is not "ended".
+        if (code === ErrorCodes.AAS_NOT_FOUND) return { kind: 'unknown', message: toRunError(error).message };
+        if (code === ErrorCodes.AAS_CONFLICT) return { kind: 'notRunning', message: toRunError(error).message };
         return rejectOrRethrow(error, context, 'refresh.cancelFailed');
       }
     },

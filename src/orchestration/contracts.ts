@@ -180,7 +180,8 @@ export interface CancelRefreshInput {
   refreshId: string;
 }
 
-export type CancelRefreshResult = { kind: 'cancelled' } | { kind: 'notRunning'; message: string } | { kind: 'rejected'; error: RunError } | Throttled;
+/** `notRunning`: AAS knows the refresh and it had ended; `unknown`: AAS does not know it (404). */
+export type CancelRefreshResult = { kind: 'cancelled' } | { kind: 'notRunning'; message: string } | { kind: 'unknown'; message: string } | { kind: 'rejected'; error: RunError } | Throttled;
 
 export interface SubmitSyncInput {
   model: ModelRef;

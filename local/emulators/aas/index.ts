@@ -104,6 +104,8 @@ export interface AasEmulator {
    * caller in between: "AAS did it, the caller never heard"). Undefined removes the hook.
    */
   holdAnswers(gate: ((entry: RequestLogEntry) => Promise<void> | undefined) | undefined): void;
+  /** Called with each request's log entry as it arrives (status still 0); undefined removes it. */
+  onRequest(listener: ((entry: RequestLogEntry) => void) | undefined): void;
   setTable(server: string, model: string, table: string, behaviour: TableBehaviour): void;
   /** Someone else's refresh of the whole model: our POST gets 409 until it ends. Returns its id. */
   startOutsideRefresh(server: string, model: string, options: { durationMs: number }): string;
@@ -118,6 +120,8 @@ export interface AasEmulator {
   reset(): void;
   /** Callbacks received at `<url>/_emulator/callbacks/...`, oldest first. */
   readonly callbacks: ReceivedCallback[];
+  /** Forgets the model's refreshes, as a restarted emulator (or a server that lost them) would. */
+  forgetRefreshes(server: string, model: string): void;
   /** The refresh running now (notStarted or inProgress), if any. */
   activeRefresh(server: string, model: string): RefreshView | undefined;
   /** Every refresh of the model, newest first. */
@@ -166,6 +170,7 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
   const requests: RequestLogEntry[] = [];
   let faults: ActiveFault[] = [];
   let answerGate: ((entry: RequestLogEntry) => Promise<void> | undefined) | undefined;
+  let requestListener: ((entry: RequestLogEntry) => void) | undefined;
   let host = '';
 
   const serverNameOf = (name: string): string => `asazure://${host}/${name}`;
@@ -347,6 +352,7 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     const rootActivityId = randomUUID();
     const entry: RequestLogEntry = { method, path, query: queryText, operation: 'unknown', status: 0, at: clock.now(), authorized: false };
     requests.push(entry);
+    requestListener?.(entry);
 
     let segments: string[];
     try {
@@ -588,6 +594,9 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     holdAnswers: (gate) => {
       answerGate = gate;
     },
+    onRequest: (listener) => {
+      requestListener = listener;
+    },
     inject: (spec) => {
       faults.push({ spec, remaining: spec.times ?? 1 });
     },
@@ -623,6 +632,9 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     },
     setDefaultDurationMs: (ms) => {
       defaultDurationMs = ms;
+    },
+    forgetRefreshes: (serverName, modelName) => {
+      requireModel(serverName, modelName).refreshes = [];
     },
     activeRefresh: (serverName, modelName) => {
       const record = activeRecord(requireModel(serverName, modelName));
