@@ -102,14 +102,15 @@ function* callPatiently<T extends { kind: string }>(
     if (!isThrottled(result)) return { status: 'done', value: result as Exclude<T, Throttled> };
     const throttledError: RunError = { code: ErrorCodes.AAS_THROTTLED, message: result.message };
     if (waits >= MAX_THROTTLE_WAITS) return { status: 'failed', error: throttledError };
-    if (options.untilDeadline && run.remainingMs() <= result.retryAfterMs) {
+    const retryAfterMs = run.cappedRetryAfter(result.retryAfterMs);
+    if (options.untilDeadline && run.remainingMs() <= retryAfterMs) {
       return { status: 'failed', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `AAS kept throttling until the deadline: ${result.message}` } };
     }
     run.noteIssue(throttledError);
     if (options.cancellable) {
-      if ((yield* waitOrCancel(run, run.at(result.retryAfterMs))) === 'cancelled') return { status: 'cancelled', afterFailedAttempt: false };
+      if ((yield* waitOrCancel(run, run.at(retryAfterMs))) === 'cancelled') return { status: 'cancelled', afterFailedAttempt: false };
     } else {
-      yield* awaitTask<unknown>(context.df.createTimer(new Date(run.now() + result.retryAfterMs)));
+      yield* awaitTask<unknown>(context.df.createTimer(new Date(run.now() + retryAfterMs)));
     }
   }
 }
@@ -140,7 +141,7 @@ function* pollStatus<T extends { kind: string }>(run: RunState, name: string, in
   const result: T | Unavailable = polled.ok ? polled.value : { kind: 'unavailable', error: polled.error };
   if (isUnavailable(result)) {
     run.noteIssue(result.error);
-    run.minNextDelayMs = result.retryAfterMs ?? 0;
+    run.minNextDelayMs = run.cappedRetryAfter(result.retryAfterMs ?? 0);
     return undefined;
   }
   return result as Exclude<T, Unavailable>;
@@ -554,6 +555,14 @@ class RunState {
     });
     this.log('refresh.poll', { refreshId: this.refreshId, status: refresh.status, statusCalls: this.progress.statusCalls });
     this.publish();
+  }
+
+  /**
+   * A Retry-After is honoured up to POLL_MAX_INTERVAL_SECONDS: AAS (or a proxy) asking for a day
+   * must not park a run that AAS may finish in seconds.
+   */
+  cappedRetryAfter(retryAfterMs: number): number {
+    return Math.min(Math.max(0, retryAfterMs), this.request.polling.maxIntervalMs);
   }
 
   /** The last issue, when it is this app's identity failing (the status calls cannot see the refresh). */

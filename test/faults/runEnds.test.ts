@@ -8,7 +8,7 @@ import { expectFinalState, requestsOf } from './invariants';
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 14 });
+  stack = await startAppStack({ modelCount: 15 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -210,5 +210,24 @@ describe('identity failures mid-run', () => {
     } finally {
       breakage.fixIt();
     }
+  });
+});
+
+describe('huge Retry-After', () => {
+  it.each(['getRefresh', 'submitRefresh', 'getSync'] as const)('429 with Retry-After: 100000 on %s waits POLL_MAX_INTERVAL_SECONDS (600 s) at most', async (operation) => {
+    const model = modelName(operation === 'getRefresh' ? 13 : operation === 'submitRefresh' ? 14 : 15);
+    const aas = stack.emulators.aas;
+    aas.setTable('myserver', model, 'DimDate', { durationMs: 5_000 });
+    aas.inject({ operation, model, times: 1, fault: { status: 429, retryAfterSeconds: 100_000 } });
+    const id = await stack.start({ server: stack.server, model, objects: [{ table: 'DimDate' }], sync: true, timeout: 'PT12H' });
+    const done = await stack.finish(id);
+    expect(done.body).toMatchObject({ status: 'succeeded', syncState: 2 });
+    const calls = requestsOf(stack, operation, model).filter((entry) => entry.at >= Date.parse(done.body.startedAt ?? ''));
+    const throttled = calls.findIndex((entry) => entry.status === 429);
+    expect(throttled).toBeGreaterThanOrEqual(0);
+    const wait = (calls[throttled + 1]?.at ?? Number.POSITIVE_INFINITY) - (calls[throttled]?.at ?? 0);
+    expect(wait).toBeGreaterThanOrEqual(600_000);
+    expect(wait).toBeLessThanOrEqual(600_000 + 1_000);
+    expect(Date.parse(done.body.endedAt ?? '') - Date.parse(done.body.startedAt ?? '')).toBeLessThan(30 * 60_000);
   });
 });
