@@ -237,16 +237,9 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
       models: { servers: [{ name: SERVER, models: Object.entries(MODELS).map(([name, model]) => ({ name, tables: model.tables.map((durationMs, i) => ({ name: `Table${i + 1}`, durationMs })) })) }] },
     });
     for (const [name, model] of Object.entries(MODELS)) emulators.aas.setSyncBehaviour(SERVER, name, { durationMs: model.syncMs });
-    // A synchronous look at every request the moment AAS has handled it (before the child can
-    // record the answer): the kill for "the POST reached AAS" lands between the two.
-    const log = emulators.aas.requests;
-    Object.defineProperty(log, 'push', {
-      value: (...items: RequestLogEntry[]): number => {
-        const length = Array.prototype.push.apply(log, items);
-        setImmediate(() => check?.());
-        return length;
-      },
-    });
+    // A look at the kill points as each request reaches AAS (besides the 5 ms interval and the
+    // holdAnswers gate, which kills before AAS's answer is written).
+    emulators.aas.onRequest(() => setImmediate(() => check?.()));
 
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crash-recovery-'));
     app = new AppProcess(stateDir, {
@@ -263,6 +256,7 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
 
   afterAll(async () => {
     check = undefined;
+    emulators?.aas.onRequest(undefined);
     await app?.killNow();
     await emulators?.close();
     await new Promise<void>((resolve) => (receiver === undefined ? resolve() : receiver.close(() => resolve())));
@@ -343,6 +337,20 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
   }
 
   /**
+   * Waits for the orchestration itself to end, after its callback: its output carries the
+   * callback report (a run stopped by an unexpected error, INTERNAL, has none and never will).
+   */
+  async function waitForCallbackReport(id: string): Promise<RunView> {
+    const deadline = Date.now() + FINISH_TIMEOUT_MS;
+    for (;;) {
+      const view = (await app.api('GET', `refreshes/${id}`)).body as RunView;
+      if (view.callback !== undefined || view.error?.code === 'INTERNAL') return view;
+      if (Date.now() > deadline) throw new Error(`run ${id} has no callback report ${FINISH_TIMEOUT_MS} ms after its final status: ${JSON.stringify(view)}`);
+      await sleep(50);
+    }
+  }
+
+  /**
    * Starts a run on the model, kills the host at each point in turn (restarting it on the same
    * state each time), then checks the run ended as if nothing had happened.
    */
@@ -376,9 +384,10 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
   }
 
   async function finishRun(model: ModelName, id: string, sinceStart: number, started: number): Promise<RunReport> {
-    const { status, view } = await waitForEnd(id);
-    // Let a callback whose delivery raced the final status land before counting.
-    await sleep(300);
+    const { status } = await waitForEnd(id);
+    // The final status shows before the callback is delivered; the orchestration ends once every
+    // delivery has been answered: count after that, not after a guessed pause.
+    const view = await waitForCallbackReport(id);
     const own = (operation: RequestLogEntry['operation']) => emulators.aas.requests.slice(sinceStart).filter((entry) => entry.model === model && entry.operation === operation);
     const report: RunReport = {
       model,
@@ -453,6 +462,8 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
     const accepted = await app.api('POST', 'refreshes', { server: emulators.aas.serverName(SERVER), model, type: 'full', maxParallelism: 1, sync: true, callbackUrl: `${callbackBase}/${model}` });
     expect(accepted.status).toBe(202);
     const id = (accepted.body as { id: string }).id;
+    /** When the poll timer committed at the kill is due. */
+    let timerDueAt = Number.NaN;
     const waiting: KillPoint = {
       name: 'poll timer pending after a GET status',
       reached: async (probe) => {
@@ -460,7 +471,12 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
         const polls = () => entriesFor(probe, probe.sinceStart, 'getRefresh').length;
         // Any poll will do, so a slow check (a busy machine) cannot step past the point for good.
         const seen = polls();
-        return seen >= 1 && (await timerCommitted(probe, seen)) && polls() === seen && probe.emulators.aas.activeRefresh(SERVER, model) !== undefined;
+        if (seen < 1) return false;
+        const view = await probe.view();
+        if (!(view.refreshId !== undefined && view.statusCalls === seen && view.nextPollAt !== undefined && Date.parse(view.nextPollAt) > Date.now() + 100)) return false;
+        if (polls() !== seen || probe.emulators.aas.activeRefresh(SERVER, model) === undefined) return false;
+        timerDueAt = Date.parse(view.nextPollAt);
+        return true;
       },
     };
     await killAt(waiting, id, { model, sinceStart, sinceRestart: sinceStart });
@@ -471,7 +487,9 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
       if (i > 2_000) throw new Error('the refresh never finished in AAS');
       await sleep(20);
     }
-    await sleep(500);
+    // ... and until the timer committed at the kill is overdue: the restart must fire it at once.
+    expect(Number.isFinite(timerDueAt)).toBe(true);
+    if (Date.now() <= timerDueAt) await sleep(timerDueAt - Date.now() + 1);
     const endedAt = emulators.aas.refreshes(SERVER, model)[0]?.endTime ?? 0;
     const sinceRestart = emulators.aas.requests.length;
     const restartMs = await app.start();
