@@ -31,6 +31,7 @@ const files = [
   'azure.yaml',
   'tsconfig.json',
   'tools/bicep/bicep.csproj',
+  'dist/deploy-package/host.json',
   'tools/bicep/packages/azure.bicep.commandline.linux-x64/0.49.2/tools/bicep',
 ];
 
