@@ -41,7 +41,7 @@ function expectNoLeak(text: string): void {
 describe('error codes', () => {
   it.each([
     [new AppError(ErrorCodes.AAS_CONFLICT, 'busy'), 'AAS_CONFLICT', 'busy'],
-    [new Error('[AAS_NOT_ADMIN] not an admin'), 'AAS_NOT_ADMIN', 'not an admin'],
+    [new Error('[AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN] not an admin'), 'AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN', 'not an admin'],
     [new Error("Activity function 'submitRefresh' failed: [AUTH_KEY_VAULT_FORBIDDEN] grant the role\n\n$OutOfProcData$:{}"), 'AUTH_KEY_VAULT_FORBIDDEN', 'grant the role'],
     [new Error('[NOT_A_CODE] [AAS_TRANSIENT] reset'), 'AAS_TRANSIENT', 'reset'],
     [new Error('plain failure'), 'INTERNAL', 'plain failure'],

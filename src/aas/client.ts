@@ -131,7 +131,9 @@ export function raiseForStatus(operation: AasOperation, target: string, answer: 
     fail(ErrorCodes.AAS_UNAUTHORIZED, 'the token was rejected', true);
   }
   if (status === 400 && xmlaError !== undefined && /administrator/i.test(xmlaError)) {
-    fail(ErrorCodes.AAS_NOT_ADMIN, 'the identity is not an administrator of the server (or the server does not exist)', false);
+    // AAS gives one answer for both, so the code names both: a typo in the server name must not
+    // read as a permission problem.
+    fail(ErrorCodes.AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN, 'the server does not exist, or the identity is not one of its administrators (AAS does not say which)', false);
   }
   if (status === 404) fail(ErrorCodes.AAS_NOT_FOUND, 'not found', false);
   if (status >= 400) fail(ErrorCodes.AAS_BAD_REQUEST, 'bad request', false);

@@ -151,7 +151,8 @@ export function createApi({ config, aas, now = Date.now }: ApiDependencies) {
         const code = codeOf(error);
         logEvent(context, 'warn', 'aas.historyFailed', { code });
         const message = error instanceof AppError ? error.detail : 'AAS could not be reached.';
-        return problem(code === ErrorCodes.AAS_NOT_FOUND ? 404 : 502, code, message);
+        // A model or server AAS does not know (or will not show this identity) is the caller's to fix.
+        return problem(code === ErrorCodes.AAS_NOT_FOUND || code === ErrorCodes.AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN ? 404 : 502, code, message);
       }
     },
   };

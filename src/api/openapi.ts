@@ -114,7 +114,7 @@ export const openApiDocument = {
           },
           '400': errorResponse('The query is not valid.'),
           '401': unauthorized,
-          '404': errorResponse('AAS does not know the model.'),
+          '404': errorResponse('AAS does not know the model (AAS_NOT_FOUND), or the server does not exist or the app is not its administrator (AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN: AAS does not say which).'),
           '502': errorResponse('AAS refused or could not be reached; error.code says why.'),
         },
       },

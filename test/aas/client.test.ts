@@ -133,10 +133,10 @@ describe('AAS client against the emulator over HTTPS', () => {
     expect(h.emulator.requests[0]).toMatchObject({ authorized: false, status: 401 });
   });
 
-  it('maps the not-administrator 400 to AAS_NOT_ADMIN with the header text surfaced', async () => {
+  it('maps the not-administrator 400 to AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN with the header text surfaced', async () => {
     h.emulator.setNotAdmin('myserver', true);
     const error = await rejectionOf(h.client.submitRefresh(h.model, toRefreshRequest()));
-    expect(codeOf(error)).toBe('AAS_NOT_ADMIN');
+    expect(codeOf(error)).toBe('AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain(`user is not the administrator of '${h.emulator.serverName()}'`);
     expect(error.rootActivityId).toMatch(/^[0-9a-f-]{36}$/);

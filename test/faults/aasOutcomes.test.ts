@@ -73,13 +73,13 @@ describe('AAS conflicts', () => {
 });
 
 describe('AAS permanent refusals', () => {
-  it('400 not-admin: fails at once with AAS_NOT_ADMIN and the x-ms-xmlaerror-extended text', async () => {
+  it('400 not-admin: fails at once with AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN and the x-ms-xmlaerror-extended text', async () => {
     const model = modelName(4);
     stack.emulators.aas.setNotAdmin(SERVER, true);
     try {
       const id = await stack.start({ server: stack.server, model });
       await stack.finish(id);
-      const done = await expectFinalState(stack, id, model, { status: 'failed', code: 'AAS_NOT_ADMIN', errorText: 'is not the administrator of', submitted: 0 });
+      const done = await expectFinalState(stack, id, model, { status: 'failed', code: 'AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN', errorText: 'is not the administrator of', submitted: 0 });
       expect(done.body.error?.message).toContain('x-ms-xmlaerror-extended');
       // At once: one look at the model, no retries.
       expect(requestsOf(stack, 'listRefreshes', model)).toHaveLength(1);

@@ -378,6 +378,24 @@ describe('the model-history route refuses what POST refuses, with 400 naming the
   });
 });
 
+describe('a server that does not exist (AAS gives the same answer as for a missing admin)', () => {
+  const missing = () => stack.emulators.aas.serverName('nosuchserver');
+  it('the history route answers 404 with a code and message naming both causes, not AAS_NOT_ADMIN', async () => {
+    const answer = await send('GET', `models/refreshes?server=${encodeURIComponent(missing())}&model=${modelName(1)}`);
+    expect(answer.status).toBe(404);
+    const error = errorOf(answer);
+    expect(error.code).toBe('AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN');
+    expect(error.message).toContain('the server does not exist, or the identity is not one of its administrators (AAS does not say which)');
+  });
+  it('a run on it fails with the same code', async () => {
+    const answer = await send('POST', 'refreshes', { body: { server: missing(), model: modelName(1) } });
+    expect(answer.status).toBe(202);
+    await stack.host.runUntilIdle({ maxVirtualMs: 3_600_000 });
+    const run = (await send('GET', `refreshes/${(answer.body as { id: string }).id}`)).body as { status: string; error?: { code: string } };
+    expect([run.status, run.error?.code]).toEqual(['failed', 'AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN']);
+  });
+});
+
 describe('ill-formed Unicode, repeated keys and repeated objects in a body: 400, nothing sent to AAS', () => {
   const raw = (text: () => string) => () => ({ rawBody: text(), headers: { 'content-type': 'application/json' } });
   it.each<[string, () => RequestOptions, string]>([

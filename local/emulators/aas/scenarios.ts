@@ -27,7 +27,7 @@ export const SCENARIO_SUMMARIES: Record<ScenarioName, string> = {
   throttle: 'the next AAS calls for the model answer 429 with Retry-After: the run waits them out; options times, retryAfterSeconds',
   'fail-sync': 'the replica sync ends with syncstate 3: the run ends failed (SYNC_FAILED), the refresh shown as succeeded',
   busy: 'someone else refreshes the whole model: MODEL_BUSY, or the run waits with "onConflict": "wait"; options durationSeconds',
-  'not-admin': "the app's service principal is not an administrator of the server: the run ends failed (AAS_NOT_ADMIN)",
+  'not-admin': "the app's service principal is not an administrator of the server: the run ends failed (AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN)",
 };
 
 /** Checks a control-route or setting value; throws a message naming what is wrong. */

@@ -74,7 +74,7 @@ describe('emulator scenarios through the control route', () => {
 
   it('not-admin: AAS answers as for an identity that is not a server administrator', async () => {
     await control('POST', '/scenarios/not-admin');
-    expect((await rejectionOf(h.client.listRefreshes(h.model))).code).toBe('AAS_NOT_ADMIN');
+    expect((await rejectionOf(h.client.listRefreshes(h.model))).code).toBe('AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN');
   });
 
   it('reset undoes every scenario: tables, throttling, sync, someone else\'s refresh and the admin', async () => {

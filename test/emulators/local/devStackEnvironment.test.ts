@@ -46,7 +46,7 @@ describe('AAS_EMULATOR_SCENARIO', () => {
     const stack = await start({ readLocalSettings: false });
     expect(stack.scenarios).toEqual(['not-admin']);
     const history = await fetch(`${stack.apiBase}/models/refreshes?server=${encodeURIComponent(stack.sampleServer)}&model=AdventureWorks`, { headers: { 'x-functions-key': stack.functionKey } });
-    expect(((await history.json()) as { error: { code: string } }).error.code).toBe('AAS_NOT_ADMIN');
+    expect(((await history.json()) as { error: { code: string } }).error.code).toBe('AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN');
   });
 
   it('refuses an unknown scenario, naming the known ones', async () => {
