@@ -119,8 +119,14 @@ function* callPatiently<T extends { kind: string }>(
 function* attemptCancellably<T>(run: RunState, name: string, input: unknown): Step<{ ok: true; value: T } | { ok: false; error: RunError } | { cancelled: true; afterFailedAttempt: boolean }> {
   const retry = submitRetryOptions();
   for (let attempts = 1; ; attempts += 1) {
-    if (run.cancelRequest().isCompleted) return { cancelled: true, afterFailedAttempt: attempts > 1 };
-    const called = yield* attempt<T>(run.context.df.callActivity(name, input));
+    const cancel = run.cancelRequest();
+    if (cancel.isCompleted) return { cancelled: true, afterFailedAttempt: attempts > 1 };
+    // The call races the cancel request: a cancel is acted on while a slow call is still out
+    // (the call's late answer is ignored). A submit that was out may have reached AAS.
+    const call = run.context.df.callActivity(name, input);
+    const winner = yield* awaitTask<Task>(run.context.df.Task.any([call, cancel]));
+    if (winner === cancel) return { cancelled: true, afterFailedAttempt: attempts > 1 || name === FunctionNames.submitRefresh };
+    const called: { ok: true; value: T } | { ok: false; error: RunError } = call.isFaulted ? { ok: false, error: toRunError(call.result) } : { ok: true, value: call.result as T };
     if (called.ok || attempts >= retry.maxNumberOfAttempts) return called;
     const backoffMs = Math.min(retry.firstRetryIntervalInMilliseconds * retry.backoffCoefficient ** (attempts - 1), retry.maxRetryIntervalInMilliseconds);
     if ((yield* waitOrCancel(run, new Date(run.now() + backoffMs))) === 'cancelled') return { cancelled: true, afterFailedAttempt: true };

@@ -1,4 +1,6 @@
+import { holdAnswer } from '../support/aasGate';
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
+import { stepUntil } from '../support/virtualTime';
 import { expectFinalState, requestsOf, SERVER } from './invariants';
 
 // Permanent AAS answers and races: conflicts, not-admin, unknown model, failed refreshes, a queue
@@ -14,22 +16,17 @@ afterAll(async () => {
 
 const hour = 3_600_000;
 
-/** Resolves once the emulator has logged `count` requests of the operation on the model (real time). */
-async function untilRequested(operation: string, model: string, count = 1): Promise<void> {
-  const limit = Date.now() + 10_000;
-  while (requestsOf(stack, operation, model).length < count) {
-    if (Date.now() > limit) throw new Error(`no ${operation} request for ${model}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** Lets durable timers fire one at a time until the run shows the status. */
+const until = (id: string, status: string) => stepUntil(stack.host, async () => (await stack.run(id)).body.status === status, `run ${id} ${status}`);
 
-/** Lets virtual time pass in small steps until the run shows the status. */
-async function until(id: string, status: string, maxSteps = 200): Promise<void> {
-  for (let step = 0; step < maxSteps; step += 1) {
-    if ((await stack.run(id)).body.status === status) return;
-    await stack.host.runUntilIdle({ maxVirtualMs: 60_000 });
-  }
-  throw new Error(`run ${id} never reached ${status}`);
+/**
+ * Holds the answer to the submit activity's own history read (the model's second listRefreshes:
+ * the first is the run's look at the model), so that an outside refresh can start between that
+ * read and the POST: AAS then answers the POST itself with 409.
+ */
+function holdSubmitsHistoryRead(model: string) {
+  let reads = 0;
+  return holdAnswer(stack.emulators.aas, (entry) => entry.operation === 'listRefreshes' && entry.model === model && ++reads === 2);
 }
 
 describe('AAS conflicts', () => {
@@ -44,12 +41,12 @@ describe('AAS conflicts', () => {
   it('AAS answers 409 to the POST itself (outside refresh started at that moment), onConflict fail', async () => {
     const model = modelName(2);
     const aas = stack.emulators.aas;
-    // Holds the POST for a moment (well under the client timeout) so the outside refresh starts first.
-    aas.inject({ operation: 'submitRefresh', model, fault: { kind: 'delay', ms: 300 } });
+    const held = holdSubmitsHistoryRead(model);
     const id = await stack.start({ server: stack.server, model });
     const done = stack.finish(id);
-    await untilRequested('submitRefresh', model);
+    await held.reached;
     aas.startOutsideRefresh(SERVER, model, { durationMs: hour });
+    held.release();
     await done;
     expect(requestsOf(stack, 'submitRefresh', model).map((entry) => entry.status)).toEqual([409]);
     await expectFinalState(stack, id, model, { status: 'failed', code: 'MODEL_BUSY', errorText: 'A refresh operation is already in progress', submitted: 0, outsideRefreshMayRun: true });
@@ -58,11 +55,12 @@ describe('AAS conflicts', () => {
   it('AAS answers 409 to the POST, onConflict wait: waits for the outside refresh, then refreshes once', async () => {
     const model = modelName(3);
     const aas = stack.emulators.aas;
-    aas.inject({ operation: 'submitRefresh', model, fault: { kind: 'delay', ms: 300 } });
+    const held = holdSubmitsHistoryRead(model);
     const id = await stack.start({ server: stack.server, model, onConflict: 'wait' });
     const done = stack.finish(id);
-    await untilRequested('submitRefresh', model);
+    await held.reached;
     aas.startOutsideRefresh(SERVER, model, { durationMs: 30 * 60_000 });
+    held.release();
     await done;
     const submits = requestsOf(stack, 'submitRefresh', model);
     expect(submits.map((entry) => entry.status)).toEqual([409, 202]);
@@ -147,15 +145,17 @@ describe('AAS refresh outcomes', () => {
 });
 
 describe('cancel races', () => {
-  it('DELETE right after POST, before anything was submitted: ends cancelled, nothing left running', async () => {
+  it('DELETE right after POST, while the run still looks at the model: ends cancelled, nothing submitted', async () => {
     const model = modelName(9);
+    // The run's look at the model is answered only once the DELETE has been accepted.
+    const held = holdAnswer(stack.emulators.aas, (entry) => entry.operation === 'listRefreshes' && entry.model === model);
     const id = await stack.start({ server: stack.server, model });
+    await held.reached;
     expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    held.release();
     await stack.finish(id);
-    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED' });
-    const own = stack.emulators.aas.refreshes(SERVER, model);
-    // Either nothing reached AAS, or what did was cancelled there.
-    if (own.length > 0) expect(own[0]?.status).toBe('cancelled');
+    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 0, errorText: 'before a refresh was submitted' });
+    expect(requestsOf(stack, 'submitRefresh', model)).toHaveLength(0);
   });
 
   it('DELETE twice at once while refreshing: one cancel reaches AAS, a third DELETE after the end gets 409', async () => {
