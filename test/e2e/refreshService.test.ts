@@ -1,8 +1,11 @@
+import { holdAnswer } from '../support/aasGate';
 import { startAppStack, modelName, type AppStack } from '../support/appStack';
+import { stepUntil } from '../support/virtualTime';
 
+// Each test uses its own model and sets up what it needs.
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack();
+  stack = await startAppStack({ modelCount: 16 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -84,24 +87,21 @@ describe('refresh service end to end (virtual time)', () => {
   });
 
   it('does not lose a cancel that arrives while a status poll is in flight', async () => {
-    const model = modelName(4);
+    const model = modelName(13);
     const aas = stack.emulators.aas;
+    aas.setTable('myserver', model, 'FactSales', { durationMs: hour });
     const id = await stack.start({ server: stack.server, model, type: 'full' });
-    await stack.host.runUntilIdle({ maxVirtualMs: 40_000 });
-    // The next status call takes 1.5 s of real time; the DELETE lands during it.
-    aas.inject({ operation: 'getRefresh', model, times: 1, fault: { kind: 'delay', ms: 1500 } });
-    const polls = aas.countRequests('getRefresh', model);
-    const cancels = aas.countRequests('cancelRefresh', model);
-    const running = stack.host.runUntilIdle({ maxVirtualMs: 60_000 });
-    const deadline = Date.now() + 5000;
-    while (aas.requests.filter((r) => r.operation === 'getRefresh' && r.model === model).length === polls && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await stepUntil(stack.host, async () => (await stack.run(id)).body.status === 'refreshing', 'refreshing');
+    // AAS's answer to the next status call is held until the DELETE has been accepted.
+    const held = holdAnswer(aas, (entry) => entry.operation === 'getRefresh' && entry.model === model);
+    const running = stack.finish(id);
+    await held.reached;
     expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
-    await running;
-    const done = await stack.finish(id);
+    held.release();
+    const done = await running;
     expect(done.body).toMatchObject({ status: 'cancelled', error: { code: 'RUN_CANCELLED' } });
-    expect(aas.countRequests('cancelRefresh', model)).toBe(cancels + 1);
+    expect(aas.countRequests('cancelRefresh', model)).toBe(1);
+    expect(aas.refreshes('myserver', model)[0]?.status).toBe('cancelled');
   });
 
   it('times out: cancels the refresh in AAS and ends timedOut with 504', async () => {
@@ -137,7 +137,7 @@ describe('refresh service end to end (virtual time)', () => {
   });
 
   it('queues a second run of this app behind the first (onConflict wait): two refreshes, one after the other', async () => {
-    const model = modelName(6);
+    const model = modelName(14);
     const first = await stack.start({ server: stack.server, model, type: 'full' });
     const second = await stack.start({ server: stack.server, model, type: 'dataOnly', onConflict: 'wait' });
     await stack.host.runUntilIdle({ maxVirtualMs: 60_000 });
@@ -170,10 +170,12 @@ describe('refresh service end to end (virtual time)', () => {
 
   it('keeps history bounded through a six-hour refresh', async () => {
     const model = modelName(10);
-    stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 2 * hour });
-    const id = await stack.start({ server: stack.server, model, sync: false });
+    // The three FactSales partitions run in parallel: six hours in all.
+    stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 6 * hour });
+    const id = await stack.start({ server: stack.server, model, sync: false, timeout: 'PT8H' });
     const done = await stack.finish(id);
     expect(done.body.status).toBe('succeeded');
+    expect(Date.parse(done.body.refreshEndTime ?? '') - Date.parse(done.body.refreshStartTime ?? '')).toBeGreaterThanOrEqual(6 * hour);
     const instance = stack.host.getInstance(id);
     const executions = instance?.history ?? [];
     expect(executions.length).toBeGreaterThan(1);
@@ -207,13 +209,16 @@ describe('refresh service end to end (virtual time)', () => {
   });
 
   it('lists runs newest first and serves the model AAS history', async () => {
-    const list = await stack.request('GET', `refreshes?server=${encodeURIComponent(stack.server)}&model=${modelName(1)}`);
+    const model = modelName(15);
+    const id = await stack.start({ server: stack.server, model, objects: [{ table: 'DimDate' }] });
+    await stack.finish(id);
+    const list = await stack.request('GET', `refreshes?server=${encodeURIComponent(stack.server)}&model=${model}`);
     expect(list.status).toBe(200);
-    expect((list.body as { runs: { model: string }[] }).runs.map((r) => r.model)).toEqual([modelName(1)]);
+    expect((list.body as { runs: { id: string; model: string }[] }).runs.map((r) => [r.id, r.model])).toEqual([[id, model]]);
     const all = (await stack.request('GET', 'refreshes')).body as { runs: { createdAt: string }[] };
     const created = all.runs.map((r) => r.createdAt);
     expect(created).toEqual([...created].sort().reverse());
-    const history = await stack.request('GET', `models/refreshes?server=${encodeURIComponent(stack.server)}&model=${modelName(1)}`);
+    const history = await stack.request('GET', `models/refreshes?server=${encodeURIComponent(stack.server)}&model=${model}`);
     expect(`${history.status} ${history.text}`).toMatch(/^200 /);
     expect((history.body as { refreshes: { status: string }[] }).refreshes[0]?.status).toBe('succeeded');
   });
