@@ -1,5 +1,5 @@
 import type { RefreshSummary } from '../src/aas/types';
-import { medianDuration } from '../src/activities/activities';
+import { expectedDurationMs, medianDuration } from '../src/activities/activities';
 import { loadConfig, type PollingConfig } from '../src/config/config';
 import { nextPollDelayMs, type PollTiming } from '../src/orchestration/pollingPolicy';
 import { MAX_POLLS_PER_EXECUTION } from '../src/orchestration/refreshOrchestrator';
@@ -164,10 +164,74 @@ export function runCase(workload: readonly WorkloadRefresh[], policyCase: Policy
   });
 }
 
+/**
+ * Issue 11, defect 6: partial refreshes (one table or partition) of models whose AAS history is
+ * whole-model refreshes. AAS's history does not say what each refresh covered, so the previous
+ * build expected the whole model's median duration and slept towards it; this build expects a
+ * duration only from the app's own finished runs of the same shape (none on the first run of a
+ * shape: polling by elapsed time), and AAS's history only for whole-model requests.
+ */
+export const PARTIAL_WORKLOAD = {
+  seed: 0x5eed_0011,
+  refreshes: 100,
+  minDurationMs: 10 * SECOND,
+  maxDurationMs: 30 * MINUTE,
+  /** The model's full refreshes take this many times as long as the partial one (log-uniform). */
+  minFullFactor: 5,
+  maxFullFactor: 100,
+  historyRuns: 5,
+  historySigma: 0.15,
+} as const;
+
+export interface PartialRefresh {
+  durationMs: number;
+  /** The model's whole-model refreshes, as AAS lists them. */
+  fullHistory: RefreshSummary[];
+  /** This app's earlier runs of the same shape (for repeat runs). */
+  ownDurations: number[];
+}
+
+export function makePartialWorkload(options = PARTIAL_WORKLOAD): PartialRefresh[] {
+  const random = mulberry32(options.seed);
+  const logUniform = (min: number, max: number) => Math.exp(Math.log(min) + random() * (Math.log(max) - Math.log(min)));
+  return Array.from({ length: options.refreshes }, (_, index) => {
+    const durationMs = Math.round(logUniform(options.minDurationMs, options.maxDurationMs));
+    const fullMs = durationMs * logUniform(options.minFullFactor, options.maxFullFactor);
+    const fullHistory = Array.from({ length: options.historyRuns }, (__, run): RefreshSummary => {
+      const start = HISTORY_EPOCH - (run + 1) * 24 * HOUR;
+      const duration = Math.max(1, Math.round(fullMs * Math.exp(options.historySigma * standardNormal(random))));
+      return { refreshId: `p${index}-${run}`, status: 'succeeded', startTime: new Date(start).toISOString(), endTime: new Date(start + duration).toISOString() };
+    });
+    const ownDurations = Array.from({ length: options.historyRuns }, () => Math.max(1, Math.round(durationMs * Math.exp(options.historySigma * standardNormal(random)))));
+    return { durationMs, fullHistory, ownDurations };
+  });
+}
+
+export const PARTIAL_CASES = {
+  previous: 'previous build: the model\'s whole-model median',
+  firstOfShape: 'this build, first run of its shape (no expectation)',
+  repeat: 'this build, repeat run (own record, sigma 0.15)',
+  fixed30: 'fixed 30 s',
+} as const;
+
+export function runPartialCase(workload: readonly PartialRefresh[], name: string, bounds: PollingConfig, timeoutMs: number): RefreshOutcome[] {
+  const partial = { type: 'full' as const, commitMode: 'transactional' as const, maxParallelism: 10, retryCount: 0, objects: [{ table: 'DimDate' }] };
+  return workload.map((refresh) => {
+    let expected: number | undefined;
+    let policy = adaptivePolicy(bounds);
+    if (name === PARTIAL_CASES.previous) expected = medianDuration(refresh.fullHistory);
+    else if (name === PARTIAL_CASES.firstOfShape) expected = expectedDurationMs(partial, [], refresh.fullHistory);
+    else if (name === PARTIAL_CASES.repeat) expected = expectedDurationMs(partial, refresh.ownDurations, refresh.fullHistory);
+    else policy = fixedPolicy(30 * SECOND);
+    const simulated = simulateRefresh(refresh.durationMs, expected, policy, timeoutMs);
+    return { ...simulated, durationMs: refresh.durationMs, withHistory: expected !== undefined, expectedDurationMs: expected, boundMs: delayBoundMs(refresh.durationMs), executions: executionsFor(simulated.statusCalls) };
+  });
+}
+
 export interface Summary {
   refreshes: number;
   calls: { mean: number; p50: number; p95: number; total: number };
-  delayMs: { p50: number; p95: number };
+  delayMs: { p50: number; p95: number; max: number };
   /** Detection delay as a fraction of the refresh's duration. */
   delayShare: { p50: number; p95: number };
   /** Fraction of refreshes whose delay is within max(30 s, 5% of duration). */
@@ -185,7 +249,7 @@ export function summarize(outcomes: readonly RefreshOutcome[]): Summary {
   return {
     refreshes: outcomes.length,
     calls: { mean: mean(calls), p50: percentile(calls, 50), p95: percentile(calls, 95), total: sum(calls) },
-    delayMs: { p50: percentile(delays, 50), p95: percentile(delays, 95) },
+    delayMs: { p50: percentile(delays, 50), p95: percentile(delays, 95), max: delays.length === 0 ? Number.NaN : Math.max(...delays) },
     delayShare: {
       p50: percentile(detected.map((outcome) => outcome.detectionDelayMs / outcome.durationMs), 50),
       p95: percentile(detected.map((outcome) => outcome.detectionDelayMs / outcome.durationMs), 95),
@@ -225,6 +289,8 @@ export interface PollingEfficiencyReport {
   timeoutMs: number;
   cases: CaseResult[];
   targets: TargetCheck[];
+  /** Issue 11, defect 6: partial refreshes of models whose history is full refreshes. */
+  partial: { name: string; summary: Summary }[];
 }
 
 const NAMES = {
@@ -256,7 +322,9 @@ export function measurePollingEfficiency(): PollingEfficiencyReport {
     const summaries = Object.fromEntries(GROUPS.map((group) => [group, summarize(outcomes.filter((outcome) => inGroup(outcome, group)))])) as Record<Group, Summary>;
     return { name: policyCase.name, summaries, outcomes };
   });
-  return { bounds, timeoutMs, cases: results, targets: checkTargets(results) };
+  const partialWorkload = makePartialWorkload();
+  const partial = Object.values(PARTIAL_CASES).map((name) => ({ name, summary: summarize(runPartialCase(partialWorkload, name, bounds, timeoutMs)) }));
+  return { bounds, timeoutMs, cases: results, targets: checkTargets(results), partial };
 }
 
 function byName(cases: readonly CaseResult[], name: string): CaseResult {
@@ -355,6 +423,28 @@ export function formatPollingEfficiency(report: PollingEfficiencyReport): string
     }
     lines.push('', `${group} (${report.cases[0]?.summaries[group].refreshes ?? 0} refreshes)`, table(rows));
   }
+  const partialFixed = report.partial.find((row) => row.name === PARTIAL_CASES.fixed30)?.summary;
+  const partialRows: string[][] = [['policy', 'calls mean', 'p50', 'p95', 'total', 'vs 30 s', 'delay p50', 'p95', 'max', 'within bound', 'p95 delay/bound']];
+  for (const { name, summary } of report.partial) {
+    partialRows.push([
+      name,
+      summary.calls.mean.toFixed(1),
+      String(summary.calls.p50),
+      String(summary.calls.p95),
+      String(summary.calls.total),
+      `${ratio(partialFixed?.calls.total ?? 0, summary.calls.total).toFixed(1)}x`,
+      formatSeconds(summary.delayMs.p50),
+      formatSeconds(summary.delayMs.p95),
+      formatSeconds(summary.delayMs.max),
+      formatPercent(summary.metBound),
+      summary.p95DelayOverBound.toFixed(2),
+    ]);
+  }
+  lines.push(
+    '',
+    `Partial refreshes of models whose history is full refreshes (issue 11, defect 6): ${PARTIAL_WORKLOAD.refreshes} refreshes, seed 0x${PARTIAL_WORKLOAD.seed.toString(16)}, durations log-uniform ${PARTIAL_WORKLOAD.minDurationMs / SECOND} s .. ${PARTIAL_WORKLOAD.maxDurationMs / MINUTE} min, the model's full refreshes ${PARTIAL_WORKLOAD.minFullFactor}-${PARTIAL_WORKLOAD.maxFullFactor}x longer; bound max(30 s, 5% of duration).`,
+    table(partialRows),
+  );
   lines.push('', 'Targets (issue 7) — reported, never failed on:');
   for (const check of report.targets) {
     lines.push(`  [${check.met ? 'MET' : 'MISSED'}] ${check.target}: ${check.measured}`);

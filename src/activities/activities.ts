@@ -1,6 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import { request as httpRequest, type Dispatcher } from 'undici';
-import type { AasClient, RefreshSummary } from '../aas/types';
+import type { AasClient, RefreshRequest, RefreshSummary } from '../aas/types';
 import { AppError, codeOf, detailOf, ErrorCodes } from '../errors';
 import { callbackUrlProblem } from '../http/allowList';
 import type {
@@ -63,14 +63,27 @@ export function createActivities(deps: ActivityDependencies) {
   }
 
   return {
-    async inspectModel(input: InspectModelInput, context: InvocationContext): Promise<InspectModelResult> {
+    /**
+     * `ownDurations` lists how long this app's finished runs of the same shape (server, model,
+     * type, objects) took, newest first: AAS's history does not say what each refresh covered.
+     */
+    async inspectModel(input: InspectModelInput, context: InvocationContext, ownDurations?: (refresh: RefreshRequest) => Promise<number[]>): Promise<InspectModelResult> {
       try {
         const history = newestFirst(await aas.listRefreshes(input.model));
+        let own: number[] = [];
+        if (input.refresh !== undefined && ownDurations !== undefined) {
+          try {
+            own = await ownDurations(input.refresh);
+          } catch (error) {
+            // Only the polling rhythm depends on it: poll by elapsed time rather than fail the look.
+            logEvent(context, 'warn', 'run.historyUnavailable', { code: codeOf(error) });
+          }
+        }
         return {
           kind: 'inspected',
           activeRefreshId: history.find(isActive)?.refreshId,
           knownRefreshIds: history.slice(0, KNOWN_REFRESHES).map((refresh) => refresh.refreshId),
-          expectedDurationMs: medianDuration(history),
+          expectedDurationMs: expectedDurationMs(input.refresh, own, history),
         };
       } catch (error) {
         return rejectOrRethrow(error, context, 'aas.inspectFailed');
@@ -250,6 +263,25 @@ function toRunError(error: unknown): RunError {
 function newestFirst(history: RefreshSummary[]): RefreshSummary[] {
   const time = (refresh: RefreshSummary) => (refresh.startTime === undefined ? Number.POSITIVE_INFINITY : Date.parse(refresh.startTime));
   return [...history].sort((a, b) => time(b) - time(a));
+}
+
+/**
+ * The duration a run expects, which shapes its polling: the median of this app's own finished runs
+ * of the same shape; without any, AAS's history of the model only for a whole-model request (AAS
+ * lists whole-model and one-table refreshes alike); otherwise none (polling by elapsed time).
+ */
+export function expectedDurationMs(refresh: RefreshRequest | undefined, ownDurations: readonly number[], history: RefreshSummary[]): number | undefined {
+  const own = median(ownDurations.slice(0, DURATION_SAMPLES).filter((duration) => Number.isFinite(duration) && duration > 0));
+  if (own !== undefined) return own;
+  const wholeModel = refresh === undefined || refresh.objects.length === 0;
+  return wholeModel ? medianDuration(history) : undefined;
+}
+
+function median(values: readonly number[]): number | undefined {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 /** Median duration of the newest successful refreshes, or undefined without any. */

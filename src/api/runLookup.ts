@@ -1,5 +1,6 @@
 import { OrchestrationRuntimeStatus, type DurableClient, type DurableOrchestrationStatus } from 'durable-functions';
-import type { OrchestrationInput, RunProgress } from '../orchestration/contracts';
+import type { RefreshRequest } from '../aas/types';
+import type { OrchestrationInput, RunProgress, RunResult } from '../orchestration/contracts';
 
 /** Finding this app's runs through the Durable client: for the HTTP handlers and the getRunState activity. */
 
@@ -38,6 +39,34 @@ export function runStartedAt(status: Pick<DurableOrchestrationStatus, 'input' | 
     if (typeof candidate === 'string' && Number.isFinite(Date.parse(candidate))) return new Date(candidate);
   }
   return new Date(status.createdTime);
+}
+
+/** Refreshes of the same shape: same type and the same objects, in any order. */
+export function refreshShape(refresh: Pick<RefreshRequest, 'type' | 'objects'>): string {
+  const objects = refresh.objects.map((object) => `${object.table}/${object.partition ?? ''}`).sort();
+  return `${refresh.type.toLowerCase()}|${JSON.stringify(objects)}`;
+}
+
+/**
+ * How long this app's succeeded runs of the same shape on the model took in AAS (refresh start
+ * to end), newest first: the app's own record of finished runs, kept in the task hub (so only as
+ * far back as the task hub's purge policy keeps them).
+ */
+export async function finishedRunDurations(client: DurableClient, server: string, model: string, refresh: Pick<RefreshRequest, 'type' | 'objects'>): Promise<number[]> {
+  const statuses = await client.getStatusBy({ runtimeStatus: [OrchestrationRuntimeStatus.Completed] });
+  const key = modelKey(server, model);
+  const shape = refreshShape(refresh);
+  return statuses
+    .flatMap((status) => {
+      const request = (status.input as OrchestrationInput | undefined)?.request;
+      const output = status.output as Partial<RunResult> | null | undefined;
+      if (request === undefined || typeof output !== 'object' || output === null || output.status !== 'succeeded') return [];
+      if (modelKey(request.server, request.model) !== key || refreshShape(request.refresh) !== shape) return [];
+      const duration = Date.parse(output.refreshEndTime ?? '') - Date.parse(output.refreshStartTime ?? '');
+      return Number.isFinite(duration) && duration > 0 ? [{ duration, endedAt: Date.parse(output.endedAt ?? '') || 0 }] : [];
+    })
+    .sort((a, b) => b.endedAt - a.endedAt)
+    .map((run) => run.duration);
 }
 
 /** Whether a run has ended (or never existed): what a queued run waits for. */

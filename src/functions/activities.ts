@@ -2,12 +2,11 @@ import * as df from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
 import { getServices } from '../app';
 import type { Services } from '../services';
-import { runHasEnded } from '../api/runLookup';
-import { FunctionNames, type RunStateInput } from '../orchestration/contracts';
+import { finishedRunDurations, runHasEnded } from '../api/runLookup';
+import { FunctionNames, type InspectModelInput, type RunStateInput } from '../orchestration/contracts';
 
 type ActivityName = keyof Services['activities'];
 const registrations: [string, ActivityName][] = [
-  [FunctionNames.inspectModel, 'inspectModel'],
   [FunctionNames.submitRefresh, 'submitRefresh'],
   [FunctionNames.getRefreshStatus, 'getRefreshStatus'],
   [FunctionNames.cancelRefresh, 'cancelRefresh'],
@@ -20,6 +19,16 @@ const registrations: [string, ActivityName][] = [
 df.app.activity(FunctionNames.getRunState, {
   extraInputs: [df.input.durableClient()],
   handler: async (input: unknown, context: InvocationContext) => ({ ended: await runHasEnded(df.getClient(context), (input as RunStateInput).runId) }),
+});
+
+// Looks at the model in AAS, and at this app's finished runs of the same shape through the Durable client.
+df.app.activity(FunctionNames.inspectModel, {
+  extraInputs: [df.input.durableClient()],
+  handler: async (input: unknown, context: InvocationContext) => {
+    const inspect = input as InspectModelInput;
+    const client = df.getClient(context);
+    return (await getServices()).activities.inspectModel(inspect, context, (refresh) => finishedRunDurations(client, inspect.model.server, inspect.model.model, refresh));
+  },
 });
 
 for (const [name, activity] of registrations) {

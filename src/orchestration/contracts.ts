@@ -132,6 +132,8 @@ export type Throttled = { kind: 'throttled'; retryAfterMs: number; message: stri
 
 export interface InspectModelInput {
   model: ModelRef;
+  /** What the run will ask AAS to refresh: the expected duration comes from refreshes of the same shape. */
+  refresh?: RefreshRequest;
 }
 
 export type InspectModelResult =

@@ -10,6 +10,7 @@ import {
   type CallbackResult,
   type CancelRefreshResult,
   type CarriedState,
+  type InspectModelInput,
   type InspectModelResult,
   type OrchestrationInput,
   type RunError,
@@ -266,7 +267,7 @@ function* submitPhase(run: RunState): Step<SubmitOutcome> {
     if (run.remainingMs() <= 0) {
       return { ended: true, outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: 'The deadline passed before a refresh could be submitted; nothing was submitted.' } };
     }
-    const inspected = yield* callPatiently<InspectModelResult>(run, FunctionNames.inspectModel, { model }, patiently);
+    const inspected = yield* callPatiently<InspectModelResult>(run, FunctionNames.inspectModel, { model, refresh: request.refresh } satisfies InspectModelInput, patiently);
     if (inspected.status !== 'done') return endedBeforeSubmit(inspected);
     if (inspected.value.kind === 'rejected') return { ended: true, outcome: 'failed', error: inspected.value.error };
     const snapshot = inspected.value;

@@ -4,7 +4,11 @@ import {
   executionsFor,
   expectedDurationFor,
   fixedPolicy,
+  makePartialWorkload,
   makeWorkload,
+  PARTIAL_CASES,
+  PARTIAL_WORKLOAD,
+  runPartialCase,
   runCase,
   simulateRefresh,
   strictBoundWithoutHistory,
@@ -98,7 +102,7 @@ describe('measures', () => {
     });
     const summary = summarize([outcome(65 * s, 3, 25 * s), outcome(hour, 120, 0), outcome(2 * hour, 10, 400 * s)]);
     expect(summary.calls).toEqual({ mean: 133 / 3, p50: 10, p95: 120, total: 133 });
-    expect(summary.delayMs).toEqual({ p50: 25 * s, p95: 400 * s });
+    expect(summary.delayMs).toEqual({ p50: 25 * s, p95: 400 * s, max: 400 * s });
     expect(summary.delayShare.p95).toBeCloseTo(25 / 65, 9);
     // 400 s > 360 s (5% of 2 h): one of three misses its bound.
     expect(summary.metBound).toBeCloseTo(2 / 3, 9);
@@ -149,5 +153,19 @@ describe('workload', () => {
     expect(Array.from({ length: 1000 }, () => b())).toEqual(draws);
     expect(Math.min(...draws)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...draws)).toBeLessThan(1);
+  });
+});
+
+describe('partial refreshes of models whose history is full refreshes', () => {
+  it('the previous expectation (the whole model) misses the bound that this build keeps', () => {
+    const workload = makePartialWorkload({ ...PARTIAL_WORKLOAD, refreshes: 20 });
+    const bounds30 = { minIntervalMs: 30 * s, maxIntervalMs: 600 * s };
+    const previous = summarize(runPartialCase(workload, PARTIAL_CASES.previous, bounds30, 12 * hour));
+    const first = summarize(runPartialCase(workload, PARTIAL_CASES.firstOfShape, bounds30, 12 * hour));
+    const repeat = summarize(runPartialCase(workload, PARTIAL_CASES.repeat, bounds30, 12 * hour));
+    expect(previous.metBound).toBeLessThan(0.5);
+    expect(first.metBound).toBe(1);
+    expect(repeat.metBound).toBeGreaterThanOrEqual(0.95);
+    expect(repeat.calls.total).toBeLessThan(first.calls.total);
   });
 });
