@@ -9,7 +9,7 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPE
 fixture=test/schedules/ncrontab.oracle.json
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-dotnet restore test/oracles/ncrontab --locked-mode >/dev/null
+dotnet restore test/oracles/ncrontab --locked-mode --verbosity quiet  # quiet still shows errors (on stdout)
 dotnet run --no-restore --project test/oracles/ncrontab -- test/oracles/ncrontab/cases.json >"$out"
 if [ "${1:-}" = "--write" ]; then
   cp "$out" "$fixture"
