@@ -33,6 +33,11 @@ const files = [
   'tools/bicep/bicep.csproj',
   'dist/deploy-package/host.json',
   'tools/bicep/packages/azure.bicep.commandline.linux-x64/0.49.2/tools/bicep',
+  // .NET build output of the real-engine host and the NCrontab oracle.
+  'local/real-engine/host/bin/Debug/net10.0/RealEngineHost.dll',
+  'local/real-engine/host/obj/project.assets.json',
+  'test/oracles/ncrontab/bin/Debug/net10.0/NcrontabOracle.dll',
+  '.npmrc',
 ];
 
 function deployedFiles(): string[] {
