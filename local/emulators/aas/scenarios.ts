@@ -11,7 +11,7 @@ export interface ScenarioOptions {
   server?: string;
   /** Default: the server's first model (`AdventureWorks`). */
   model?: string;
-  /** fail-table: the table that fails (default: the model's largest table, FactInternetSales in the sample). */
+  /** fail-table: the table that fails (default: DimDate, or the model's first table when it has none by that name). */
   table?: string;
   /** slow-refresh: seconds per partition (default 3600); busy: how long the other refresh runs (default 600). */
   durationSeconds?: number;
