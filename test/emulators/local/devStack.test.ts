@@ -1,37 +1,13 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { startDevStack, type DevStack } from '../../../local/devStack';
 import type { RunView } from '../../../src/api/runView';
+import { devStackFixture, repo } from './devStackFixture';
 
 // `npm start` as the README describes it for people trying the app locally: a copy of
 // local.settings.sample.json on non-default ports, and a callback received locally.
 // One app start per file: the app reads its settings once when it loads, as in Azure.
 
-const repo = path.join(__dirname, '..', '..', '..');
-const entry = path.join(repo, 'src', 'index.ts');
-const temporary: string[] = [];
-const stacks: DevStack[] = [];
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devstack-'));
-  temporary.push(dir);
-  return dir;
-}
-
-async function start(options: Parameters<typeof startDevStack>[0] = {}): Promise<DevStack> {
-  const stack = await startDevStack({ port: 0, emulatorPorts: { aas: 0, identity: 0 }, stateDir: tempDir(), log: () => undefined, entry, ...options });
-  stacks.push(stack);
-  return stack;
-}
-
-afterEach(async () => {
-  for (const stack of stacks.splice(0)) await stack.stop();
-});
-
-afterAll(() => {
-  for (const dir of temporary) fs.rmSync(dir, { recursive: true, force: true });
-});
+const { tempDir, start } = devStackFixture();
 
 describe('local.settings.sample.json copied as the README says', () => {
   it('works on non-default emulator ports, and a callback reaches the emulator callback sink', async () => {

@@ -1,29 +1,12 @@
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { startDevStack, type DevStack } from '../../../local/devStack';
+import type { startDevStack } from '../../../local/devStack';
+import { devStackFixture } from './devStackFixture';
 
 // `npm start` settings read from the environment: a scenario chosen by AAS_EMULATOR_SCENARIO,
 // and a port in use naming the setting (PORT, AAS_EMULATOR_PORT, IDENTITY_EMULATOR_PORT).
 // One app start per file: the app reads its settings once when it loads, as in Azure.
 
-const repo = path.join(__dirname, '..', '..', '..');
-const entry = path.join(repo, 'src', 'index.ts');
-const temporary: string[] = [];
-const stacks: DevStack[] = [];
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devstack-'));
-  temporary.push(dir);
-  return dir;
-}
-
-async function start(options: Parameters<typeof startDevStack>[0] = {}): Promise<DevStack> {
-  const stack = await startDevStack({ port: 0, emulatorPorts: { aas: 0, identity: 0 }, stateDir: tempDir(), log: () => undefined, entry, ...options });
-  stacks.push(stack);
-  return stack;
-}
+const { start } = devStackFixture();
 
 async function occupyPort(): Promise<{ port: number; close(): Promise<void> }> {
   const server = net.createServer();
@@ -31,13 +14,8 @@ async function occupyPort(): Promise<{ port: number; close(): Promise<void> }> {
   return { port: (server.address() as net.AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-afterEach(async () => {
+afterEach(() => {
   delete process.env.AAS_EMULATOR_SCENARIO;
-  for (const stack of stacks.splice(0)) await stack.stop();
-});
-
-afterAll(() => {
-  for (const dir of temporary) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('AAS_EMULATOR_SCENARIO', () => {
