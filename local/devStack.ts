@@ -5,7 +5,7 @@ import { SETTING_NAMES } from '../src/config/config';
 import { parseScenarioSetting, type ScenarioName } from './emulators/aas';
 import { startEmulators, type Emulators } from './emulators';
 import { startLocalHost, type LocalHost } from './durable-host';
-import { explainPortInUse } from './ports';
+import { explainPortInUse, portFrom } from './ports';
 
 /**
  * The whole app on one machine: the AAS and identity emulators, and the local durable host
@@ -52,8 +52,8 @@ const root = (() => {
 })();
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
-  const ports = options.emulatorPorts ?? { aas: numberFrom('AAS_EMULATOR_PORT', 8443), identity: numberFrom('IDENTITY_EMULATOR_PORT', 8444) };
-  const hostPort = options.port ?? numberFrom('PORT', 7071);
+  const ports = options.emulatorPorts ?? { aas: portFrom('AAS_EMULATOR_PORT', 8443), identity: portFrom('IDENTITY_EMULATOR_PORT', 8444) };
+  const hostPort = options.port ?? portFrom('PORT', 7071);
   const settingFor = { AAS_EMULATOR_PORT: ports.aas, IDENTITY_EMULATOR_PORT: ports.identity, PORT: hostPort };
   const emulators = await startEmulators({ ports }).catch((error: unknown) => {
     throw explainPortInUse(error, settingFor);
@@ -120,10 +120,4 @@ function localFunctionKey(): string {
   const key = randomBytes(24).toString('base64url');
   fs.writeFileSync(file, key, { mode: 0o600 });
   return key;
-}
-
-function numberFrom(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number`);
-  return value;
 }

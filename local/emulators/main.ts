@@ -1,15 +1,10 @@
-import { explainPortInUse } from '../ports';
+import { explainPortInUse, portFrom } from '../ports';
 import { parseScenarioSetting } from './aas';
 import { startEmulators } from '.';
 
 // `npm run emulators`: the AAS and identity emulators on fixed ports, for the app or a demo.
 async function main(): Promise<void> {
-  const port = (name: string, fallback: number) => {
-    const value = Number(process.env[name] ?? fallback);
-    if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number`);
-    return value;
-  };
-  const ports = { aas: port('AAS_EMULATOR_PORT', 8443), identity: port('IDENTITY_EMULATOR_PORT', 8444) };
+  const ports = { aas: portFrom('AAS_EMULATOR_PORT', 8443), identity: portFrom('IDENTITY_EMULATOR_PORT', 8444) };
   const scenarios = parseScenarioSetting(process.env.AAS_EMULATOR_SCENARIO);
   const emulators = await startEmulators({ ports }).catch((error: unknown) => {
     throw explainPortInUse(error, { AAS_EMULATOR_PORT: ports.aas, IDENTITY_EMULATOR_PORT: ports.identity });
