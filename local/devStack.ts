@@ -107,7 +107,13 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
 /** Values of local.settings.json, if the developer made one; only the app's own settings are taken. */
 function localSettingsValues(file: string): Record<string, string> {
   if (!fs.existsSync(file)) return {};
-  const values = (JSON.parse(fs.readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> }).Values ?? {};
+  let parsed: { Values?: Record<string, unknown> };
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> };
+  } catch (error) {
+    throw new Error(`${path.basename(file)} is not valid JSON (${error instanceof Error ? error.message : String(error)}); fix it or copy local.settings.sample.json again`);
+  }
+  const values = parsed.Values ?? {};
   const known = new Set<string>(SETTING_NAMES);
   return Object.fromEntries(Object.entries(values).filter(([name, value]) => known.has(name) && typeof value === 'string' && value !== '') as [string, string][]);
 }

@@ -36,3 +36,10 @@ describe('local.settings.sample.json copied as the README says', () => {
   });
 });
 
+describe('a local.settings.json that is not JSON', () => {
+  it('stops the start with a message naming the file (the emulators it started are closed)', async () => {
+    const settingsFile = path.join(tempDir(), 'local.settings.json');
+    fs.writeFileSync(settingsFile, '{ "Values": { "AUTH_MODE": "keyVault", } }');
+    await expect(start({ localSettingsFile: settingsFile })).rejects.toThrow(/^local\.settings\.json is not valid JSON \(.+\); fix it or copy local\.settings\.sample\.json again$/);
+  });
+});
