@@ -4,7 +4,7 @@ import type { OrchestrationInput } from '../../src/orchestration/contracts';
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 8 });
+  stack = await startAppStack({ modelCount: 9 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -70,6 +70,24 @@ describe('run lifecycle details', () => {
     expect(done.body.objects).toHaveLength(122);
     expect(done.body.objectCounts).toEqual({ succeeded: 122 });
     expect(done.body.objectsTruncated).toBeUndefined();
+  });
+
+  it('keeps the custom status under 16 KB with huge object names and AAS messages, the output keeping them whole', async () => {
+    const model = modelName(8);
+    const name = (i: number) => `Ventes par région ✓ ${'é'.repeat(400)} ${i}`;
+    const partitions = Array.from({ length: 60 }, (_, i) => name(i));
+    stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 60_000, partitions, failAttempts: 9, failMessage: `OLE DB error: ${'x'.repeat(20_000)}` });
+    const id = await stack.start({ server: stack.server, model, maxParallelism: 10, sync: false, commitMode: 'partialBatch' });
+    let largest = 0;
+    await stepUntil(stack.host, () => {
+      largest = Math.max(largest, JSON.stringify(stack.host.getInstance(id)?.customStatus ?? null).length * 2);
+      return stack.host.getInstance(id)?.status === 'Completed';
+    }, 'run completed');
+    expect(largest).toBeLessThanOrEqual(16 * 1024);
+    const done = await stack.run(id);
+    expect(done.body.status).toBe('failed');
+    expect(done.body.objects.filter((object) => object.table === 'FactSales').map((object) => object.partition)).toEqual(partitions);
+    expect(done.body.messages.some((message) => message.message.length > 20_000)).toBe(true);
   });
 
   it('cancels the AAS refresh when a status call is refused for good, before failing', async () => {
