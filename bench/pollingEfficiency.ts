@@ -191,7 +191,9 @@ export interface PartialRefresh {
   ownDurations: number[];
 }
 
-export function makePartialWorkload(options = PARTIAL_WORKLOAD): PartialRefresh[] {
+export type PartialWorkloadOptions = { [K in keyof typeof PARTIAL_WORKLOAD]: number };
+
+export function makePartialWorkload(options: PartialWorkloadOptions = PARTIAL_WORKLOAD): PartialRefresh[] {
   const random = mulberry32(options.seed);
   const logUniform = (min: number, max: number) => Math.exp(Math.log(min) + random() * (Math.log(max) - Math.log(min)));
   return Array.from({ length: options.refreshes }, (_, index) => {
