@@ -55,7 +55,7 @@ function caseInsensitiveEnum<T extends string>(values: readonly T[], field: stri
     }
     const match = values.find((candidate) => candidate.toLowerCase() === value.toLowerCase());
     if (match === undefined) {
-      ctx.addIssue({ code: 'custom', message: `${field} "${value}" is not one of ${values.join(', ')}` });
+      ctx.addIssue({ code: 'custom', message: `${field} "${value.slice(0, 64)}" is not one of ${values.join(', ')}` });
       return z.NEVER;
     }
     return match;

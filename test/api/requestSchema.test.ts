@@ -101,6 +101,10 @@ describe('refresh request schema', () => {
     expect(problems[998]).toBe('objects.999: table "DimDate" is already refreshed by objects.0, which names the whole table');
   });
 
+  it('quotes at most 64 characters of a wrong value, as it does for names', () => {
+    expect(problemsOf({ server, model: 'm', type: 'x'.repeat(10_000) })).toEqual([`type "${'x'.repeat(64)}" is not one of full, clearValues, calculate, dataOnly, automatic, defragment`]);
+  });
+
   it('lists every problem at once', () => {
     const problems = problemsOf({ server: 'asazure://evil.example.com/x', type: 'add', maxParallelism: 0, extra: 1 });
     expect(problems.length).toBeGreaterThanOrEqual(4);
