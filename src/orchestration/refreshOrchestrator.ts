@@ -122,12 +122,19 @@ function* attemptCancellably<T>(run: RunState, name: string, input: unknown): St
   for (let attempts = 1; ; attempts += 1) {
     const cancel = run.cancelRequest();
     if (cancel.isCompleted) return { cancelled: true, afterFailedAttempt: attempts > 1 };
-    // The call races the cancel request: a cancel is acted on while a slow call is still out
-    // (the call's late answer is ignored). A submit that was out may have reached AAS.
-    const call = run.context.df.callActivity(name, input);
-    const winner = yield* awaitTask<Task>(run.context.df.Task.any([call, cancel]));
-    if (winner === cancel) return { cancelled: true, afterFailedAttempt: attempts > 1 || name === FunctionNames.submitRefresh };
-    const called: { ok: true; value: T } | { ok: false; error: RunError } = call.isFaulted ? { ok: false, error: toRunError(call.result) } : { ok: true, value: call.result as T };
+    let called: { ok: true; value: T } | { ok: false; error: RunError };
+    if (name === FunctionNames.submitRefresh) {
+      // A submit is waited for: abandoned, it could still POST after the run has ended. The
+      // cancel is acted on as soon as it answers (the poll loop cancels what it submitted).
+      called = yield* attempt<T>(run.context.df.callActivity(name, input));
+    } else {
+      // A read races the cancel request: a cancel is acted on while a slow read is still out
+      // (its late answer is ignored).
+      const call = run.context.df.callActivity(name, input);
+      const winner = yield* awaitTask<Task>(run.context.df.Task.any([call, cancel]));
+      if (winner === cancel) return { cancelled: true, afterFailedAttempt: attempts > 1 };
+      called = call.isFaulted ? { ok: false, error: toRunError(call.result) } : { ok: true, value: call.result as T };
+    }
     if (called.ok || attempts >= retry.maxNumberOfAttempts) return called;
     const backoffMs = Math.min(retry.firstRetryIntervalInMilliseconds * retry.backoffCoefficient ** (attempts - 1), retry.maxRetryIntervalInMilliseconds);
     if ((yield* waitOrCancel(run, new Date(run.now() + backoffMs))) === 'cancelled') return { cancelled: true, afterFailedAttempt: true };

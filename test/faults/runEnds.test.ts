@@ -1,3 +1,4 @@
+import { holdAnswer } from '../support/aasGate';
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
 import { stepUntil } from '../support/virtualTime';
 import { expectFinalState, requestsOf } from './invariants';
@@ -8,7 +9,7 @@ import { expectFinalState, requestsOf } from './invariants';
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 15 });
+  stack = await startAppStack({ modelCount: 16 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -144,6 +145,23 @@ describe('cancel before submit, under retries', () => {
     const model = modelName(7);
     stack.emulators.aas.inject({ operation: 'submitRefresh', model, times: 1, fault: { kind: 'resetAfterProcessing' } });
     const { id } = await cancelDuringBackoff(model, 'submitRefresh');
+    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 1, errorText: 'the AAS refresh was cancelled' });
+    expect(stack.emulators.aas.refreshes('myserver', model)[0]?.status).toBe('cancelled');
+  });
+});
+
+describe('cancel while the submit is out', () => {
+  it('the submit is waited for, then what it submitted is cancelled: nothing left running', async () => {
+    const model = modelName(16);
+    // Hold the submit activity's own history read (the model's second listRefreshes) until the DELETE is in.
+    let reads = 0;
+    const held = holdAnswer(stack.emulators.aas, (entry) => entry.operation === 'listRefreshes' && entry.model === model && ++reads === 2);
+    const id = await stack.start({ server: stack.server, model, sync: false });
+    const done = stack.finish(id);
+    await held.reached;
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    held.release();
+    await done;
     await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 1, errorText: 'the AAS refresh was cancelled' });
     expect(stack.emulators.aas.refreshes('myserver', model)[0]?.status).toBe('cancelled');
   });
