@@ -13,8 +13,9 @@ export function duplicateKeys(text: string, limit = 10): string[] {
   const stack: Frame[] = [];
   const found: string[] = [];
   let expectKey = false;
-  const stepOf = (frame: Frame) => (frame.keys === undefined ? String(frame.index) : (frame.key ?? ''));
-  const path = (key: string) => [...stack.slice(0, -1).map(stepOf), key].join('.');
+  // Each key of a path at most 64 characters: the path goes back to the caller in a 400.
+  const stepOf = (frame: Frame) => (frame.keys === undefined ? String(frame.index) : (frame.key ?? '').slice(0, 64));
+  const path = (key: string) => [...stack.slice(0, -1).map(stepOf), key.slice(0, 64)].join('.');
   for (let at = 0; at < text.length && found.length < limit; at += 1) {
     const char = text[at];
     if (char === '"') {
@@ -23,7 +24,7 @@ export function duplicateKeys(text: string, limit = 10): string[] {
       const top = stack.at(-1);
       if (expectKey && top?.keys !== undefined) {
         const key = JSON.parse(text.slice(at, end + 1)) as string;
-        if (top.keys.has(key)) found.push(path(key.slice(0, 64)));
+        if (top.keys.has(key)) found.push(path(key));
         top.keys.add(key);
         top.key = key;
         expectKey = false;

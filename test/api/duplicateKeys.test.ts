@@ -10,6 +10,7 @@ describe('duplicate JSON keys', () => {
     ['none: equal keys in sibling objects', '{"objects":[{"table":"t"},{"table":"t"}]}', []],
     ['none: values equal to keys', '{"model":"model","type":["model","model"]}', []],
     ['none: case variants (the schema names those)', '{"model":"a","Model":"b"}', []],
+    ['one under a long key, each key of the path cut to 64 characters', `{"${'k'.repeat(1000)}":{"${'x'.repeat(100)}":1,"${'x'.repeat(100)}":2}}`, [`${'k'.repeat(64)}.${'x'.repeat(64)}`]],
   ])('%s', (_label, text, expected) => {
     JSON.parse(text); // the scanner only sees text JSON.parse accepted
     expect(duplicateKeys(text)).toEqual(expected);
