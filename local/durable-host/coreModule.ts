@@ -25,7 +25,8 @@ export interface RegisteredFunction {
 }
 
 export interface CoreSink {
-  registerFunction(metadata: RegisteredFunctionMetadata, handler: (...args: unknown[]) => unknown): void;
+  /** Returns the registration's dispose function. */
+  registerFunction(metadata: RegisteredFunctionMetadata, handler: (...args: unknown[]) => unknown): () => void;
   log(level: string, message: string): void;
 }
 
@@ -37,8 +38,15 @@ interface CoreGlobal {
 
 const g = globalThis as CoreGlobal;
 
+/** The Node worker's messages (azure-functions-nodejs-worker src/coreApi/registerFunction.ts). */
+export const REGISTER_AFTER_STARTUP = 'A function can only be registered during app startup.';
+const DISPOSE_AFTER_STARTUP = 'A function can only be disposed during app startup.';
+
 const fallbackSink: CoreSink = {
   registerFunction(metadata) {
+    // Once an app is indexed the worker locks registration: a late `app.*` call (after an await,
+    // in a timer, inside a handler) throws instead of adding a function nobody can invoke.
+    if (g.__localDurableHostApps && g.__localDurableHostApps.size > 0) throw new Error(REGISTER_AFTER_STARTUP);
     throw new Error(`@azure/functions registered "${metadata.name}" while no local durable host was loading an app`);
   },
   log(level, message) {
@@ -73,9 +81,22 @@ export function loadApp(entry: string, log: (level: string, message: string) => 
   hookCoreModule();
   const collected: RegisteredFunction[] = [];
   const previous = g.__localDurableHostSink;
+  let indexed = false;
   g.__localDurableHostSink = {
     registerFunction: (metadata, handler) => {
-      collected.push({ metadata, handler });
+      if (indexed) throw new Error(REGISTER_AFTER_STARTUP);
+      // The worker keys functions by id (the name unless the app sets functionId) and refuses a
+      // second registration of the same id.
+      const id = (metadata as { functionId?: string }).functionId ?? metadata.name;
+      if (collected.some((f) => ((f.metadata as { functionId?: string }).functionId ?? f.metadata.name) === id)) {
+        throw new Error(`A function with id "${id}" has already been registered.`);
+      }
+      const entry = { metadata, handler };
+      collected.push(entry);
+      return () => {
+        if (indexed) throw new Error(DISPOSE_AFTER_STARTUP);
+        collected.splice(collected.indexOf(entry), 1);
+      };
     },
     log,
   };
@@ -84,6 +105,7 @@ export function loadApp(entry: string, log: (level: string, message: string) => 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(resolved);
   } finally {
+    indexed = true;
     g.__localDurableHostSink = previous;
   }
   g.__localDurableHostApps.set(resolved, collected);

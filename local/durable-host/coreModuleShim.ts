@@ -11,8 +11,8 @@ import { currentCoreSink, type RegisteredFunctionMetadata } from './coreModule';
 export const version = '3.10.1-local-durable-host';
 
 export function registerFunction(metadata: RegisteredFunctionMetadata, handler: (...args: unknown[]) => unknown): { dispose(): void } {
-  currentCoreSink().registerFunction(metadata, handler);
-  return { dispose: () => undefined };
+  const dispose = currentCoreSink().registerFunction(metadata, handler);
+  return { dispose };
 }
 
 export function registerHook(_hookName: string, _callback: (...args: unknown[]) => unknown): { dispose(): void } {

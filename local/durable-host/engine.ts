@@ -82,6 +82,8 @@ interface TaskInfo {
   firstAttemptAt?: number;
   /** Long timers: the final fire time (the library waits on a chain of sub-timers). */
   finalFireAt?: number;
+  /** A timer the orchestrator cancelled: it still fires (the extension cancels only its own wait). */
+  canceled?: boolean;
   workId?: number;
 }
 
@@ -166,7 +168,82 @@ function errorParts(err: unknown): { message: string; details: string } {
   return { message: String(err), details: '' };
 }
 
+/** The message the Node worker reports for a thrown value (azure-functions-nodejs-worker src/errors.ts ensureErrorType). */
+function workerErrorMessage(err: unknown): { message: string; stack: string } {
+  if (err instanceof Error) return { message: err.message, stack: err.stack ?? '' };
+  if (err === undefined || err === null) return { message: 'Unknown error', stack: '' };
+  if (typeof err === 'string') return { message: err, stack: '' };
+  return { message: typeof err === 'object' ? JSON.stringify(err) : String(err), stack: '' };
+}
+
+const HRESULT_COR_E_EXCEPTION = -2146233088;
+
+/** A .NET exception as the extension's ErrorDataConverter (Json.NET, type names on) serialises it. */
+function dotNetException(typeName: string, assembly: string, message: string, inner: Record<string, unknown> | null, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    $type: `${typeName}, ${assembly}`,
+    ...extra,
+    ClassName: typeName,
+    Message: message,
+    Data: null,
+    InnerException: inner,
+    HelpURL: null,
+    StackTraceString: null,
+    RemoteStackTraceString: null,
+    RemoteStackIndex: 0,
+    ExceptionMethod: null,
+    HResult: HRESULT_COR_E_EXCEPTION,
+    Source: null,
+    WatsonBuckets: null,
+  };
+}
+
+/**
+ * The TaskFailed event of an activity that threw, as Azure writes it: the Functions host wraps the
+ * worker's failure in an RpcException ("Result: Failure\nException: <message>\nStack: <stack>",
+ * azure-functions-host src/WebJobs.Script/Workers/Rpc/RpcException.cs); the extension takes the
+ * text between "\nException:" and "\nStack:" (leading space included) as a friendly message
+ * (OutOfProcExceptionHelpers.cs) and fails the task with "Activity function '<name>' failed:
+ * <friendly>" and the serialised exception as details (Listener/TaskActivityShim.cs).
+ */
+export function activityFailure(name: string, err: unknown): { Reason: string; Details: string } {
+  const { message, stack } = workerErrorMessage(err);
+  const rpc = dotNetException('Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException', 'Microsoft.Azure.WebJobs.Script', `Result: Failure\nException: ${message}\nStack: ${stack}`, null, {
+    IsUserException: false,
+    RemoteStackTrace: stack,
+    RemoteMessage: message,
+    RemoteTypeName: null,
+  });
+  const friendly = ` ${message}`;
+  return { Reason: `Activity function '${name}' failed: ${friendly}`, Details: JSON.stringify(dotNetException('System.Exception', 'System.Private.CoreLib', friendly, rpc)) };
+}
+
+/** An activity name no function answers to (Listener/TaskNonexistentActivityShim.cs). */
+function missingActivityFailure(name: string): { Reason: string; Details: string } {
+  const message = `Activity function '${name}' does not exist.`;
+  return { Reason: `Activity function '${name}' failed: ${message}`, Details: JSON.stringify(dotNetException('Microsoft.Azure.WebJobs.FunctionFailedException', 'Microsoft.Azure.WebJobs.Extensions.DurableTask', message, null)) };
+}
+
 const OUT_OF_PROC = '$OutOfProcData$:';
+
+export const RETRY_TIMEOUT_REFUSED =
+  'retryTimeoutInMilliseconds is refused: in Azure a JavaScript orchestration whose retry timeout expires never resumes; bound retries with maxNumberOfAttempts';
+
+/** The extension's custom status limit, in KB of UTF-16 (ContextImplementations/DurableOrchestrationContext.cs). */
+const MAX_CUSTOM_STATUS_KB = 16;
+
+/**
+ * The extension serialises custom status and refuses it when the UTF-16 size, in whole KB
+ * rounded down, exceeds 16 (MessagePayloadDataConverter.cs); the ArgumentException fails the
+ * orchestration. Returns that message, or undefined when the status fits.
+ */
+export function customStatusTooLarge(customStatus: unknown): string | undefined {
+  if (customStatus === undefined || customStatus === null) return undefined;
+  const json = JSON.stringify(customStatus) ?? '';
+  const sizeKb = Math.floor((json.length * 2) / 1024);
+  if (sizeKb <= MAX_CUSTOM_STATUS_KB) return undefined;
+  return `The UTF-16 size of the JSON-serialized payload must not exceed ${MAX_CUSTOM_STATUS_KB.toLocaleString('en-US')} KB. The current payload size is ${sizeKb.toLocaleString('en-US')} KB.`;
+}
 
 export class Engine {
   private readonly instances = new Map<string, InstanceRecord>();
@@ -200,7 +277,7 @@ export class Engine {
   }
 
   private load(): void {
-    for (const row of this.store.allInstances()) this.instances.set(row.id, JSON.parse(row.data) as InstanceRecord);
+    for (const row of this.store.allInstances()) this.instances.set(row.id, row.data as unknown as InstanceRecord);
     for (const row of this.store.allInbox()) {
       this.inbox.push({ seq: row.seq, instanceId: row.instance_id, msg: JSON.parse(row.msg) as InboxMessage });
     }
@@ -214,6 +291,16 @@ export class Engine {
 
   hasOrchestrator(name: string): boolean {
     return this.orchestrators.has(name);
+  }
+
+  orchestratorNames(): string[] {
+    return [...this.orchestrators.keys()];
+  }
+
+  /** An instance's input read back from the store, as a status read fetches a large one. */
+  storedInput(id: string): unknown {
+    const inst = this.instances.get(id);
+    return this.store.largeInput(id) ?? inst?.input ?? null;
   }
 
   getInstance(id: string): InstanceRecord | undefined {
@@ -436,7 +523,7 @@ export class Engine {
     const fn = this.activities.get(item.name);
     let event: Record<string, unknown>;
     if (!fn) {
-      event = { EventType: EventType.TaskFailed, TaskScheduledId: item.taskId, Reason: `The function '${item.name}' doesn't exist, is disabled, or is not an activity function.`, Details: '' };
+      event = { EventType: EventType.TaskFailed, TaskScheduledId: item.taskId, ...missingActivityFailure(item.name) };
     } else {
       const duplicates = this.duplicateNext.get(item.name) ?? 0;
       if (duplicates > 0) this.duplicateNext.set(item.name, duplicates - 1);
@@ -445,8 +532,7 @@ export class Engine {
         if (duplicates > 0) await this.invoke(fn, item.input); // the at-least-once case: a second delivery
         event = { EventType: EventType.TaskCompleted, TaskScheduledId: item.taskId, Result: JSON.stringify(first ?? null) ?? 'null' };
       } catch (err) {
-        const { message, details } = errorParts(err);
-        event = { EventType: EventType.TaskFailed, TaskScheduledId: item.taskId, Reason: `Activity function '${item.name}' failed: ${message}`, Details: details };
+        event = { EventType: EventType.TaskFailed, TaskScheduledId: item.taskId, ...activityFailure(item.name, err) };
       }
     }
     if (this.stopped || !this.work.has(w.id)) return;
@@ -564,15 +650,30 @@ export class Engine {
         try {
           const failed = JSON.parse(message.slice(at + OUT_OF_PROC.length)) as { error?: string; customStatus?: unknown };
           reason = failed.error ?? message.slice(0, at).trim();
-          if (failed.customStatus !== undefined) inst.customStatus = failed.customStatus;
+          const tooLarge = customStatusTooLarge(failed.customStatus);
+          if (tooLarge) reason = tooLarge;
+          else if (failed.customStatus !== undefined) inst.customStatus = failed.customStatus;
         } catch {
           reason = message.slice(0, at).trim();
         }
+      }
+      // The delivered event completed its task before the orchestrator code failed.
+      if (msg.type === 'completion') delete inst.tasks[msg.taskId];
+      if (this.hasOpenTask(inst)) {
+        // Failed by user code, but DTFx waits for the open tasks first (see hasOpenTask).
+        this.commit(inst, entry.seq, [...newEvents, ev({ EventType: EventType.OrchestratorCompleted })], []);
+        return;
       }
       this.finish(inst, entry.seq, 'Failed', `Orchestrator function '${inst.name}' failed: ${reason}`, newEvents);
       return;
     }
     if (this.recordReplayCosts) this.replayCosts.push({ historyLength: history.length + newEvents.length, ms: performance.now() - started });
+    const statusTooLarge = customStatusTooLarge(state.customStatus);
+    if (statusTooLarge) {
+      // Nothing this replay asked for is scheduled: the extension throws before replaying actions.
+      this.finish(inst, entry.seq, 'Failed', `Orchestrator function '${inst.name}' failed: ${statusTooLarge}`, newEvents);
+      return;
+    }
     if (state.customStatus !== undefined) inst.customStatus = state.customStatus;
 
     const actions = flatten(state.actions?.[0] ?? []);
@@ -600,18 +701,15 @@ export class Engine {
     // long-timer segments) come before the ids of the new actions.
     if (msg.type === 'completion') this.afterCompletion(inst, msg, now, scheduled, workToAdd, ev);
 
-    // Timers lost to Task.any (or cancelled by user code) are cancelled: they never fire.
+    // A timer the orchestrator cancelled stays scheduled: the extension creates every timer in
+    // DTFx and cancels only its own wait on it (Listener/OutOfProcOrchestrationShim.cs), so the
+    // TimerFired message still arrives and replays the orchestrator once more, for nothing.
     for (let i = 0; i < inst.dispatched.length; i++) {
       const a = actions[i];
       const d = inst.dispatched[i];
       if (a?.actionType === ActionType.CreateTimer && a.isCanceled && d && !d.canceled) {
         d.canceled = true;
-        for (const [id, t] of Object.entries(inst.tasks)) {
-          if (t.kind === 'timer' && t.actionIndex === i) {
-            if (t.workId !== undefined) workToDelete.push(t.workId);
-            delete inst.tasks[id];
-          }
-        }
+        for (const t of Object.values(inst.tasks)) if (t.kind === 'timer' && t.actionIndex === i) t.canceled = true;
       }
     }
 
@@ -619,6 +717,12 @@ export class Engine {
     for (let i = inst.dispatched.length; i < actions.length; i++) {
       const a = actions[i];
       if (!a) continue;
+      if (a.retryOptions?.retryTimeoutInMilliseconds !== undefined) {
+        // When the timeout ends a retry, DTFx's RetryInterceptor.cs stops without the timer the
+        // durable-functions library waits for, so in Azure the orchestration waits forever.
+        this.finish(inst, entry.seq, 'Failed', `Orchestrator function '${inst.name}' failed: ${RETRY_TIMEOUT_REFUSED} (${a.functionName ?? 'call'}).`, newEvents);
+        return;
+      }
       inst.dispatched.push({ type: a.actionType, name: a.functionName ?? a.externalEventName });
       switch (a.actionType) {
         case ActionType.CallActivity:
@@ -645,7 +749,7 @@ export class Engine {
           const id = inst.nextId++;
           const finalFireAt = new Date(a.fireAt ?? timestamp).getTime();
           const fireAt = finalFireAt - now > this.maxShortMs ? now + this.longIntervalMs : finalFireAt;
-          inst.tasks[id] = { kind: 'timer', actionIndex: i, rootId: id, finalFireAt };
+          inst.tasks[id] = { kind: 'timer', actionIndex: i, rootId: id, finalFireAt, canceled: a.isCanceled === true };
           this.scheduleTimer(inst, id, fireAt, scheduled, workToAdd, ev);
           if (a.isCanceled) inst.dispatched[i] = { type: a.actionType, canceled: true };
           break;
@@ -661,13 +765,12 @@ export class Engine {
         }
       }
     }
-    // Cancelled timers scheduled in this very step never reach the work queue.
-    for (let k = workToAdd.length - 1; k >= 0; k--) {
-      const w = workToAdd[k];
-      if (w?.item.kind === 'timer' && !inst.tasks[w.item.taskId]) workToAdd.splice(k, 1);
-    }
-
     inst.lastUpdatedTime = now;
+    if (state.isDone && this.hasOpenTask(inst)) {
+      newEvents.push(...scheduled, ev({ EventType: EventType.OrchestratorCompleted }));
+      this.commit(inst, entry.seq, newEvents, workToAdd, workToDelete);
+      return;
+    }
     if (state.isDone && continueAsNew) {
       this.continueAsNew(inst, entry.seq, actionInput(continueAsNew.input), [...newEvents, ...scheduled], workToDelete);
       return;
@@ -678,6 +781,16 @@ export class Engine {
     }
     newEvents.push(...scheduled, ev({ EventType: EventType.OrchestratorCompleted }));
     this.commit(inst, entry.seq, newEvents, workToAdd, workToDelete);
+  }
+
+  /**
+   * DTFx completes (or fails, or continues) an orchestration only once it has no open task
+   * (DurableTask.Core TaskOrchestrationExecutor.cs, `HasOpenTasks`): an activity,
+   * sub-orchestration, retry or timer still pending (a timer that lost a Task.any and was not
+   * cancelled, say) keeps the instance Running until it ends. A cancelled timer is not open.
+   */
+  private hasOpenTask(inst: InstanceRecord): boolean {
+    return Object.values(inst.tasks).some((t) => !t.canceled);
   }
 
   private get maxShortMs(): number {
@@ -741,8 +854,11 @@ export class Engine {
     const root = inst.tasks[task.rootId] ?? (task.rootId === msg.taskId ? task : undefined);
     const type = msg.event.EventType;
     if (task.kind === 'timer' && task.finalFireAt !== undefined && task.finalFireAt > now) {
-      // A long timer: the library waits on the next segment, which takes the next id.
+      // A long timer: the library waits on the next segment, which takes the next id. Once
+      // cancelled, the extension schedules no further segment (DurableOrchestrationContext.cs
+      // CreateTimer stops its loop on cancellation), though the library still takes the id.
       const id = inst.nextId++;
+      if (task.canceled) return;
       const fireAt = task.finalFireAt - now > this.maxShortMs ? now + this.longIntervalMs : task.finalFireAt;
       inst.tasks[id] = { ...task, rootId: id };
       this.scheduleTimer(inst, id, fireAt, scheduled, workToAdd, ev);
@@ -750,18 +866,20 @@ export class Engine {
     }
     if (!root?.retry) return;
     if (type === EventType.TaskFailed || type === EventType.SubOrchestrationInstanceFailed) {
-      // Every failure, even the last, is followed by a retry timer with its own id.
+      // Every failure, even the last, is followed by a retry timer with its own id. After the last
+      // attempt DTFx's RetryInterceptor.cs schedules that timer for "now" (a back-compat dummy), so
+      // the failure surfaces at once rather than after another backoff interval.
       root.failures = (root.failures ?? 0) + 1;
       const r = root.retry;
       let delay = r.firstRetryIntervalInMilliseconds * Math.pow(r.backoffCoefficient ?? 1, root.failures - 1);
-      if (r.maxRetryIntervalInMilliseconds && r.maxRetryIntervalInMilliseconds > 0) delay = Math.min(delay, r.maxRetryIntervalInMilliseconds);
+      if (r.maxRetryIntervalInMilliseconds !== undefined) delay = Math.min(delay, r.maxRetryIntervalInMilliseconds);
+      if (root.failures >= r.maxNumberOfAttempts) delay = 0;
       const id = inst.nextId++;
       inst.tasks[id] = { kind: 'retryTimer', actionIndex: root.actionIndex, rootId: task.rootId };
       if (task.rootId === msg.taskId) inst.tasks[task.rootId] = root;
       this.scheduleTimer(inst, id, now + delay, scheduled, workToAdd, ev);
     } else if (task.kind === 'retryTimer') {
-      const timedOut = root.retry.retryTimeoutInMilliseconds !== undefined && root.retry.retryTimeoutInMilliseconds > 0 && now - (root.firstAttemptAt ?? now) > root.retry.retryTimeoutInMilliseconds;
-      if ((root.failures ?? 0) < root.retry.maxNumberOfAttempts && !timedOut) {
+      if ((root.failures ?? 0) < root.retry.maxNumberOfAttempts) {
         const id = inst.nextId++;
         this.scheduleAttempt(inst, id, task.rootId, undefined, scheduled, workToAdd, ev);
       } else {

@@ -6,6 +6,9 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** DTFx's Azure Storage tracking store: a table property over 60 KB of UTF-16 goes to a blob. */
+export const LARGE_INPUT_UTF16_BYTES = 60 * 1024;
+
 export interface HistoryRow {
   instanceId: string;
   execution: number;
@@ -31,6 +34,8 @@ export class Store {
         event TEXT NOT NULL, PRIMARY KEY (instance_id, execution, seq));
       CREATE TABLE IF NOT EXISTS inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, msg TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS work (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS large_inputs (instance_id TEXT PRIMARY KEY, input TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
     this.stmts = {
       putInstance: this.db.prepare('INSERT OR REPLACE INTO instances (id, data) VALUES (?, ?)'),
@@ -47,26 +52,66 @@ export class Store {
       deleteWork: this.db.prepare('DELETE FROM work WHERE id = ?'),
       deleteWorkOf: this.db.prepare('DELETE FROM work WHERE instance_id = ?'),
       allWork: this.db.prepare('SELECT id, instance_id, data FROM work ORDER BY id'),
+      putLargeInput: this.db.prepare('INSERT OR REPLACE INTO large_inputs (instance_id, input) VALUES (?, ?)'),
+      deleteLargeInput: this.db.prepare('DELETE FROM large_inputs WHERE instance_id = ?'),
+      largeInput: this.db.prepare('SELECT input FROM large_inputs WHERE instance_id = ?'),
+      getMeta: this.db.prepare('SELECT value FROM meta WHERE name = ?'),
+      putMeta: this.db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
     };
+  }
+
+  /** A value kept with the state (the host's generated system key survives a restart, as in Azure). */
+  meta(name: string, create: () => string): string {
+    const row = this.stmts.getMeta.get(name) as { value: string } | undefined;
+    if (row) return row.value;
+    const value = create();
+    this.stmts.putMeta.run(name, value);
+    return value;
   }
 
   tx<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
 
-  putInstance(id: string, data: unknown): void {
-    this.stmts.putInstance.run(id, JSON.stringify(data));
+  /**
+   * An input over 60 KB of UTF-16 is kept in its own table, as Azure Storage's tracking store
+   * moves such a property to a blob (DurableTask.AzureStorage AzureTableTrackingStore.cs); status
+   * reads fetch it from there (largeInput).
+   */
+  putInstance(id: string, data: { input?: unknown }): void {
+    const input = JSON.stringify(data.input ?? null);
+    if (input.length * 2 > LARGE_INPUT_UTF16_BYTES) {
+      this.stmts.putLargeInput.run(id, input);
+      this.stmts.putInstance.run(id, JSON.stringify({ ...data, input: undefined, inputStoredApart: true }));
+    } else {
+      this.stmts.deleteLargeInput.run(id);
+      this.stmts.putInstance.run(id, JSON.stringify(data));
+    }
+  }
+
+  largeInput(id: string): unknown {
+    const row = this.stmts.largeInput.get(id) as { input: string } | undefined;
+    return row ? (JSON.parse(row.input) as unknown) : null;
   }
 
   deleteInstance(id: string): void {
     this.stmts.deleteInstance.run(id);
+    this.stmts.deleteLargeInput.run(id);
     this.stmts.deleteHistory.run(id);
     this.stmts.deleteInboxOf.run(id);
     this.stmts.deleteWorkOf.run(id);
   }
 
-  allInstances(): { id: string; data: string }[] {
-    return this.stmts.allInstances.all() as { id: string; data: string }[];
+  /** Every instance, with inputs stored apart put back. */
+  allInstances(): { id: string; data: Record<string, unknown> }[] {
+    return (this.stmts.allInstances.all() as { id: string; data: string }[]).map((row) => {
+      const data = JSON.parse(row.data) as Record<string, unknown>;
+      if (data.inputStoredApart) {
+        delete data.inputStoredApart;
+        data.input = this.largeInput(row.id);
+      }
+      return { id: row.id, data };
+    });
   }
 
   addHistory(instanceId: string, execution: number, seq: number, event: unknown): void {
