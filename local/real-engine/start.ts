@@ -5,19 +5,29 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { startEmulators } from '../emulators';
+import { explainPortInUse, portFrom } from '../ports';
 import { startRealEngineApp } from './stack';
 
 const root = path.resolve(__dirname, '..', '..', ...(path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? ['..'] : []));
 
 async function main(): Promise<void> {
-  const emulators = await startEmulators({ ports: { aas: Number(process.env.AAS_EMULATOR_PORT ?? 0), identity: Number(process.env.IDENTITY_EMULATOR_PORT ?? 0) } });
+  // Settings checked and a port in use named as `npm start` does (the emulators default to free ports here).
+  const ports = { aas: portFrom('AAS_EMULATOR_PORT', 0), identity: portFrom('IDENTITY_EMULATOR_PORT', 0) };
+  const port = portFrom('PORT', 7071);
+  const settingFor = { AAS_EMULATOR_PORT: ports.aas, IDENTITY_EMULATOR_PORT: ports.identity, PORT: port };
+  const emulators = await startEmulators({ ports }).catch((error: unknown) => {
+    throw explainPortInUse(error, settingFor);
+  });
   Object.assign(process.env, { POLL_MIN_INTERVAL_SECONDS: '2', POLL_MAX_INTERVAL_SECONDS: '30', ...emulators.appSettings() });
   const functionKey = process.env.REAL_ENGINE_FUNCTION_KEY ?? randomBytes(24).toString('base64url');
   const app = await startRealEngineApp({
     entry: path.join(root, 'dist', 'src', 'index.js'),
     hostJson: path.join(root, 'host.json'),
-    port: Number(process.env.PORT ?? 7071),
+    port,
     functionKeys: { default: functionKey },
+  }).catch(async (error: unknown) => {
+    await emulators.close();
+    throw explainPortInUse(error, settingFor);
   });
   const api = `${app.host.baseUrl}/api`;
   const body = JSON.stringify({ server: emulators.aas.serverName('myserver'), model: 'AdventureWorks', type: 'full' });
