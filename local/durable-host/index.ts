@@ -12,6 +12,7 @@ import { type Clock, systemClock, VirtualClock } from '../clock';
 import { loadApp, type RegisteredBinding, type RegisteredFunction } from './coreModule';
 import { Engine, HostError, type HistoryEvent, type InstanceRecord, type RuntimeStatus } from './engine';
 import { isoTime } from './durations';
+import { createManagementApi, decodeSegments, hostHeaderAllowed, presentedKey, send } from './managementApi';
 import { Store } from './store';
 import { isDynamicSku } from '../../src/config/azureEnvironment';
 import { parseTimerSchedule, type TimerSchedule } from '../../src/schedules/timerSchedule';
@@ -20,6 +21,10 @@ import { parseTimerSchedule, type TimerSchedule } from '../../src/schedules/time
 export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
 const TASK_HUB = 'LocalTaskHub';
 const WEBHOOKS = '/runtime/webhooks/durabletask';
+/** The extension's loopback RPC listener serves the same API under this path (LocalHttpListener.cs). */
+const RPC_PATH = '/durabletask/';
+/** The Functions host's system key for the Durable extension's webhooks. */
+export const SYSTEM_KEY_NAME = 'durabletask_extension';
 
 export interface LocalHostOptions {
   /** App entry file (tests). Default: `main` of `<appRoot>/package.json`. */
@@ -29,9 +34,15 @@ export interface LocalHostOptions {
   clock?: Clock | 'virtual' | 'real';
   /** 7071 by default; 0 picks a free port. */
   port?: number;
+  /** The loopback RPC listener's port (the client binding's rpcBaseUrl); a free one by default. */
+  rpcPort?: number;
   /** Directory for durable.sqlite, or ':memory:' (default). */
   stateDir?: string;
-  /** Function keys by name. `function` level accepts any; `admin` only the key named `master`. */
+  /**
+   * Function keys by name. `function` level accepts any; `admin` only the key named `master`.
+   * The key named `durabletask_extension` (the system key) or `master` opens the Durable HTTP
+   * API; without one the host makes a random system key, kept with the state (LocalHost.systemKey).
+   */
   functionKeys?: Record<string, string>;
   activityConcurrency?: number;
   /** Under a virtual clock, let runUntilIdle advance to the next cron occurrence of timer triggers. */
@@ -40,6 +51,9 @@ export interface LocalHostOptions {
   /** Durable timer segmentation (extension defaults for Azure Storage: 6 days / 3 days). */
   maximumShortTimerMs?: number;
   longRunningTimerIntervalMs?: number;
+  /** Storage latency to emulate: before each page of a status query, and per large input fetched. */
+  statusPageLatencyMs?: number;
+  largePayloadLatencyMs?: number;
   /**
    * The durableClient binding data handed to the app's client functions (HTTP, timer, activity
    * extra inputs) instead of this host's own: local/real-engine points the app's client at the
@@ -62,6 +76,10 @@ export interface InstanceView {
 
 export interface LocalHost {
   baseUrl: string;
+  /** The extension's loopback RPC base (the durable client binding's `rpcBaseUrl`); no key. */
+  rpcBaseUrl: string;
+  /** The system key the Durable HTTP API under /runtime/webhooks/durabletask needs. */
+  systemKey: string;
   clock: Clock;
   functions: string[];
   fetch(pathOrUrl: string, init?: RequestInit): Promise<Response>;
@@ -126,6 +144,7 @@ function compileRoute(fn: RegisteredFunction, trigger: RegisteredBinding): Route
 }
 
 function matchRoute(route: Route, parts: string[]): Record<string, string> | undefined {
+  // `parts` are decoded already (decodeSegments).
   const params: Record<string, string> = {};
   let i = 0;
   for (const seg of route.segments) {
@@ -141,7 +160,7 @@ function matchRoute(route: Route, parts: string[]): Record<string, string> | und
     if (seg.literal !== undefined) {
       if (part.toLowerCase() !== seg.literal) return undefined;
     } else if (seg.param) {
-      params[seg.param] = decodeURIComponent(part);
+      params[seg.param] = part;
     }
     i++;
   }
@@ -160,22 +179,6 @@ function view(engine: Engine, inst: InstanceRecord, withHistory = true): Instanc
     lastUpdatedTime: isoTime(inst.lastUpdatedTime),
     history: withHistory ? engine.historyOf(inst.id) : [],
   };
-}
-
-/** The body the extension's status API returns. */
-function statusBody(inst: InstanceRecord, history?: HistoryEvent[]): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    name: inst.name,
-    instanceId: inst.id,
-    runtimeStatus: inst.status,
-    input: inst.input,
-    customStatus: inst.customStatus,
-    output: inst.output,
-    createdTime: isoTime(inst.createdTime),
-    lastUpdatedTime: isoTime(inst.lastUpdatedTime),
-  };
-  if (history) body.historyEvents = history;
-  return body;
 }
 
 async function readBody(req: http.IncomingMessage): Promise<Buffer | 'too-large'> {
@@ -202,8 +205,11 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const clock: Clock = options.clock === 'virtual' ? new VirtualClock() : options.clock === 'real' || options.clock === undefined ? systemClock : options.clock;
   const isVirtual = clock instanceof VirtualClock;
   const functions = loadApp(entry, (level, message) => log(`[functions] ${level}: ${message}`));
-  const keys = options.functionKeys ?? defaultFunctionKeys(appRoot);
+  const keys = { ...(options.functionKeys ?? defaultFunctionKeys(appRoot)) };
   const store = new Store(options.stateDir ?? ':memory:');
+  // Like the Functions host, which creates its system keys on first start and keeps them.
+  const systemKey = keys[SYSTEM_KEY_NAME] ?? store.meta(SYSTEM_KEY_NAME, () => crypto.randomUUID().replace(/-/g, ''));
+  keys[SYSTEM_KEY_NAME] = systemKey;
   const engine = new Engine({
     store,
     clock,
@@ -244,10 +250,12 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   for (const t of timers) t.next = nextOccurrence(t.schedule, clock.now());
 
   let baseUrl = '';
+  let rpcBaseUrl = '';
   const clientData = (): Record<string, unknown> => {
     if (options.durableClientData) return options.durableClientData();
     const wh = `${baseUrl}${WEBHOOKS}`;
-    const qs = `taskHub=${TASK_HUB}&connection=Storage`;
+    // As in Azure, the management URLs carry the system key; the client itself talks to rpcBaseUrl.
+    const qs = `taskHub=${TASK_HUB}&connection=Storage&code=${systemKey}`;
     return {
       taskHubName: TASK_HUB,
       creationUrls: {
@@ -267,7 +275,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       },
       baseUrl: wh,
       requiredQueryStringParameters: qs,
-      rpcBaseUrl: `${baseUrl}${WEBHOOKS}/`,
+      rpcBaseUrl,
       httpBaseUrl: wh,
     };
   };
@@ -322,14 +330,12 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     }, Math.max(0, Math.min(next - clock.now(), 2 ** 31 - 1)));
   };
 
-  const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
-    const text = body === undefined ? '' : JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-    res.end(text);
-  };
-
-  const handleApi = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Buffer): Promise<void> => {
-    const parts = url.pathname.slice('/api'.length).split('/').filter((s) => s.length > 0);
+  const handleApi = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> => {
+    const parts = decodeSegments(url.pathname.slice('/api'.length));
+    if (!parts) {
+      send(res, 400, { message: 'The request path has a malformed percent-encoding.' });
+      return;
+    }
     const method = (req.method ?? 'GET').toUpperCase();
     let matchedPath = false;
     for (const route of routes) {
@@ -338,12 +344,19 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       matchedPath = true;
       if (!route.methods.includes(method)) continue;
       if (route.authLevel !== 'anonymous') {
-        const presented = (req.headers['x-functions-key'] as string | undefined) ?? url.searchParams.get('code') ?? undefined;
-        const allowed = route.authLevel === 'admin' ? [keys.master, keys._master].filter(Boolean) : Object.values(keys);
+        const presented = presentedKey(req, url);
+        const allowed = route.authLevel === 'admin' ? [keys.master, keys._master].filter(Boolean) : Object.entries(keys).filter(([name]) => name !== SYSTEM_KEY_NAME).map(([, key]) => key);
         if (!presented || !allowed.includes(presented)) {
           send(res, 401, undefined);
           return;
         }
+      }
+      // The key is checked before the body is read.
+      const body = await readBody(req);
+      if (body === 'too-large') {
+        send(res, 413, { message: `Request body larger than ${MAX_REQUEST_BODY_BYTES} bytes` });
+        req.destroy();
+        return;
       }
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
@@ -380,106 +393,57 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     return Object.fromEntries(Object.entries(urls).map(([k, v]) => [k === 'id' ? 'id' : k, v.replace('INSTANCEID', id)]));
   };
 
-  const handleDurable = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Buffer): void => {
-    const parts = url.pathname.slice(WEBHOOKS.length).split('/').filter((s) => s.length > 0).map(decodeURIComponent);
-    const method = (req.method ?? 'GET').toUpperCase();
-    const text = body.toString('utf8');
-    const reason = url.searchParams.get('reason') ?? '';
-    const [head, a, b, c] = parts;
-    if (head === 'orchestrators' && a && method === 'POST') {
-      let input: unknown = null;
-      if (text.length > 0) {
-        try {
-          input = JSON.parse(text) as unknown;
-        } catch {
-          send(res, 400, { message: 'The request body is not valid JSON.' });
+  const managementApi = createManagementApi({
+    engine,
+    acceptedKeys: () => [systemKey, keys.master, keys._master].filter((k): k is string => Boolean(k)),
+    managementPayload,
+    readBody,
+    maxBodyBytes: MAX_REQUEST_BODY_BYTES,
+    statusPageLatencyMs: options.statusPageLatencyMs,
+    largePayloadLatencyMs: options.largePayloadLatencyMs,
+    fetchLargeInput: (inst) => engine.storedInput(inst.id),
+  });
+
+  const serve =
+    (listener: () => number, route: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void>) =>
+    (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      void (async (): Promise<void> => {
+        // A page on another origin that rebinds its DNS name to 127.0.0.1 still sends its own Host.
+        if (!hostHeaderAllowed(req.headers.host, listener())) {
+          send(res, 400, { message: 'The Host header does not name this local host (127.0.0.1 or localhost, with its port).' });
           return;
         }
-      }
-      try {
-        const inst = engine.startNew(a, input, b);
-        const payload = managementPayload(inst.id);
-        send(res, 202, payload, { Location: payload.statusQueryGetUri ?? '', 'Retry-After': '10' });
-      } catch (err) {
-        const code = err instanceof HostError ? err.code : '';
-        send(res, code === 'DURABLE_HOST_INSTANCE_EXISTS' ? 409 : code === 'DURABLE_HOST_UNKNOWN_ORCHESTRATOR' ? 404 : 500, { message: err instanceof Error ? err.message : String(err) });
-      }
-      return;
-    }
-    if (head !== 'instances') {
-      send(res, 404, { message: 'Not found' });
-      return;
-    }
-    if (!a) {
-      const from = url.searchParams.get('createdTimeFrom');
-      const to = url.searchParams.get('createdTimeTo');
-      const statuses = url.searchParams.get('runtimeStatus')?.split(',').filter(Boolean);
-      const prefix = url.searchParams.get('instanceIdPrefix');
-      const selected = engine.listInstances().filter(
-        (i) =>
-          (!from || i.createdTime >= Date.parse(from)) &&
-          (!to || i.createdTime <= Date.parse(to)) &&
-          (!statuses || statuses.length === 0 || statuses.includes(i.status)) &&
-          (!prefix || i.id.startsWith(prefix)),
-      );
-      if (method === 'DELETE') {
-        for (const i of selected) engine.purge(i.id);
-        send(res, selected.length > 0 ? 200 : 404, { instancesDeleted: selected.length });
-        return;
-      }
-      send(res, 200, selected.map((i) => statusBody(i)));
-      return;
-    }
-    const inst = engine.getInstance(a);
-    if (method === 'GET' && !b) {
-      if (!inst) {
-        send(res, 404, undefined);
-        return;
-      }
-      const history = url.searchParams.get('showHistory') === 'true' ? engine.historyOf(a).at(-1)?.events : undefined;
-      const running = inst.status === 'Pending' || inst.status === 'Running' || inst.status === 'Suspended';
-      // Like the extension: 202 (with Location) while running, 200 once Completed/Failed/Terminated.
-      send(res, running ? 202 : 200, statusBody(inst, history), running ? { Location: managementPayload(a).statusQueryGetUri ?? '' } : {});
-      return;
-    }
-    if (method === 'DELETE' && !b) {
-      const deleted = engine.purge(a);
-      send(res, deleted ? 200 : 404, { instancesDeleted: deleted ? 1 : 0 });
-      return;
-    }
-    if (method === 'POST' && b) {
-      let outcome: 'accepted' | 'gone' | 'missing';
-      if (b === 'raiseEvent' && c) outcome = engine.raiseEvent(a, c, text.length > 0 ? text : undefined);
-      else if (b === 'terminate') outcome = engine.terminate(a, reason);
-      else if (b === 'suspend') outcome = engine.suspend(a, reason);
-      else if (b === 'resume') outcome = engine.resume(a, reason);
-      else {
-        send(res, 501, { message: `'${b}' is not supported by the local durable host` });
-        return;
-      }
-      send(res, outcome === 'accepted' ? 202 : outcome === 'gone' ? 410 : 404, undefined);
-      return;
-    }
-    send(res, 405, undefined);
-  };
+        await route(req, res, new URL(req.url ?? '/', `http://127.0.0.1:${listener()}`));
+      })().catch((err: unknown) => {
+        log(`[durable-host] error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        if (!res.headersSent) send(res, 500, undefined);
+      });
+    };
 
-  const server = http.createServer((req, res) => {
-    void (async (): Promise<void> => {
-      const url = new URL(req.url ?? '/', baseUrl);
-      const body = await readBody(req);
-      if (body === 'too-large') {
-        send(res, 413, { message: `Request body larger than ${MAX_REQUEST_BODY_BYTES} bytes` });
-        req.destroy();
-        return;
-      }
-      if (url.pathname === '/api' || url.pathname.startsWith('/api/')) await handleApi(req, res, url, body);
-      else if (url.pathname.startsWith(`${WEBHOOKS}/`)) handleDurable(req, res, url, body);
-      else send(res, 404, undefined);
-    })().catch((err: unknown) => {
-      log(`[durable-host] error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      if (!res.headersSent) send(res, 500, undefined);
-    });
+  const server: http.Server = http.createServer(
+    serve(
+      (): number => (server.address() as AddressInfo).port,
+      async (req, res, url) => {
+        if (url.pathname === '/api' || url.pathname.startsWith('/api/')) await handleApi(req, res, url);
+        else if (url.pathname.startsWith(`${WEBHOOKS}/`)) await managementApi.handle(req, res, url, WEBHOOKS, true);
+        else send(res, 404, undefined);
+      },
+    ),
+  );
+  const rpcServer: http.Server = http.createServer(
+    serve(
+      (): number => (rpcServer.address() as AddressInfo).port,
+      async (req, res, url) => {
+        if (url.pathname.startsWith(RPC_PATH)) await managementApi.handle(req, res, url, RPC_PATH.slice(0, -1), false);
+        else send(res, 404, undefined);
+      },
+    ),
+  );
+  await new Promise<void>((resolve, reject) => {
+    rpcServer.once('error', reject);
+    rpcServer.listen(options.rpcPort ?? 0, '127.0.0.1', () => resolve());
   });
+  rpcBaseUrl = `http://127.0.0.1:${(rpcServer.address() as AddressInfo).port}${RPC_PATH}`;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 7071, '127.0.0.1', () => resolve());
@@ -501,6 +465,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 
   const host: LocalHost = {
     baseUrl,
+    rpcBaseUrl,
+    systemKey,
     clock,
     functions: functions.map((f) => f.metadata.name),
     engine,
@@ -548,7 +514,9 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       engine.stop();
       if (cronTimeout) clearTimeout(cronTimeout);
       server.closeAllConnections();
+      rpcServer.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => rpcServer.close(() => resolve()));
       store.close();
     },
   };

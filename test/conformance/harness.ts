@@ -153,7 +153,7 @@ export async function startEngine(kind: EngineKind, shared: Shared): Promise<Eng
     return {
       kind,
       api: (method, route, body) => callApi(host.baseUrl, method, route, body),
-      durableStatus: (id) => readStatus(`${host.baseUrl}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`),
+      durableStatus: (id) => readStatus(`${host.rpcBaseUrl}instances/${id}?showHistory=true`),
       async crashAndRestart() {
         await host.stop();
         host = await launch();

@@ -113,22 +113,22 @@ describe('local durable host: orchestrations through the real durable-functions 
   it('terminates a running instance', async () => {
     const id = host.startNew('Waits');
     await host.runUntilIdle();
-    const res = await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/terminate?reason=enough`, { method: 'POST' });
+    const res = await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/terminate?reason=enough&code=${host.systemKey}`, { method: 'POST' });
     expect(res.status).toBe(202);
     const inst = await host.waitForInstance(id);
     expect(inst).toMatchObject({ status: 'Terminated', output: 'enough' });
-    expect((await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/terminate`, { method: 'POST' })).status).toBe(410);
+    expect((await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/terminate?code=${host.systemKey}`, { method: 'POST' })).status).toBe(410);
   });
 
   it('suspends and resumes', async () => {
     const id = host.startNew('Approval');
     await host.runUntilIdle();
-    expect((await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/suspend`, { method: 'POST' })).status).toBe(202);
+    expect((await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/suspend?code=${host.systemKey}`, { method: 'POST' })).status).toBe(202);
     await host.runUntilIdle();
     host.raiseEvent(id, 'Approve', { ok: false });
     await host.runUntilIdle();
     expect(host.getInstance(id)?.status).toBe('Suspended');
-    await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/resume`, { method: 'POST' });
+    await host.fetch(`/runtime/webhooks/durabletask/instances/${id}/resume?code=${host.systemKey}`, { method: 'POST' });
     expect((await host.waitForInstance(id)).output).toEqual({ ok: false });
   });
 
@@ -196,9 +196,11 @@ describe('local durable host: HTTP triggers, client and management API', () => {
     expect(viaClient).toEqual({ runtimeStatus: 'Running', customStatus: 'waiting', name: 'Approval', output: null });
     expect(viaHttp).toMatchObject({ runtimeStatus: 'Running', customStatus: 'waiting', name: 'Approval', instanceId: 'approval-1', input: { a: 1 } });
 
-    // the same id while running is refused (409), as the extension refuses a running instance
-    const again = await host.fetch('/runtime/webhooks/durabletask/orchestrators/Approval/approval-1', { method: 'POST', body: '{}' });
-    expect(again.status).toBe(409);
+    // the management URLs carry the system key, as in Azure
+    expect(new URL(payload.statusQueryGetUri).searchParams.get('code')).toBe(host.systemKey);
+    // the same id while running is refused: DTFx's OrchestrationAlreadyExistsException, a 500 from HttpApiHandler.cs
+    const again = await host.fetch(`/runtime/webhooks/durabletask/orchestrators/Approval/approval-1?code=${host.systemKey}`, { method: 'POST', body: '{}' });
+    expect(again.status).toBe(500);
 
     const by = (await (await host.fetch('/api/client/by/x')).json()) as string[];
     expect(by).toContain('approval-1');
@@ -210,7 +212,7 @@ describe('local durable host: HTTP triggers, client and management API', () => {
     expect(await done.json()).toMatchObject({ runtimeStatus: 'Completed', output: { ok: true } });
     expect(await (await host.fetch('/api/client/status/approval-1')).json()).toMatchObject({ runtimeStatus: 'Completed', output: { ok: true } });
 
-    const list = (await (await host.fetch('/runtime/webhooks/durabletask/instances/?runtimeStatus=Completed')).json()) as { instanceId: string }[];
+    const list = (await (await host.fetch(`/runtime/webhooks/durabletask/instances/?runtimeStatus=Completed&code=${host.systemKey}`)).json()) as { instanceId: string }[];
     expect(list.map((i) => i.instanceId)).toContain('approval-1');
 
     expect(await (await host.fetch('/api/client/purge/approval-1', { method: 'DELETE' })).json()).toEqual({ instancesDeleted: 1 });

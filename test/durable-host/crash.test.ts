@@ -6,11 +6,14 @@ import * as path from 'node:path';
 const root = path.resolve(__dirname, '..', '..');
 const entry = path.join(__dirname, 'fixtures', 'crashApp.ts');
 
+/** The Durable HTTP API needs the system key, as in Azure. */
+const SYSTEM_KEY = 'crash-test-system-key';
+
 function startCli(stateDir: string, logFile: string): Promise<{ child: ChildProcess; baseUrl: string }> {
   const child = spawn(
     process.execPath,
     ['-r', path.join(root, 'local/durable-host/register-ts.js'), path.join(root, 'local/durable-host/cli.ts'), '--entry', entry, '--port', '0', '--state', stateDir, '--clock', 'real'],
-    { cwd: root, env: { ...process.env, CRASH_LOG: logFile }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, env: { ...process.env, CRASH_LOG: logFile, FUNCTIONS_KEYS: JSON.stringify({ durabletask_extension: SYSTEM_KEY }) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return new Promise((resolve, reject) => {
     let out = '';
@@ -43,14 +46,14 @@ describe('crash and resume (child process, SIGKILL, file state)', () => {
     const lines = (): string[] => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []);
 
     const first = await startCli(stateDir, logFile);
-    const started = await fetch(`${first.baseUrl}/runtime/webhooks/durabletask/orchestrators/Crashy/crash-1`, { method: 'POST' });
+    const started = await fetch(`${first.baseUrl}/runtime/webhooks/durabletask/orchestrators/Crashy/crash-1?code=${SYSTEM_KEY}`, { method: 'POST' });
     expect(started.status).toBe(202);
     // Kill on the event, not after a guessed sleep: step 1's result is in the durable history and
     // the 200 ms timer after it has been created (the local host's numeric EventType, or the
     // extension's name).
     const type = (event: { EventType: number | string }, name: string, code: number) => event.EventType === name || event.EventType === code;
     await until(async () => {
-      const res = await fetch(`${first.baseUrl}/runtime/webhooks/durabletask/instances/crash-1?showHistory=true`);
+      const res = await fetch(`${first.baseUrl}/runtime/webhooks/durabletask/instances/crash-1?showHistory=true&code=${SYSTEM_KEY}`);
       const events = ((await res.json()) as { historyEvents?: { EventType: number | string }[] }).historyEvents ?? [];
       const secondCompletion = events.map((event) => type(event, 'TaskCompleted', 5)).lastIndexOf(true);
       const completions = events.filter((event) => type(event, 'TaskCompleted', 5)).length;
@@ -65,7 +68,7 @@ describe('crash and resume (child process, SIGKILL, file state)', () => {
     const second = await startCli(stateDir, logFile);
     try {
       const status = await until(async () => {
-        const res = await fetch(`${second.baseUrl}/runtime/webhooks/durabletask/instances/crash-1`);
+        const res = await fetch(`${second.baseUrl}/runtime/webhooks/durabletask/instances/crash-1?code=${SYSTEM_KEY}`);
         const body = (await res.json()) as { runtimeStatus: string; output: unknown };
         return body.runtimeStatus === 'Completed' ? body : undefined;
       });
