@@ -56,7 +56,8 @@ foreach (var schedule in cases["schedules"]!.AsArray().Select(node => node!.GetV
         }
         result["next"] = next;
     }
-    else if (TimeSpan.TryParse(schedule, out var span))
+    // Invariant culture: the same answer on every machine (Azure runs en-US; only the separators are culture-sensitive).
+    else if (TimeSpan.TryParse(schedule, CultureInfo.InvariantCulture, out var span))
     {
         result["kind"] = "timeSpan";
         result["ticks"] = span.Ticks.ToString(CultureInfo.InvariantCulture);
