@@ -440,6 +440,18 @@ export class Engine {
     this.inbox.push({ seq, instanceId, msg });
   }
 
+  /**
+   * The next message to process. An instance with a pending start (a new execution after
+   * continueAsNew, also after a crash) takes that start before any other of its messages.
+   */
+  private nextDeliverable(): number {
+    const index = this.inbox.findIndex((m) => this.deliverable(m.instanceId, m.msg));
+    const chosen = this.inbox[index];
+    if (!chosen || chosen.msg.type === 'start') return index;
+    const start = this.inbox.findIndex((m) => m.instanceId === chosen.instanceId && m.msg.type === 'start');
+    return start >= 0 ? start : index;
+  }
+
   private deliverable(instanceId: string, msg: InboxMessage): boolean {
     const inst = this.instances.get(instanceId);
     if (!inst) return false;
@@ -458,7 +470,7 @@ export class Engine {
         this.again = false;
         this.fireDueTimers();
         for (;;) {
-          const index = this.inbox.findIndex((m) => this.deliverable(m.instanceId, m.msg));
+          const index = this.nextDeliverable();
           if (index < 0 || this.stopped) break;
           const [entry] = this.inbox.splice(index, 1);
           if (entry) await this.step(entry);
@@ -773,6 +785,11 @@ export class Engine {
     }
     if (state.isDone && continueAsNew) {
       this.continueAsNew(inst, entry.seq, actionInput(continueAsNew.input), [...newEvents, ...scheduled], workToDelete);
+      // DTFx runs the new execution in the same work item (TaskOrchestrationDispatcher.cs loops
+      // `while (continuedAsNew)`): its start comes before any event already waiting.
+      const startIndex = this.inbox.findIndex((m) => m.instanceId === inst.id && m.msg.type === 'start');
+      const [startEntry] = startIndex >= 0 ? this.inbox.splice(startIndex, 1) : [];
+      if (startEntry) await this.step(startEntry);
       return;
     }
     if (state.isDone) {
@@ -945,6 +962,9 @@ export class Engine {
         }
       }
       inst.execution++;
+      // Azure Storage's tracking store writes each ExecutionStarted's timestamp as the instance's
+      // CreatedTime (AzureTableTrackingStore.cs): a new execution overwrites it.
+      inst.createdTime = inst.lastUpdatedTime;
       inst.input = input === undefined ? null : input;
       inst.dispatched = [];
       inst.nextId = 0;

@@ -121,3 +121,38 @@ describe('orchestrations held to the extension and DTFx', () => {
     });
   });
 });
+
+describe('continueAsNew (DurableTask.Core TaskOrchestrationDispatcher.cs, DurableTask.AzureStorage AzureTableTrackingStore.cs)', () => {
+  let host: LocalHost;
+  beforeAll(async () => {
+    host = await startLocalHost({ entry: path.join(fixtures, 'strictApp.ts'), clock: 'virtual', port: 0, log: () => undefined });
+  });
+  afterAll(async () => {
+    await host.stop();
+  });
+
+  it("overwrites the instance's createdTime with each new execution's start", async () => {
+    const startedAt = host.clock.now();
+    const id = host.startNew('Generations', 0);
+    expect(Date.parse(host.getInstance(id)?.createdTime ?? '')).toBe(startedAt);
+    const done = await host.waitForInstance(id);
+    expect(done.output).toBe(2);
+    // Executions start at +0, +1 min and +2 min; the last one's start is the createdTime.
+    expect(Date.parse(done.createdTime)).toBe(startedAt + 120_000);
+    const lastStart = done.history.at(-1)?.events.find((e) => e.EventType === 0);
+    expect(Date.parse(lastStart?.Timestamp ?? '')).toBe(startedAt + 120_000);
+  });
+
+  it('starts the new execution in the same work item, so an event already waiting reaches it', async () => {
+    const id = host.startNew('ContinuesOnEvent', 0);
+    await host.runUntilIdle();
+    // Both events wait in the queue before the host processes the first.
+    host.raiseEvent(id, 'next', 'first');
+    host.raiseEvent(id, 'next', 'second');
+    const done = await host.waitForInstance(id);
+    expect(done).toMatchObject({ status: 'Completed', output: 'second' });
+    const second = done.history[1]?.events ?? [];
+    expect(second.map((e) => e.EventType).slice(0, 2)).toEqual([12, 0]);
+    expect(second.some((e) => e.EventType === 15 && e.Input === '"second"')).toBe(true);
+  });
+});
