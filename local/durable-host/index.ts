@@ -444,10 +444,17 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     rpcServer.listen(options.rpcPort ?? 0, '127.0.0.1', () => resolve());
   });
   rpcBaseUrl = `http://127.0.0.1:${(rpcServer.address() as AddressInfo).port}${RPC_PATH}`;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 7071, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 7071, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    // The app's port is taken: release what was opened for it, or the process never exits.
+    await new Promise<void>((resolve) => rpcServer.close(() => resolve()));
+    store.close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   baseUrl = `http://127.0.0.1:${port}`;
   // The library rewrites client URLs to http://localhost:7071 unless WEBSITE_HOSTNAME is set.
