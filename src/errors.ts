@@ -19,6 +19,18 @@ export const ErrorCodes = {
   AAS_BAD_REQUEST: 'AAS_BAD_REQUEST',
   AAS_NOT_FOUND: 'AAS_NOT_FOUND',
   AAS_BAD_RESPONSE: 'AAS_BAD_RESPONSE',
+  // Power BI / Fabric targets and answers (src/backends/powerbi)
+  POWERBI_INVALID_TARGET: 'POWERBI_INVALID_TARGET',
+  POWERBI_HOST_NOT_ALLOWED: 'POWERBI_HOST_NOT_ALLOWED',
+  POWERBI_CONFLICT: 'POWERBI_CONFLICT',
+  POWERBI_THROTTLED: 'POWERBI_THROTTLED',
+  POWERBI_TRANSIENT: 'POWERBI_TRANSIENT',
+  POWERBI_UNAUTHORIZED: 'POWERBI_UNAUTHORIZED',
+  POWERBI_NOT_FOUND: 'POWERBI_NOT_FOUND',
+  POWERBI_BAD_REQUEST: 'POWERBI_BAD_REQUEST',
+  POWERBI_BAD_RESPONSE: 'POWERBI_BAD_RESPONSE',
+  // A request names a backend this build has no adapter registered for
+  BACKEND_NOT_AVAILABLE: 'BACKEND_NOT_AVAILABLE',
   // Identity
   AUTH_MANAGED_IDENTITY_UNAVAILABLE: 'AUTH_MANAGED_IDENTITY_UNAVAILABLE',
   AUTH_KEY_VAULT_FORBIDDEN: 'AUTH_KEY_VAULT_FORBIDDEN',
@@ -45,6 +57,51 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * What a backend's answer means, whatever the service: the orchestrator and the activities branch
+ * on the kind, the codes stay for people and for compatibility. `conflict`: another refresh is
+ * running (AAS 409, Power BI 400 "another refresh"); `throttled`: 429, wait Retry-After;
+ * `transient`: 5xx, 408, no answer; `unauthorized`: the token was refused (401/403); `notFound`:
+ * the model or refresh is unknown; `rejected`: any other refusal, final.
+ */
+export const ERROR_KINDS = ['conflict', 'throttled', 'transient', 'unauthorized', 'notFound', 'rejected'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/** The kind each backend code carries; an error crossing Durable keeps only its code, so the kind is read back from it. */
+const KIND_OF_CODE: Partial<Record<ErrorCode, ErrorKind>> = {
+  AAS_CONFLICT: 'conflict',
+  AAS_THROTTLED: 'throttled',
+  AAS_TRANSIENT: 'transient',
+  AAS_UNAUTHORIZED: 'unauthorized',
+  AAS_NOT_FOUND: 'notFound',
+  AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN: 'notFound',
+  AAS_BAD_REQUEST: 'rejected',
+  AAS_BAD_RESPONSE: 'rejected',
+  AAS_INVALID_SERVER_NAME: 'rejected',
+  AAS_HOST_NOT_ALLOWED: 'rejected',
+  POWERBI_CONFLICT: 'conflict',
+  POWERBI_THROTTLED: 'throttled',
+  POWERBI_TRANSIENT: 'transient',
+  POWERBI_UNAUTHORIZED: 'unauthorized',
+  POWERBI_NOT_FOUND: 'notFound',
+  POWERBI_BAD_REQUEST: 'rejected',
+  POWERBI_BAD_RESPONSE: 'rejected',
+  POWERBI_INVALID_TARGET: 'rejected',
+  POWERBI_HOST_NOT_ALLOWED: 'rejected',
+  BACKEND_NOT_AVAILABLE: 'rejected',
+};
+
+/** The neutral kind of an error from a backend (its own, or its code's); undefined for errors that are not a backend's answer. */
+export function kindOf(error: unknown): ErrorKind | undefined {
+  if (error instanceof AppError && error.kind !== undefined) return error.kind;
+  return KIND_OF_CODE[codeOf(error)];
+}
+
+/** The kind a code carries (for results that kept only the code). */
+export function kindOfCode(code: string): ErrorKind | undefined {
+  return Object.hasOwn(KIND_OF_CODE, code) ? KIND_OF_CODE[code as ErrorCode] : undefined;
+}
+
 export interface AppErrorOptions {
   /** True when trying the same call again later can succeed (network, 429, 5xx, token expiry). */
   retryable?: boolean;
@@ -52,8 +109,10 @@ export interface AppErrorOptions {
   retryAfterMs?: number;
   /** HTTP status of the answer that caused it, if any. */
   httpStatus?: number;
-  /** `x-ms-root-activity-id` of the AAS answer, for Microsoft support. */
+  /** The service's id of the answer, for Microsoft support (AAS x-ms-root-activity-id, Power BI x-ms-request-id). */
   rootActivityId?: string;
+  /** The neutral meaning of a backend's answer; defaults to the code's (see kindOf). */
+  kind?: ErrorKind;
   cause?: unknown;
 }
 
@@ -64,6 +123,7 @@ export class AppError extends Error {
   readonly retryAfterMs?: number;
   readonly httpStatus?: number;
   readonly rootActivityId?: string;
+  readonly kind?: ErrorKind;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     // One line, no file path: the message travels through Durable (which appends its own
@@ -75,6 +135,7 @@ export class AppError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.httpStatus = options.httpStatus;
     this.rootActivityId = options.rootActivityId;
+    this.kind = options.kind ?? KIND_OF_CODE[code];
   }
 
   /** The message without the `[CODE]` prefix. */
