@@ -1,4 +1,4 @@
-import type { RefreshSummary } from '../src/aas/types';
+import type { RefreshSummary } from '../src/backends/aas/types';
 import { expectedDurationMs, medianDuration } from '../src/activities/activities';
 import { loadConfig, type PollingConfig } from '../src/config/config';
 import { nextPollDelayMs, type PollTiming } from '../src/orchestration/pollingPolicy';

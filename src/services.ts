@@ -1,6 +1,6 @@
 import { Agent } from 'undici';
 import { createActivities, type Activities } from './activities/activities';
-import { createAasClient } from './aas/client';
+import { createAasClient } from './backends/aas/client';
 import { createApi, type Api } from './api/handlers';
 import { createTokenProvider } from './auth';
 import type { Config } from './config/config';

@@ -1,6 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import { request as httpRequest, type Dispatcher } from 'undici';
-import type { AasClient, RefreshRequest, RefreshSummary } from '../aas/types';
+import type { AasClient, RefreshRequest, RefreshSummary } from '../backends/aas/types';
 import { AppError, codeOf, detailOf, ErrorCodes } from '../errors';
 import { callbackUrlProblem } from '../http/allowList';
 import type {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
-import type { AasClient } from '../aas/types';
+import type { AasClient } from '../backends/aas/types';
 import type { Config } from '../config/config';
 import { AppError, codeOf, ErrorCodes, type ErrorCode } from '../errors';
 import { CANCEL_EVENT, FunctionNames, type OrchestrationInput, type RunRequest } from '../orchestration/contracts';

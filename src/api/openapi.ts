@@ -1,4 +1,4 @@
-import { COMMIT_MODES, REFRESH_STATUSES, REFRESH_TYPES } from '../aas/types';
+import { COMMIT_MODES, REFRESH_STATUSES, REFRESH_TYPES } from '../backends/aas/types';
 import { AUTH_MODES, HOSTING_PLANS } from '../config/config';
 import { ErrorCodes } from '../errors';
 import { FINAL_HTTP_STATUS, RETRY_AFTER_SECONDS } from './handlers';

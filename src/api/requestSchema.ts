@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { resolveServer } from '../aas/serverName';
-import { COMMIT_MODES, REFRESH_TYPES } from '../aas/types';
+import { resolveServer } from '../backends/aas/serverName';
+import { COMMIT_MODES, REFRESH_TYPES } from '../backends/aas/types';
 import type { Config } from '../config/config';
 import { AppError } from '../errors';
 import { callbackUrlProblem } from '../http/allowList';

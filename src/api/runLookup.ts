@@ -1,5 +1,5 @@
 import { OrchestrationRuntimeStatus, type DurableClient, type DurableOrchestrationStatus } from 'durable-functions';
-import type { RefreshRequest } from '../aas/types';
+import type { RefreshRequest } from '../backends/aas/types';
 import type { OrchestrationInput, RunProgress, RunResult } from '../orchestration/contracts';
 
 /** Finding this app's runs through the Durable client: for the HTTP handlers and the getRunState activity. */

@@ -1,4 +1,4 @@
-import { isHostAllowed } from '../aas/serverName';
+import { isHostAllowed } from '../backends/aas/serverName';
 
 /**
  * Checks a callback URL: https only, no credentials in it, host (and port) on the allow-list.

@@ -1,4 +1,4 @@
-import type { ModelRef, RefreshDetails, RefreshObjectStatus, RefreshMessage, RefreshRequest, RefreshStatus, SyncState } from '../aas/types';
+import type { ModelRef, RefreshDetails, RefreshObjectStatus, RefreshMessage, RefreshRequest, RefreshStatus, SyncState } from '../backends/aas/types';
 import type { ErrorCode } from '../errors';
 import type { PollingConfig } from '../config/config';
 

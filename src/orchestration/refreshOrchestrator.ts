@@ -1,6 +1,6 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { TERMINAL_REFRESH_STATUSES, type ModelRef, type RefreshDetails } from '../aas/types';
+import { TERMINAL_REFRESH_STATUSES, type ModelRef, type RefreshDetails } from '../backends/aas/types';
 import { codeOf, detailOf, ErrorCodes, type ErrorCode } from '../errors';
 import {
   CANCEL_EVENT,

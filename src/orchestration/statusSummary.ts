@@ -1,4 +1,4 @@
-import type { RefreshMessage, RefreshObjectStatus } from '../aas/types';
+import type { RefreshMessage, RefreshObjectStatus } from '../backends/aas/types';
 import type { RunError, RunProgress } from './contracts';
 
 /**

@@ -1,5 +1,5 @@
 import { startEmulators, type Emulators } from '../../local/emulators';
-import { createAasClient, type ClosableAasClient } from '../../src/aas/client';
+import { createAasClient, type ClosableAasClient } from '../../src/backends/aas/client';
 import { createTokenProvider } from '../../src/auth';
 import type { TokenProvider } from '../../src/auth/tokenProvider';
 import { loadConfig } from '../../src/config/config';

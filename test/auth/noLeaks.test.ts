@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { startEmulators, type Emulators } from '../../local/emulators';
 import { createTestCertificate } from '../../local/emulators/identity/certificates';
 import { PEM_CONTENT_TYPE, PFX_CONTENT_TYPE } from '../../local/emulators/identity/server';
-import { createAasClient } from '../../src/aas/client';
+import { createAasClient } from '../../src/backends/aas/client';
 import { createTokenProvider } from '../../src/auth';
 import { loadConfig } from '../../src/config/config';
 import { memoryLogger, pointManagedIdentityAt } from './helpers';

@@ -1,7 +1,7 @@
 import { request } from 'undici';
-import { toRefreshRequest } from '../../../src/aas/client';
+import { toRefreshRequest } from '../../../src/backends/aas/client';
 import { NOT_STARTED_MS } from '../../../local/emulators/aas';
-import { startHarness, type Harness } from '../../aas/support';
+import { startHarness, type Harness } from '../../backends/aas/support';
 
 const twoTables = {
   servers: [{ name: 'myserver', models: [{ name: 'AdventureWorks', tables: [

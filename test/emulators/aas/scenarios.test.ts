@@ -1,7 +1,7 @@
 import { request } from 'undici';
-import { toRefreshRequest } from '../../../src/aas/client';
+import { toRefreshRequest } from '../../../src/backends/aas/client';
 import { parseScenarioSetting, SCENARIO_NAMES } from '../../../local/emulators/aas';
-import { rejectionOf, startHarness, type Harness } from '../../aas/support';
+import { rejectionOf, startHarness, type Harness } from '../../backends/aas/support';
 
 // The documented ways for a local user to make the sample model fail (README, "Trying failures
 // locally"): each scenario through the control route, seen by the app's real AAS client.

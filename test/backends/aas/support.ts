@@ -1,10 +1,10 @@
-import { VirtualClock } from '../../local/clock';
-import { loadLocalTls } from '../../local/tls';
-import { TokenIssuer } from '../../local/emulators/jwt';
-import { startAasEmulator, AAS_AUDIENCE, type AasEmulator, type EmulatorModelDescription } from '../../local/emulators/aas';
-import { createAasClient, type ClosableAasClient } from '../../src/aas/client';
-import type { TokenProvider } from '../../src/auth/tokenProvider';
-import type { ModelRef } from '../../src/aas/types';
+import { VirtualClock } from '../../../local/clock';
+import { loadLocalTls } from '../../../local/tls';
+import { TokenIssuer } from '../../../local/emulators/jwt';
+import { startAasEmulator, AAS_AUDIENCE, type AasEmulator, type EmulatorModelDescription } from '../../../local/emulators/aas';
+import { createAasClient, type ClosableAasClient } from '../../../src/backends/aas/client';
+import type { TokenProvider } from '../../../src/auth/tokenProvider';
+import type { ModelRef } from '../../../src/backends/aas/types';
 
 /** Edge fake: issues a fresh token from the shared issuer on every call and counts what it was asked. */
 export class IssuerTokenProvider implements TokenProvider {

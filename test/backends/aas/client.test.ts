@@ -1,10 +1,10 @@
 import { MockAgent } from 'undici';
-import { createAasClient, parseRetryAfter, toRefreshRequest } from '../../src/aas/client';
-import { codeOf } from '../../src/errors';
-import type { RefreshType } from '../../src/aas/types';
+import { createAasClient, parseRetryAfter, toRefreshRequest } from '../../../src/backends/aas/client';
+import { codeOf } from '../../../src/errors';
+import type { RefreshType } from '../../../src/backends/aas/types';
 import { IssuerTokenProvider, rejectionOf, startHarness, type Harness } from './support';
-import { TokenIssuer } from '../../local/emulators/jwt';
-import { VirtualClock } from '../../local/clock';
+import { TokenIssuer } from '../../../local/emulators/jwt';
+import { VirtualClock } from '../../../local/clock';
 
 describe('AAS client against the emulator over HTTPS', () => {
   let h: Harness;

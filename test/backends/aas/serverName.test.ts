@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { loadLocalTls } from '../../local/tls';
-import { TokenIssuer } from '../../local/emulators/jwt';
-import { VirtualClock } from '../../local/clock';
-import { createAasClient, toRefreshRequest } from '../../src/aas/client';
-import { isHostAllowed, modelBaseUrl, parseServerName, resolveServer } from '../../src/aas/serverName';
-import { codeOf } from '../../src/errors';
+import { loadLocalTls } from '../../../local/tls';
+import { TokenIssuer } from '../../../local/emulators/jwt';
+import { VirtualClock } from '../../../local/clock';
+import { createAasClient, toRefreshRequest } from '../../../src/backends/aas/client';
+import { isHostAllowed, modelBaseUrl, parseServerName, resolveServer } from '../../../src/backends/aas/serverName';
+import { codeOf } from '../../../src/errors';
 import { IssuerTokenProvider, rejectionOf } from './support';
 
 const AZURE = ['*.asazure.windows.net'];

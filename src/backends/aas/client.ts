@@ -1,7 +1,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { ZodError } from 'zod';
-import { AppError, ErrorCodes, type ErrorCode } from '../errors';
-import type { TokenProvider } from '../auth/tokenProvider';
+import { AppError, ErrorCodes, type ErrorCode } from '../../errors';
+import type { TokenProvider } from '../../auth/tokenProvider';
 import { parseRefreshDetails, parseRefreshList, parseSyncDetails } from './parse';
 import { encodeSegment, modelBaseUrl, resolveServer } from './serverName';
 import {

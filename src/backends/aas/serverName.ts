@@ -1,4 +1,4 @@
-import { AppError, ErrorCodes } from '../errors';
+import { AppError, ErrorCodes } from '../../errors';
 
 /** A parsed, allow-listed AAS server: everything needed to build request URLs. */
 export interface AasServer {
