@@ -6,11 +6,19 @@ import { systemClock, type Clock } from '../../clock';
 import { loadLocalTls, type LocalTls } from '../../tls';
 import type { TokenIssuer } from '../jwt';
 import {
+  activeRecord as activeRecordAt,
+  bodyFields,
   buildServers,
+  cancelRecord,
   DEFAULT_SYNC_DURATION_MS,
+  failTableForever,
+  parseCommonFields,
   planOutsideRefresh,
   planRefresh,
   RequestProblem,
+  resetModel,
+  setTableBehaviour,
+  slowEveryTable,
   syncStateAt,
   viewRefresh,
   type EmulatorModelDescription,
@@ -20,18 +28,17 @@ import {
   type ServerState,
   type SyncBehaviour,
   type TableBehaviour,
-} from './model';
-import sampleModel from './sampleModel.json';
+} from '../engine/refreshEngine';
+import sampleModel from '../engine/sampleModel.json';
 import { parseScenarioOptions, SCENARIO_NAMES, SCENARIO_SUMMARIES, type ScenarioName, type ScenarioOptions } from './scenarios';
 
-export type { EmulatorModelDescription, RefreshView, SyncBehaviour, TableBehaviour } from './model';
+export type { EmulatorModelDescription, RefreshView, SyncBehaviour, TableBehaviour } from '../engine/refreshEngine';
 export { SCENARIO_NAMES, SCENARIO_SUMMARIES, parseScenarioSetting, type ScenarioName, type ScenarioOptions } from './scenarios';
-export { NOT_STARTED_MS, DEFAULT_SYNC_DURATION_MS } from './model';
+export { NOT_STARTED_MS, DEFAULT_SYNC_DURATION_MS } from '../engine/refreshEngine';
 
 export const AAS_AUDIENCE = 'https://*.asazure.windows.net';
 export const SAMPLE_MODEL: EmulatorModelDescription = sampleModel;
 const HISTORY_MS = 30 * 24 * 3600 * 1000;
-const REFRESH_TYPES = ['full', 'clearValues', 'calculate', 'dataOnly', 'automatic', 'defragment'];
 
 export type EmulatedOperation = 'submitRefresh' | 'getRefresh' | 'listRefreshes' | 'cancelRefresh' | 'submitSync' | 'getSync';
 
@@ -185,10 +192,7 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     if (model === undefined) throw new Error(`AAS emulator: no model "${modelName}" on server "${serverName}"`);
     return model;
   }
-  const activeRecord = (model: ModelState) => model.refreshes.find((record) => {
-    const status = viewRefresh(record, clock.now()).status;
-    return status === 'notStarted' || status === 'inProgress';
-  });
+  const activeRecord = (model: ModelState) => activeRecordAt(model, clock.now());
 
   function errorBody(status: number, code: string, message: string, rootActivityId: string, extraDetails: Array<{ code: string; message: string }> = []) {
     return { code, subCode: 0, message, timeStamp: aasTime(clock.now()), httpStatusCode: status, details: [{ code: 'RootActivityId', message: rootActivityId }, ...extraDetails] };
@@ -215,41 +219,9 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     };
   }
 
+  /** AAS reads the common fields and ignores any other (the enhanced refresh body of AAS). */
   function parseSubmission(body: string): RefreshSubmission {
-    let raw: unknown = {};
-    if (body.trim() !== '') {
-      try {
-        raw = JSON.parse(body);
-      } catch {
-        throw new RequestProblem('The request body is not valid JSON.');
-      }
-    }
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new RequestProblem('The request body must be a JSON object.');
-    // The service matches field names case-insensitively.
-    const fields = new Map(Object.entries(raw).map(([key, value]) => [key.toLowerCase(), value as unknown]));
-    const typeText = fields.get('type') ?? 'automatic';
-    if (typeof typeText !== 'string') throw new RequestProblem('Type must be a string.');
-    if (typeText.toLowerCase() === 'add') throw new RequestProblem("Refresh type 'add' is not supported.");
-    const type = REFRESH_TYPES.find((candidate) => candidate.toLowerCase() === typeText.toLowerCase());
-    if (type === undefined) throw new RequestProblem(`Unknown refresh type '${typeText}'.`);
-    const commitText = fields.get('commitmode') ?? 'transactional';
-    const commitMode = typeof commitText === 'string' ? (['transactional', 'partialBatch'] as const).find((mode) => mode.toLowerCase() === commitText.toLowerCase()) : undefined;
-    if (commitMode === undefined) throw new RequestProblem(`Unknown commit mode '${String(commitText)}'.`);
-    const maxParallelism = fields.get('maxparallelism') ?? 10;
-    const retryCount = fields.get('retrycount') ?? 0;
-    if (typeof maxParallelism !== 'number' || !Number.isInteger(maxParallelism) || maxParallelism < 1) throw new RequestProblem('MaxParallelism must be a positive integer.');
-    if (typeof retryCount !== 'number' || !Number.isInteger(retryCount) || retryCount < 0) throw new RequestProblem('RetryCount must be a non-negative integer.');
-    const objectsRaw = fields.get('objects') ?? [];
-    if (!Array.isArray(objectsRaw)) throw new RequestProblem('Objects must be an array.');
-    const objects = objectsRaw.map((entry: unknown) => {
-      const object = new Map(Object.entries(typeof entry === 'object' && entry !== null ? entry : {}).map(([key, value]) => [key.toLowerCase(), value as unknown]));
-      const table = object.get('table');
-      const partition = object.get('partition');
-      if (typeof table !== 'string' || table === '') throw new RequestProblem('Each object needs a table.');
-      if (partition !== undefined && typeof partition !== 'string') throw new RequestProblem('partition must be a string.');
-      return partition === undefined ? { table } : { table, partition };
-    });
-    return { type, commitMode, maxParallelism, retryCount, objects };
+    return parseCommonFields(bodyFields(body));
   }
 
   function handle(operation: EmulatedOperation, server: ServerState, model: ModelState, id: string | undefined, query: URLSearchParams, body: string, rootActivityId: string): Answer {
@@ -290,8 +262,7 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
         if (record === undefined) return { status: 404, body: errorBody(404, 'NotFound', `Refresh '${id ?? ''}' was not found.`, rootActivityId) };
         // Cancelling a finished refresh changes nothing and succeeds, so a retried DELETE whose
         // first reply was lost does not fail; GET tells the caller how the refresh really ended.
-        const status = viewRefresh(record, now).status;
-        if (status === 'notStarted' || status === 'inProgress') record.cancelledAt = now;
+        cancelRecord(record, now);
         return { status: 200 };
       }
       case 'submitSync': {
@@ -480,16 +451,12 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     const where = `${server.name}/${model.name}`;
     switch (name) {
       case 'fail-table': {
-        const table = options.table ?? (model.tables.has('DimDate') ? 'DimDate' : model.tables.keys().next().value);
-        const state = table === undefined ? undefined : model.tables.get(table);
-        if (state === undefined) throw new Error(`no table "${table ?? ''}" in ${where}`);
-        state.failAttempts = Number.MAX_SAFE_INTEGER;
-        state.failMessage = `The data source for table '${state.name}' returned an error (emulator scenario fail-table).`;
-        return `table ${state.name} of ${where} now fails on every attempt`;
+        const table = failTableForever(model, where, options.table);
+        return `table ${table} of ${where} now fails on every attempt`;
       }
       case 'slow-refresh': {
         const durationMs = (options.durationSeconds ?? 3600) * 1000;
-        for (const table of model.tables.values()) table.durationMs = durationMs;
+        slowEveryTable(model, durationMs);
         return `every partition of ${where} now takes ${durationMs / 1000} s`;
       }
       case 'throttle': {
@@ -523,11 +490,8 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
       for (const [modelName, initialModel] of initial.models) {
         const model = server.models.get(modelName);
         if (model === undefined) continue;
-        model.tables = initialModel.tables;
-        model.syncBehaviour = {};
-        model.notStartedMs = undefined;
         // Someone else's refresh (busy) ends now.
-        for (const record of model.refreshes) if (record.outside && record.cancelledAt === undefined && record.end > clock.now()) record.cancelledAt = clock.now();
+        resetModel(model, initialModel, clock.now());
       }
     }
   }
@@ -604,15 +568,7 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
       faults = [];
     },
     setTable: (serverName, modelName, tableName, behaviour) => {
-      const model = requireModel(serverName, modelName);
-      const existing = model.tables.get(tableName);
-      model.tables.set(tableName, {
-        name: tableName,
-        partitions: behaviour.partitions ?? existing?.partitions ?? [tableName],
-        durationMs: behaviour.durationMs ?? existing?.durationMs,
-        failAttempts: behaviour.failAttempts ?? existing?.failAttempts ?? 0,
-        failMessage: behaviour.failMessage ?? existing?.failMessage,
-      });
+      setTableBehaviour(requireModel(serverName, modelName), tableName, behaviour);
     },
     startOutsideRefresh: (serverName, modelName, { durationMs }) => {
       const model = requireModel(serverName, modelName);
