@@ -9,3 +9,4 @@ import './functions/modelHistory';
 import './functions/schedules';
 import './functions/openApi';
 import './functions/health';
+import './functions/statusPage';
