@@ -1,0 +1,201 @@
+import { z } from 'zod';
+import type { RefreshDetails, RefreshStatus, RefreshSummary } from '../../refresh/types';
+import { objectStatusOf, refreshStatusOf } from './statusMap';
+
+/**
+ * Readers of Power BI answers. Field names are camelCase in every documented answer; extra
+ * fields are ignored and optional arrays may be missing or null. Anything that does not fit is a
+ * zod error the client reports as POWERBI_BAD_RESPONSE.
+ */
+
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * ISO 8601 UTC with `Z`, or undefined when the text is not a timestamp. Power BI writes both
+ * `2021-12-14T03:46:04.833` (no zone: UTC) and seven fractional digits (`…57.1838734Z`).
+ */
+export function normaliseTimestamp(text: string): string | undefined {
+  const match = TIMESTAMP.exec(text.trim());
+  if (match === null) return undefined;
+  const [, date, time, fraction = '', zone = 'Z'] = match;
+  const millis = `${fraction}000`.slice(0, 3);
+  const parsed = new Date(`${date}T${time}.${millis}${zone.toUpperCase()}`);
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
+}
+
+const timestamp = z
+  .string()
+  .nullish()
+  .transform((value, ctx) => {
+    if (value === null || value === undefined || value === '') return undefined;
+    const iso = normaliseTimestamp(value);
+    if (iso === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${value.slice(0, 64)}" is not a timestamp` });
+      return z.NEVER;
+    }
+    return iso;
+  });
+
+const optionalText = z
+  .union([z.string(), z.number()])
+  .nullish()
+  .transform((value) => (value === null || value === undefined ? undefined : String(value)));
+
+const objectSchema = z.object({ table: z.string(), partition: optionalText, status: optionalText });
+const messageSchema = z.object({ code: optionalText, message: optionalText, type: optionalText });
+
+const detailsSchema = z.object({
+  startTime: timestamp,
+  endTime: timestamp,
+  type: optionalText,
+  commitMode: optionalText,
+  status: optionalText,
+  extendedStatus: optionalText,
+  currentRefreshType: optionalText,
+  numberOfAttempts: z.number().int().nonnegative().nullish(),
+  objects: z.array(objectSchema).nullish(),
+  messages: z.array(messageSchema).nullish(),
+});
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== undefined)) as T;
+}
+
+function statusOrIssue(status: string | undefined, extendedStatus: string | undefined, ctx: z.RefinementCtx): RefreshStatus {
+  const neutral = refreshStatusOf(status, extendedStatus);
+  if (neutral === undefined) {
+    const words = [status, extendedStatus].filter((word) => word !== undefined).map((word) => `"${word.slice(0, 32)}"`);
+    ctx.addIssue({ code: 'custom', message: words.length === 0 ? 'no status' : `unknown refresh status ${words.join(' / ')}` });
+    return z.NEVER;
+  }
+  return neutral;
+}
+
+/** Execution details as the neutral shape, plus what only Power BI tells (attempts, its own words). */
+export interface PowerBiRefreshDetails extends RefreshDetails {
+  numberOfAttempts?: number;
+  /** Power BI's own `status` / `extendedStatus`, for people reading the run. */
+  serviceStatus?: string;
+}
+
+/**
+ * `GET …/refreshes/{requestId}` (Get Refresh Execution Details In Group): answered 202 while the
+ * refresh runs and 200 once it has ended; the body says which status, so both read alike.
+ */
+export function parseRefreshDetails(body: unknown, refreshId: string): PowerBiRefreshDetails {
+  const parsed = detailsSchema
+    .transform((value, ctx) => ({ ...value, neutral: statusOrIssue(value.status, value.extendedStatus, ctx) }))
+    .parse(body);
+  return withoutUndefined({
+    refreshId,
+    status: parsed.neutral,
+    startTime: parsed.startTime,
+    endTime: parsed.endTime,
+    type: parsed.type,
+    currentRefreshType: parsed.currentRefreshType,
+    objects: (parsed.objects ?? []).map((entry) => withoutUndefined({ table: entry.table, partition: entry.partition, status: objectStatusOf(entry.status ?? 'Unknown') })),
+    messages: (parsed.messages ?? [])
+      .filter((entry) => entry.message !== undefined || entry.code !== undefined)
+      .map((entry) => withoutUndefined({ code: entry.code, message: entry.message ?? '', type: entry.type })),
+    numberOfAttempts: parsed.numberOfAttempts ?? undefined,
+    serviceStatus: [parsed.status, parsed.extendedStatus].filter((word) => word !== undefined).join(' / ') || undefined,
+  });
+}
+
+const historyRowSchema = z.object({
+  requestId: optionalText,
+  id: optionalText,
+  refreshType: optionalText,
+  startTime: timestamp,
+  endTime: timestamp,
+  status: optionalText,
+  extendedStatus: optionalText,
+});
+
+/** A history row as the neutral shape, plus how it was started (Scheduled, OnDemand, ViaApi, ViaEnhancedApi, ViaXmlaEndpoint, …). */
+export interface PowerBiRefreshSummary extends RefreshSummary {
+  refreshType?: string;
+}
+
+/**
+ * `GET …/refreshes?$top=n` (Get Refresh History In Group): `{ value: [...] }`, newest first,
+ * the last 60 without `$top`. A row's `requestId` is the id execution details and cancel take
+ * (the integer `id` some answers carry is not); a row without one (older standard refreshes)
+ * keeps its integer id as `id:<n>` so that it still counts as a refresh, e.g. an active one.
+ */
+export function parseRefreshHistory(body: unknown): PowerBiRefreshSummary[] {
+  const list = z.object({ value: z.array(z.unknown()) }).parse(body).value;
+  const rows: PowerBiRefreshSummary[] = [];
+  for (const entry of list) {
+    const row = historyRowSchema.parse(entry);
+    const refreshId = row.requestId ?? (row.id === undefined ? undefined : `id:${row.id}`);
+    const status = refreshStatusOf(row.status, row.extendedStatus);
+    if (refreshId === undefined || status === undefined) {
+      throw new z.ZodError([{ code: 'custom', path: ['value', rows.length], message: refreshId === undefined ? 'a row has neither requestId nor id' : `unknown status "${String(row.status).slice(0, 32)}"` }]);
+    }
+    rows.push(withoutUndefined({ refreshId, status, startTime: row.startTime, endTime: row.endTime, refreshType: row.refreshType }));
+  }
+  return rows;
+}
+
+const namedItemSchema = z.object({ id: z.string().min(1), name: z.string() });
+
+/** `GET /groups?$filter=…` and `GET /groups/{id}/datasets`: `{ value: [{ id, name, … }] }`. */
+export function parseNamedItems(body: unknown): Array<{ id: string; name: string }> {
+  return z
+    .object({ value: z.array(namedItemSchema.passthrough()) })
+    .parse(body)
+    .value.map((item) => ({ id: item.id, name: item.name }));
+}
+
+/** The version fields of DatasetQueryScaleOutSyncStatus: int64 commit versions (e.g. 133186221251720662) that a JS number cannot hold. */
+const VERSION_FIELDS = ['commitVersion', 'targetSyncVersion', 'minActiveReadVersion'] as const;
+
+/**
+ * The JSON text with each version number turned into a string before parsing, so that
+ * 133186221251720662 stays itself (JSON.parse would round it to 133186221251720660).
+ */
+export function quoteVersionNumbers(text: string): string {
+  return text.replace(new RegExp(`("(?:${VERSION_FIELDS.join('|')})"\\s*:\\s*)(-?\\d+)`, 'g'), '$1"$2"');
+}
+
+const version = z
+  .union([z.string().regex(/^-?\d+$/), z.number().int()])
+  .nullish()
+  .transform((value) => (value === null || value === undefined ? undefined : BigInt(value)));
+
+const syncStatusSchema = z.object({
+  commitVersion: version,
+  commitTimestamp: timestamp,
+  targetSyncVersion: version,
+  minActiveReadVersion: version,
+  minActiveReadTimestamp: timestamp,
+  triggerReason: optionalText,
+  syncStartTime: timestamp,
+  syncEndTime: timestamp,
+  scaleOutStatus: optionalText,
+});
+
+export interface QueryScaleOutStatus {
+  commitVersion?: bigint;
+  minActiveReadVersion?: bigint;
+  targetSyncVersion?: bigint;
+  /** Enabled, TenantSettingDisabled, StorageModeNotSupported, ReadOnlyReplicasDisabled (and "Unavailable" in the scale-out docs). */
+  scaleOutStatus?: string;
+  triggerReason?: string;
+  syncStartTime?: string;
+  syncEndTime?: string;
+  commitTimestamp?: string;
+  minActiveReadTimestamp?: string;
+}
+
+/**
+ * `POST …/queryScaleOut/sync` and `GET …/queryScaleOut/syncStatus` answer the same
+ * DatasetQueryScaleOutSyncStatus. The scale-out docs say the status can come back empty (load
+ * the model or refresh it, then ask again): an empty body reads as a status without fields.
+ */
+export function parseQueryScaleOutStatus(text: string): QueryScaleOutStatus {
+  if (text.trim() === '') return {};
+  const parsed = syncStatusSchema.parse(JSON.parse(quoteVersionNumbers(text)) as unknown);
+  return withoutUndefined({ ...parsed });
+}
