@@ -29,6 +29,7 @@ export const EventType = {
   TimerFired: 11,
   OrchestratorStarted: 12,
   OrchestratorCompleted: 13,
+  EventSent: 14,
   EventRaised: 15,
   ContinueAsNew: 16,
   ExecutionSuspended: 19,
@@ -43,8 +44,11 @@ const ActionType = {
   ContinueAsNew: 4,
   CreateTimer: 5,
   WaitForExternalEvent: 6,
+  CallEntity: 7,
+  SignalEntity: 9,
   WhenAny: 11,
   WhenAll: 12,
+  LockEntities: 13,
 } as const;
 
 export type HistoryEvent = Record<string, unknown> & { EventType: number; EventId: number; Timestamp: string };
@@ -66,6 +70,8 @@ interface Action {
   isCanceled?: boolean;
   externalEventName?: string;
   instanceId?: string;
+  /** Entity actions: the operation name. */
+  operation?: string;
   compoundActions?: Action[];
 }
 
@@ -103,12 +109,29 @@ export interface InstanceRecord {
   nextId: number;
   tasks: Record<string, TaskInfo>;
   historyLength: number;
+  /** Entities only: whether the entity exists, and its state as the JSON text the library wrote. */
+  entity?: { exists: boolean; state: string | null };
+}
+
+/**
+ * An operation message to an entity, as the extension's RequestMessage serialises it
+ * (EntityScheduler/RequestMessage.cs: op, signal, input, id, parent, parentExecution).
+ */
+export interface EntityRequest {
+  op: string;
+  signal?: boolean;
+  /** The operation input as JSON text (RequestMessage.SetInput), absent when there is none. */
+  input?: string;
+  id: string;
+  parent?: string;
+  parentExecution?: string;
 }
 
 type InboxMessage =
   | { type: 'start' }
   | { type: 'completion'; execution: number; taskId: number; event: Record<string, unknown> }
   | { type: 'raise'; name: string; input: string | undefined }
+  | { type: 'entityOp'; request: EntityRequest }
   | { type: 'terminate'; reason: string }
   | { type: 'suspend'; reason: string }
   | { type: 'resume'; reason: string };
@@ -224,6 +247,62 @@ function missingActivityFailure(name: string): { Reason: string; Details: string
   return { Reason: `Activity function '${name}' failed: ${message}`, Details: JSON.stringify(dotNetException('Microsoft.Azure.WebJobs.FunctionFailedException', 'Microsoft.Azure.WebJobs.Extensions.DurableTask', message, null)) };
 }
 
+/** The extension's RequestMessageEventName: entity operations travel as events named "op". */
+const ENTITY_OPERATION_EVENT = 'op';
+/**
+ * Operations per entity batch: the extension's MaxEntityOperationBatchSize default on
+ * consumption plans (DurableTaskOptions.cs; 5000 on dedicated plans).
+ */
+export const ENTITY_BATCH_SIZE = 50;
+/** An entity batch whose function failed as a whole is retried after this long (the work item is abandoned). */
+const ENTITY_BATCH_RETRY_MS = 1000;
+
+/** `@name@key` (EntityId.GetSchedulerIdFromEntityId): the name lower-cased, the key as given. */
+export function entitySchedulerId(name: string, key: string): string {
+  return `@${name.toLowerCase()}@${key}`;
+}
+
+/** Name and key of a scheduler id (EntityId.GetEntityIdFromSchedulerId), or undefined for an orchestration id. */
+export function parseEntitySchedulerId(id: string): { name: string; key: string } | undefined {
+  if (!id.startsWith('@')) return undefined;
+  const at = id.indexOf('@', 1);
+  if (at < 0) return undefined;
+  return { name: id.slice(1, at), key: id.slice(at + 1) };
+}
+
+/**
+ * DurableClient.cs SignalEntityAsyncInternal refuses these key characters with
+ * `new ArgumentException(nameof(entityKey), "...")`: the arguments are swapped, so the
+ * exception's Message is the parameter name followed by the text as the parameter.
+ */
+export const INVALID_ENTITY_KEY_MESSAGE = "entityKey (Parameter 'Entity keys must not contain /, \\, #, ?, or control characters.')";
+
+export function entityKeyInvalid(key: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are what DurableClient.cs refuses
+  return /[/\\?#\u0000-\u001f\u007f-\u009f]/.test(key);
+}
+
+/** The extension's text for a name no entity function answers to (DurableTaskExtension.cs GetInvalidEntityFunctionMessage). */
+export function unknownEntityMessage(name: string, knownEntities: string[], knownOrchestrators: string[]): string {
+  // The extension tests the orchestrator list but prints the entity list: copied as it is.
+  const info = knownOrchestrators.length > 0 ? `The following are the known entity functions: '${knownEntities.join("', '")}'.` : 'No entity functions are currently registered!';
+  return `The function '${name}' doesn't exist, is disabled, or is not an entity function. Additional info: ${info}`;
+}
+
+/** What durable-functions' entity handler returns (entities/EntityState.js), as TaskEntityShim.cs OutOfProcResult reads it. */
+interface EntityBatchResult {
+  entityExists: boolean;
+  entityState?: string | null;
+  results: { isError: boolean; result?: string; duration?: number }[];
+  signals: { target: { name: string; key: string }; name: string; input?: string }[];
+}
+
+function isEntityBatchResult(value: unknown, batchSize: number): value is EntityBatchResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.entityExists === 'boolean' && Array.isArray(v.results) && v.results.length === batchSize && Array.isArray(v.signals);
+}
+
 const OUT_OF_PROC = '$OutOfProcData$:';
 
 export const RETRY_TIMEOUT_REFUSED =
@@ -252,6 +331,12 @@ export class Engine {
   private readonly work = new Map<number, QueuedWork>();
   private readonly orchestrators = new Map<string, RegisteredFunction>();
   private readonly activities = new Map<string, RegisteredFunction>();
+  /** Entity functions by lower-cased name: the extension's FunctionName compares ignoring case. */
+  private readonly entities = new Map<string, RegisteredFunction>();
+  /** Entities whose last batch failed as a whole: not retried before this time (wall clock). */
+  private readonly entityRetryAt = new Map<string, number>();
+  private entityRetryTimer: NodeJS.Timeout | undefined;
+  private pendingEntityMessages: { target: string; request: EntityRequest }[] = [];
   private readonly duplicateNext = new Map<string, number>();
   private inFlight = 0;
   private running = false;
@@ -268,6 +353,7 @@ export class Engine {
       const trigger = Object.values(f.metadata.bindings).find((b) => b.direction === 'in' && /Trigger$/.test(b.type));
       if (trigger?.type === 'orchestrationTrigger') this.orchestrators.set(f.metadata.name, f);
       if (trigger?.type === 'activityTrigger') this.activities.set(f.metadata.name, f);
+      if (trigger?.type === 'entityTrigger') this.entities.set(f.metadata.name.toLowerCase(), f);
     }
     this.load();
   }
@@ -295,6 +381,36 @@ export class Engine {
 
   orchestratorNames(): string[] {
     return [...this.orchestrators.keys()];
+  }
+
+  hasEntity(name: string): boolean {
+    return this.entities.has(name.toLowerCase());
+  }
+
+  entityNames(): string[] {
+    return [...this.entities.values()].map((f) => f.metadata.name);
+  }
+
+  /**
+   * A one-way operation from a client (DurableClient.cs SignalEntityAsyncInternal): refused for
+   * a bad key or a name no entity function answers to (ArgumentException, 400 over HTTP).
+   * `input` is the operation input as JSON text, or undefined for none.
+   */
+  signalEntity(name: string, key: string, operation: string, input: string | undefined): void {
+    if (entityKeyInvalid(key)) throw new HostError('DURABLE_HOST_BAD_ENTITY_KEY', INVALID_ENTITY_KEY_MESSAGE);
+    if (!this.hasEntity(name)) throw new HostError('DURABLE_HOST_UNKNOWN_ENTITY', unknownEntityMessage(name.toLowerCase(), this.entityNames(), this.orchestratorNames()));
+    const request: EntityRequest = { op: operation, signal: true, id: crypto.randomUUID() };
+    if (input !== undefined) request.input = input;
+    this.store.tx(() => this.sendToEntity(entitySchedulerId(name, key), request));
+    this.kick();
+  }
+
+  /** An entity's state (readEntityState): undefined when it does not exist (404 over HTTP). */
+  readEntity(name: string, key: string): { state: unknown } | undefined {
+    const inst = this.instances.get(entitySchedulerId(name, key));
+    if (!inst?.entity?.exists) return undefined;
+    const text = inst.entity.state;
+    return { state: text === null || text === undefined ? null : (JSON.parse(text) as unknown) };
   }
 
   /** An instance's input read back from the store, as a status read fetches a large one. */
@@ -413,6 +529,7 @@ export class Engine {
   stop(): void {
     this.stopped = true;
     if (this.realTimer) clearTimeout(this.realTimer);
+    if (this.entityRetryTimer) clearTimeout(this.entityRetryTimer);
   }
 
   kick(): void {
@@ -456,6 +573,7 @@ export class Engine {
     const inst = this.instances.get(instanceId);
     if (!inst) return false;
     if (inst.status === 'Suspended') return msg.type === 'resume' || msg.type === 'terminate';
+    if (msg.type === 'entityOp') return (this.entityRetryAt.get(instanceId) ?? 0) <= Date.now();
     return true;
   }
 
@@ -473,7 +591,8 @@ export class Engine {
           const index = this.nextDeliverable();
           if (index < 0 || this.stopped) break;
           const [entry] = this.inbox.splice(index, 1);
-          if (entry) await this.step(entry);
+          if (entry?.msg.type === 'entityOp') await this.entityBatch(entry);
+          else if (entry) await this.step(entry);
           this.fireDueTimers();
         }
         this.dispatchActivities();
@@ -592,7 +711,8 @@ export class Engine {
   private async step(entry: { seq: number; instanceId: string; msg: InboxMessage }): Promise<void> {
     const inst = this.instances.get(entry.instanceId);
     const msg = entry.msg;
-    if (!inst || terminal.has(inst.status) || (msg.type === 'completion' && msg.execution !== inst.execution)) {
+    // An entity takes only operations (entityBatch); an event raised at its id finds no orchestration.
+    if (!inst || inst.entity || terminal.has(inst.status) || (msg.type === 'completion' && msg.execution !== inst.execution)) {
       this.store.tx(() => this.store.deleteInbox(entry.seq));
       return;
     }
@@ -625,7 +745,7 @@ export class Engine {
       inst.status = 'Running';
     } else if (msg.type === 'raise') {
       newEvents.push(ev({ EventType: EventType.EventRaised, Name: msg.name, Input: msg.input }));
-    } else {
+    } else if (msg.type === 'completion') {
       newEvents.push(ev(msg.event));
     }
 
@@ -768,11 +888,37 @@ export class Engine {
         }
         case ActionType.WaitForExternalEvent:
           break; // no id, no work: the event arrives through raiseEvent
+        case ActionType.CallEntity:
+        case ActionType.SignalEntity: {
+          // OutOfProcOrchestrationShim.cs hands both to DurableOrchestrationContext.cs
+          // CallDurableTaskFunctionAsync: the entity function must exist (ThrowIfFunctionDoesNotExist),
+          // the operation goes out as an "op" event (EventSent, which takes the next task id) and
+          // a call then waits for an event named after the request id (WaitForEntityResponse).
+          const target = a.instanceId ?? '';
+          const entityId = parseEntitySchedulerId(target);
+          if (!entityId || !this.hasEntity(entityId.name)) {
+            const message = unknownEntityMessage(entityId?.name ?? target, this.entityNames(), this.orchestratorNames());
+            this.finish(inst, entry.seq, 'Failed', `Orchestrator function '${inst.name}' failed: ${message}`, newEvents);
+            return;
+          }
+          const id = inst.nextId++;
+          const request: EntityRequest = {
+            op: a.operation ?? '',
+            ...(a.actionType === ActionType.SignalEntity ? { signal: true } : {}),
+            ...(a.input !== undefined && a.input !== null ? { input: JSON.stringify(a.input) } : {}),
+            id: crypto.randomUUID(),
+            parent: inst.id,
+            parentExecution: `${inst.id}:${inst.execution}`,
+          };
+          scheduled.push(ev({ EventType: EventType.EventSent, EventId: id, Name: ENTITY_OPERATION_EVENT, InstanceId: target, Input: JSON.stringify(request) }));
+          this.pendingEntityMessages.push({ target, request });
+          break;
+        }
         case ActionType.ContinueAsNew:
           continueAsNew = a;
           break;
         default: {
-          this.finish(inst, entry.seq, 'Failed', `Orchestrator function '${inst.name}' failed: action type ${a.actionType} (entities, callHttp) is not supported by the local durable host.`, newEvents);
+          this.finish(inst, entry.seq, 'Failed', `Orchestrator function '${inst.name}' failed: action type ${a.actionType} (entity locks, callHttp) is not supported by the local durable host.`, newEvents);
           return;
         }
       }
@@ -908,6 +1054,128 @@ export class Engine {
     }
   }
 
+  /** Inside a transaction: the entity operations the step just recorded as EventSent. */
+  private flushEntityMessages(): void {
+    const messages = this.pendingEntityMessages;
+    this.pendingEntityMessages = [];
+    for (const m of messages) this.sendToEntity(m.target, m.request);
+  }
+
+  /** Inside a transaction: queues an operation for an entity, creating its instance on the first message (as DTFx does). */
+  private sendToEntity(target: string, request: EntityRequest): void {
+    let inst = this.instances.get(target);
+    if (!inst?.entity) {
+      const id = parseEntitySchedulerId(target);
+      const now = this.opts.clock.now();
+      inst = {
+        id: target,
+        name: id?.name ?? target,
+        status: 'Running',
+        input: null,
+        output: null,
+        customStatus: null,
+        createdTime: now,
+        lastUpdatedTime: now,
+        execution: 0,
+        dispatched: [],
+        nextId: 0,
+        tasks: {},
+        historyLength: 0,
+        entity: { exists: false, state: null },
+      };
+      this.instances.set(target, inst);
+      this.store.putInstance(target, inst);
+    }
+    this.enqueue(target, { type: 'entityOp', request });
+  }
+
+  /**
+   * One batch of an entity's operations, as the extension runs an out-of-process entity
+   * (Listener/TaskEntityShim.cs ExecuteOutOfProcBatch): the waiting operations, in arrival order,
+   * go to the entity function in one call with the entity's state
+   * (EntityTriggerAttributeBindingProvider.cs: self, exists, state, batch of name/input/isSignal);
+   * the function's result (entityExists, entityState, results, signals) is then committed in one
+   * transaction with the consumed messages, the responses to calling orchestrations (an event
+   * named after the request id carrying a ResponseMessage: result, exceptionType "Error" when the
+   * operation threw) and the signals the operations sent. A crash before the commit leaves the
+   * state and the messages as they were, so the whole batch runs again. A batch whose function
+   * call itself fails is abandoned and retried.
+   */
+  private async entityBatch(first: { seq: number; instanceId: string; msg: InboxMessage }): Promise<void> {
+    const inst = this.instances.get(first.instanceId);
+    const entityId = parseEntitySchedulerId(first.instanceId);
+    if (!inst?.entity || !entityId) {
+      this.store.tx(() => this.store.deleteInbox(first.seq));
+      return;
+    }
+    const batch = [first];
+    for (let i = 0; i < this.inbox.length && batch.length < ENTITY_BATCH_SIZE; ) {
+      const m = this.inbox[i];
+      if (m?.instanceId === inst.id && m.msg.type === 'entityOp') batch.push(...this.inbox.splice(i, 1));
+      else i++;
+    }
+    const requests = batch.map((b) => (b.msg as Extract<InboxMessage, { type: 'entityOp' }>).request);
+    const fn = this.entities.get(inst.name);
+    if (!fn) {
+      // Only an entity's own signal can reach a name no function answers to (clients and orchestrations are refused up front).
+      const message = unknownEntityMessage(entityId.name, this.entityNames(), this.orchestratorNames());
+      this.opts.log(`[durable-host] entity ${inst.id}: ${message}`);
+      inst.status = 'Failed';
+      inst.output = message;
+      inst.lastUpdatedTime = this.opts.clock.now();
+      this.store.tx(() => {
+        for (const b of batch) this.store.deleteInbox(b.seq);
+        this.store.putInstance(inst.id, inst);
+      });
+      return;
+    }
+    const binding = {
+      self: { name: entityId.name, key: entityId.key },
+      exists: inst.entity.exists,
+      state: inst.entity.state,
+      batch: requests.map((r) => ({ name: r.op, input: r.input ?? null, isSignal: r.signal === true })),
+    };
+    let result: unknown;
+    let failure: string | undefined;
+    try {
+      result = await this.invoke(fn, binding);
+    } catch (err) {
+      failure = errorParts(err).message;
+    }
+    if (failure === undefined && !isEntityBatchResult(result, batch.length)) failure = 'Out of proc orchestrators must return a valid JSON schema.';
+    if (this.stopped) return;
+    if (failure !== undefined || !isEntityBatchResult(result, batch.length)) {
+      this.inbox.push(...batch);
+      this.inbox.sort((x, y) => x.seq - y.seq);
+      this.entityRetryAt.set(inst.id, Date.now() + ENTITY_BATCH_RETRY_MS);
+      if (this.entityRetryTimer) clearTimeout(this.entityRetryTimer);
+      this.entityRetryTimer = setTimeout(() => this.kick(), ENTITY_BATCH_RETRY_MS);
+      this.opts.log(`[durable-host] entity ${inst.id}: batch of ${batch.length} failed and will be retried: ${failure ?? 'invalid result'}`);
+      return;
+    }
+    const outcome = result;
+    this.entityRetryAt.delete(inst.id);
+    this.store.tx(() => {
+      inst.entity = { exists: outcome.entityExists, state: outcome.entityExists ? (outcome.entityState ?? null) : null };
+      inst.lastUpdatedTime = this.opts.clock.now();
+      for (const b of batch) this.store.deleteInbox(b.seq);
+      requests.forEach((request, i) => {
+        if (request.signal || !request.parent) return;
+        const r = outcome.results[i];
+        const response = JSON.stringify({ result: r?.result ?? null, ...(r?.isError ? { exceptionType: 'Error' } : {}) });
+        const caller = this.instances.get(request.parent);
+        // A response to an execution that has ended (or continued as new) finds no one waiting.
+        if (!caller || terminal.has(caller.status) || `${caller.id}:${caller.execution}` !== request.parentExecution) return;
+        this.enqueue(caller.id, { type: 'raise', name: request.id, input: response });
+      });
+      for (const signal of outcome.signals) {
+        const input = typeof signal.input === 'string' ? signal.input : undefined;
+        this.sendToEntity(entitySchedulerId(signal.target.name, signal.target.key), { op: signal.name, signal: true, ...(input !== undefined ? { input } : {}), id: crypto.randomUUID(), parent: inst.id });
+      }
+      this.store.putInstance(inst.id, inst);
+    });
+  }
+
   private commit(inst: InstanceRecord, seq: number, events: HistoryEvent[], workToAdd: { instanceId: string; item: WorkItem }[], workToDelete: number[] = []): void {
     const history = this.history(inst.id);
     const children = this.pendingChildren;
@@ -931,6 +1199,7 @@ export class Engine {
       this.store.deleteInbox(seq);
       this.store.putInstance(inst.id, inst);
       for (const c of children) this.startChild(c);
+      this.flushEntityMessages();
     });
   }
 
@@ -952,6 +1221,8 @@ export class Engine {
     const history = this.history(inst.id);
     this.pendingChildren = [];
     this.store.tx(() => {
+      // Messages sent in the ending execution still go out (DTFx sends an execution's outbound messages with it).
+      this.flushEntityMessages();
       const all = [...events, { EventType: EventType.ExecutionCompleted, EventId: -1, IsPlayed: false, Timestamp: isoTime(inst.lastUpdatedTime), OrchestrationStatus: 'ContinuedAsNew' }];
       all.forEach((e, k) => this.store.addHistory(inst.id, inst.execution, history.length + k, e));
       for (const id of workToDelete) this.store.deleteWork(id);
@@ -980,6 +1251,9 @@ export class Engine {
   private finish(inst: InstanceRecord, seq: number, status: RuntimeStatus, output: unknown, events: HistoryEvent[]): void {
     const history = this.history(inst.id);
     this.pendingChildren = [];
+    // Only a completion carries the messages its last replay sent; a failure's replay is discarded.
+    const entityMessages = status === 'Completed' ? this.pendingEntityMessages : [];
+    this.pendingEntityMessages = [];
     inst.status = status;
     inst.output = output;
     inst.lastUpdatedTime = this.opts.clock.now();
@@ -999,6 +1273,7 @@ export class Engine {
       }
       inst.tasks = {};
       this.store.putInstance(inst.id, inst);
+      for (const m of entityMessages) this.sendToEntity(m.target, m.request);
       const parent = inst.parent;
       if (parent && this.instances.has(parent.instanceId)) {
         const event =

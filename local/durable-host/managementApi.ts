@@ -203,6 +203,47 @@ export function createManagementApi(opts: ManagementApiOptions): {
     send(res, 202, undefined);
   };
 
+  /**
+   * `entities/{name}/{key}` as HttpApiHandler.cs routes it: GET reads the state
+   * (HandleGetEntityRequestAsync: 200 with the state, 404 when the entity does not exist, `$` for
+   * an empty key); POST signals the operation `?op=` and DELETE the operation "delete"
+   * (HandlePostEntityOperationRequestAsync: an application/json body is parsed, any other body is
+   * a string input, no body no input; 202), an ArgumentException (unknown entity, bad key) 400.
+   */
+  const entityRoute = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string, name: string | undefined, key: string | undefined): Promise<void> => {
+    if (method === 'GET') {
+      // Listing entities (GET entities/{name}) is not a durable-functions client call.
+      if (!name || !key) return send(res, 501, errorBody('Listing entities is not supported by the local durable host'));
+      const found = engine.readEntity(name, key === '$' ? '' : key);
+      return found ? send(res, 200, found.state) : send(res, 404, undefined);
+    }
+    if (method !== 'POST' && method !== 'DELETE') return send(res, 404, undefined);
+    if (!name) return send(res, 400, errorBody("Invalid entity id: entity name must not be a null or empty string. (Parameter 'entityName')"));
+    const operation = method === 'DELETE' ? 'delete' : (url.searchParams.get('op') ?? '');
+    const body = await readJson(req, res);
+    if (!body.ok) return;
+    let input: string | undefined;
+    if (body.text.length > 0) {
+      const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      if (mediaType === 'application/json') {
+        try {
+          input = JSON.stringify(JSON.parse(body.text));
+        } catch (err) {
+          return send(res, 400, errorBody(`Could not parse JSON content: ${err instanceof Error ? err.message : 'invalid JSON'}`));
+        }
+      } else {
+        input = JSON.stringify(body.text);
+      }
+    }
+    try {
+      engine.signalEntity(name, key ?? '', operation, input);
+    } catch (err) {
+      if (err instanceof HostError) return send(res, 400, errorBody(err.message));
+      throw err;
+    }
+    send(res, 202, undefined);
+  };
+
   return {
     async handle(req, res, url, basePath, requireKey) {
       if (requireKey) {
@@ -226,6 +267,7 @@ export function createManagementApi(opts: ManagementApiOptions): {
         if (method !== 'POST') return send(res, 404, undefined);
         return startNew(req, res, a, b);
       }
+      if (head === 'entities' && c === undefined) return entityRoute(req, res, url, method, a, b);
       if (head !== 'instances' || rest.length > 0) return send(res, 404, undefined);
       if (!a) {
         if (method === 'GET') return listInstances(req, res, url);
