@@ -1,0 +1,122 @@
+import { api, ApiProblem, FINAL_STATUSES, modelLabel, placeLabel, targetQuery, type Run } from './api';
+import { formatDuration, formatTime, h, replace, statusClass } from './dom';
+
+export const PAGE_SIZE = 25;
+const TIME_WINDOWS: [string, string, number][] = [
+  ['', 'Any time', 0],
+  ['1h', 'Last hour', 3_600_000],
+  ['24h', 'Last 24 hours', 86_400_000],
+  ['7d', 'Last 7 days', 7 * 86_400_000],
+];
+
+/** Run statuses and the list's largest page, from the served API description (fallbacks if it is missing). */
+export interface ListLimits {
+  statuses: string[];
+  maxLimit: number;
+}
+
+export function runDurationMs(run: Run): number | undefined {
+  const start = Date.parse(run.startedAt ?? run.createdAt);
+  const end = Date.parse(run.endedAt ?? run.lastUpdatedAt);
+  return Number.isFinite(start) && Number.isFinite(end) ? end - start : undefined;
+}
+
+export function statusBadge(status: string): HTMLElement {
+  return h('span', { class: `badge ${statusClass(status)}` }, status);
+}
+
+export function modelHref(run: Run): string {
+  return `#/model?${targetQuery(run).toString()}`;
+}
+
+export async function renderRuns(main: HTMLElement, params: URLSearchParams, limits: ListLimits): Promise<void> {
+  const pages = Math.max(1, Math.min(Number(params.get('pages') ?? '1') || 1, Math.ceil(limits.maxLimit / PAGE_SIZE)));
+  const limit = Math.min(pages * PAGE_SIZE, limits.maxLimit);
+  const heading = h('h1', { tabindex: '-1' }, 'Refresh runs');
+  const filters = filterForm(params, limits);
+  const results = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' }, h('p', {}, 'Loading runs…'));
+  replace(main, heading, filters, results);
+
+  const query = new URLSearchParams();
+  for (const name of ['server', 'model', 'workspace', 'semanticModel', 'status']) {
+    const value = params.get(name);
+    if (value !== null && value !== '') query.set(name, value);
+  }
+  query.set('limit', String(limit));
+  let runs: Run[];
+  try {
+    runs = (await api<{ runs: Run[] }>('GET', 'refreshes', query)).body.runs;
+  } catch (error) {
+    if (!(error instanceof ApiProblem)) throw error;
+    replace(results, h('div', { class: 'error', role: 'alert' }, h('p', {}, error.message), error.problems.length > 0 ? h('ul', {}, ...error.problems.map((p) => h('li', {}, p))) : undefined));
+    results.setAttribute('aria-busy', 'false');
+    return;
+  }
+  const window = TIME_WINDOWS.find(([value]) => value === params.get('since'))?.[2] ?? 0;
+  // The API has no time filter: the window is applied to the page of runs it answered.
+  const shown = window === 0 ? runs : runs.filter((run) => Date.now() - Date.parse(run.createdAt) <= window);
+  results.setAttribute('aria-busy', 'false');
+  if (shown.length === 0) {
+    replace(results, h('p', {}, 'No runs match these filters.'));
+    return;
+  }
+  const table = h(
+    'table',
+    { class: 'runs' },
+    h('caption', {}, `${shown.length} run${shown.length === 1 ? '' : 's'}, newest first`),
+    h('thead', {}, h('tr', {}, ...['Started', 'Model', 'Where', 'Status', 'Duration', 'Objects', 'Source', 'Run'].map((title) => h('th', { scope: 'col' }, title)))),
+  );
+  const body = h('tbody');
+  for (const run of shown) {
+    const counts = Object.entries(run.objectCounts ?? {}).map(([status, count]) => `${count} ${status}`).join(', ');
+    body.append(
+      h(
+        'tr',
+        {},
+        h('td', {}, formatTime(run.createdAt)),
+        h('td', {}, h('a', { href: modelHref(run) }, modelLabel(run))),
+        h('td', { class: 'where' }, placeLabel(run)),
+        h('td', {}, statusBadge(run.status)),
+        h('td', {}, formatDuration(runDurationMs(run)), FINAL_STATUSES.has(run.status) ? '' : ' so far'),
+        h('td', {}, counts === '' ? '—' : counts),
+        h('td', {}, run.source ?? ''),
+        h('td', {}, h('a', { href: `#/runs/${encodeURIComponent(run.id)}`, 'aria-label': `Open run of ${modelLabel(run)} started ${formatTime(run.createdAt)}` }, 'Open')),
+      ),
+    );
+  }
+  table.append(body);
+  const more =
+    runs.length === limit && limit < limits.maxLimit
+      ? h('p', {}, h('a', { class: 'button', href: `#/runs?${withParam(params, 'pages', String(pages + 1)).toString()}` }, `Show ${PAGE_SIZE} more`))
+      : h('p', { class: 'hint' }, runs.length === limit ? `The API lists at most ${limits.maxLimit} runs; narrow the filters to see older ones.` : 'All matching runs are shown.');
+  replace(results, table, more);
+}
+
+function withParam(params: URLSearchParams, name: string, value: string): URLSearchParams {
+  const next = new URLSearchParams(params);
+  next.set(name, value);
+  return next;
+}
+
+function filterForm(params: URLSearchParams, limits: ListLimits): HTMLFormElement {
+  const input = (name: string, label: string, hint?: string) =>
+    h('div', { class: 'field inline' }, h('label', { for: `filter-${name}` }, label), h('input', { id: `filter-${name}`, name, type: 'text', value: params.get(name) ?? '', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': hint === undefined ? undefined : `filter-${name}-hint` }), hint === undefined ? undefined : h('p', { class: 'hint', id: `filter-${name}-hint` }, hint));
+  const select = (name: string, label: string, options: [string, string][]) =>
+    h('div', { class: 'field inline' }, h('label', { for: `filter-${name}` }, label), h('select', { id: `filter-${name}`, name }, ...options.map(([value, text]) => h('option', { value, selected: (params.get(name) ?? '') === value }, text))));
+  const form = h(
+    'form',
+    { class: 'filters', role: 'search', 'aria-label': 'Filter runs' },
+    input('model', 'Model'),
+    input('server', 'Server', 'asazure://…, as in a request'),
+    select('status', 'Status', [['', 'Any status'], ...limits.statuses.map((s): [string, string] => [s, s])]),
+    select('since', 'Started', TIME_WINDOWS.map(([value, text]): [string, string] => [value, text])),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Show runs')),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    for (const [name, value] of new FormData(form).entries()) if (typeof value === 'string' && value.trim() !== '') next.set(name, value.trim());
+    location.hash = `#/runs?${next.toString()}`;
+  });
+  return form;
+}
