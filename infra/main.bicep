@@ -65,6 +65,11 @@ param pollMinIntervalSeconds int = 30
 @maxValue(86400)
 param pollMaxIntervalSeconds int = 600
 
+@description('Finished runs older than this many days are purged every hour; 0 keeps them (RUN_RETENTION_DAYS).')
+@minValue(0)
+@maxValue(3650)
+param runRetentionDays int = 30
+
 @description('Timeout of one HTTP call to AAS, in seconds (AAS_REQUEST_TIMEOUT_SECONDS).')
 @minValue(1)
 @maxValue(600)
@@ -250,6 +255,7 @@ module api './app/api.bicep' = {
     refreshDefaultTimeout: refreshDefaultTimeout
     pollMinIntervalSeconds: pollMinIntervalSeconds
     pollMaxIntervalSeconds: pollMaxIntervalSeconds
+    runRetentionDays: runRetentionDays
     refreshSchedules: refreshSchedules
   }
   // No dependsOn needed: the outputs used above make the app wait for the storage, Key Vault and

@@ -41,6 +41,7 @@ param refreshDefaultSync bool
 param refreshDefaultTimeout string
 param pollMinIntervalSeconds int
 param pollMaxIntervalSeconds int
+param runRetentionDays int
 param refreshSchedules array
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -167,6 +168,7 @@ var appSettings = union(durableBackendSettings, {
   POLL_MIN_INTERVAL_SECONDS: string(pollMinIntervalSeconds)
   POLL_MAX_INTERVAL_SECONDS: string(pollMaxIntervalSeconds)
   REFRESH_SCHEDULES: string(refreshSchedules) // JSON array
+  RUN_RETENTION_DAYS: string(runRetentionDays)
   HOSTING_PLAN: 'flexConsumption' // this module deploys Flex Consumption: NCRONTAB schedules only, no TimeSpan
 })
 

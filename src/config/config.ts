@@ -29,6 +29,7 @@ export const SETTING_NAMES = [
   'CALLBACK_ALLOWED_HOSTS',
   'REFRESH_SCHEDULES',
   'HOSTING_PLAN',
+  'RUN_RETENTION_DAYS',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -98,6 +99,8 @@ export interface Config {
   callbackAllowedHosts: string[];
   hostingPlan: HostingPlan;
   schedules: SchedulesConfig;
+  /** Finished runs older than this are purged by the retention timer; 0 keeps them all. */
+  retention: { days: number };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -177,6 +180,7 @@ const schema = z.object({
   // Read apart, entry by entry (readSchedules): a wrong schedule must not stop the app.
   REFRESH_SCHEDULES: z.string().optional(),
   HOSTING_PLAN: z.enum(HOSTING_PLANS).default('flexConsumption'),
+  RUN_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
 });
 
 /** Reads and validates every setting; throws AppError CONFIG_INVALID naming each wrong setting. */
@@ -217,6 +221,7 @@ export function loadConfig(env: Env): Config {
     hostingPlan: s.HOSTING_PLAN,
     // The host refuses TimeSpan on a dynamic SKU whatever this setting says.
     schedules: { ...readSchedules(s.REFRESH_SCHEDULES), timeSpanAllowed: s.HOSTING_PLAN === 'dedicated' && !isDynamicSku(env) },
+    retention: { days: s.RUN_RETENTION_DAYS },
   };
 
   problems.push(...authProblems(config.auth));
