@@ -4,22 +4,27 @@ import { loadLocalTls, type LocalTls } from '../tls';
 import { startAasEmulator, type AasEmulator, type EmulatorModelDescription } from './aas';
 import { startIdentityEmulator, type IdentityEmulator } from './identity/server';
 import { TokenIssuer } from './jwt';
+import { samplePowerBi, startPowerBiEmulator, type PowerBiDescription, type PowerBiEmulator } from './powerbi';
 
 export interface EmulatorsOptions {
   clock?: Clock;
   tls?: LocalTls;
   /** 0 or unset: free ports. */
-  ports?: { aas?: number; identity?: number };
+  ports?: { aas?: number; identity?: number; powerbi?: number };
   /** AAS servers and models; default the sample `myserver` / `AdventureWorks`. */
   models?: EmulatorModelDescription;
+  /** Power BI workspaces and semantic models; default samplePowerBi() with the sample service principal's roles. */
+  powerbi?: PowerBiDescription;
 }
 
 export interface Emulators {
   issuer: TokenIssuer;
   aas: AasEmulator;
+  /** Power BI / Fabric REST API (workspaces, semantic models, enhanced refresh, query scale-out). */
+  powerbi: PowerBiEmulator;
   identity: IdentityEmulator;
   tls: LocalTls;
-  /** The service principal registered as AAS administrator; its secret is in the emulated Key Vault. */
+  /** The service principal registered as AAS administrator and Power BI workspace member; its secret is in the emulated Key Vault. */
   servicePrincipal: { tenantId: string; clientId: string };
   /** Everything the app needs to run against the emulators (AUTH_MODE=keyVault). */
   appSettings(overrides?: Record<string, string>): Record<string, string>;
@@ -28,7 +33,7 @@ export interface Emulators {
 
 export const SAMPLE_SERVICE_PRINCIPAL_CLIENT_ID = 'a5a5a5a5-0000-4000-8000-00000000aa5a';
 
-/** One TokenIssuer shared by the identity emulator (issues) and the AAS emulator (verifies). */
+/** One TokenIssuer shared by the identity emulator (issues) and the AAS and Power BI emulators (verify). */
 export async function startEmulators(options: EmulatorsOptions = {}): Promise<Emulators> {
   const clock = options.clock ?? systemClock;
   const tls = options.tls ?? loadLocalTls();
@@ -41,6 +46,13 @@ export async function startEmulators(options: EmulatorsOptions = {}): Promise<Em
     await identity.close();
     throw error;
   }
+  let powerbi: PowerBiEmulator;
+  try {
+    powerbi = await startPowerBiEmulator({ clock, tls, issuer, port: options.ports?.powerbi, workspaces: options.powerbi ?? samplePowerBi(SAMPLE_SERVICE_PRINCIPAL_CLIENT_ID) });
+  } catch (error) {
+    await Promise.all([aas.close(), identity.close()]);
+    throw error;
+  }
   // A fresh random secret per start: it lives only in the emulated Entra ID and Key Vault.
   const secret = randomBytes(24).toString('base64url');
   const servicePrincipal = { tenantId: identity.tenantId, clientId: SAMPLE_SERVICE_PRINCIPAL_CLIENT_ID };
@@ -51,6 +63,7 @@ export async function startEmulators(options: EmulatorsOptions = {}): Promise<Em
   return {
     issuer,
     aas,
+    powerbi,
     identity,
     tls,
     servicePrincipal,
@@ -60,10 +73,12 @@ export async function startEmulators(options: EmulatorsOptions = {}): Promise<Em
       AAS_TENANT_ID: servicePrincipal.tenantId,
       AAS_CLIENT_ID: servicePrincipal.clientId,
       AAS_ALLOWED_HOSTS: aas.host,
+      POWERBI_API_BASE_URL: powerbi.apiBase,
+      POWERBI_ALLOWED_HOSTS: powerbi.host,
       ...overrides,
     }),
     close: async () => {
-      await Promise.all([aas.close(), identity.close()]);
+      await Promise.all([aas.close(), powerbi.close(), identity.close()]);
     },
   };
 }
