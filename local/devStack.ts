@@ -4,6 +4,7 @@ import path from 'node:path';
 import { SETTING_NAMES } from '../src/config/config';
 import { parseScenarioSetting, type ScenarioName } from './emulators/aas';
 import { startEmulators, type Emulators } from './emulators';
+import { parsePowerBiScenarioSetting } from './emulators/powerbi';
 import { startLocalHost, type LocalHost } from './durable-host';
 import { explainPortInUse, portFrom } from './ports';
 
@@ -29,7 +30,7 @@ export interface DevStack {
 export interface DevStackOptions {
   /** HTTP port (default PORT or 7071) and emulator ports (default 8443/8444); 0 picks free ones. */
   port?: number;
-  emulatorPorts?: { aas: number; identity: number };
+  emulatorPorts?: { aas: number; identity: number; powerbi?: number };
   /** Where the durable state lives; survives restarts. */
   stateDir?: string;
   log?: (line: string) => void;
@@ -52,9 +53,9 @@ const root = (() => {
 })();
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
-  const ports = options.emulatorPorts ?? { aas: portFrom('AAS_EMULATOR_PORT', 8443), identity: portFrom('IDENTITY_EMULATOR_PORT', 8444) };
+  const ports = options.emulatorPorts ?? { aas: portFrom('AAS_EMULATOR_PORT', 8443), identity: portFrom('IDENTITY_EMULATOR_PORT', 8444), powerbi: portFrom('POWERBI_EMULATOR_PORT', 8445) };
   const hostPort = options.port ?? portFrom('PORT', 7071);
-  const settingFor = { AAS_EMULATOR_PORT: ports.aas, IDENTITY_EMULATOR_PORT: ports.identity, PORT: hostPort };
+  const settingFor = { AAS_EMULATOR_PORT: ports.aas, IDENTITY_EMULATOR_PORT: ports.identity, POWERBI_EMULATOR_PORT: ports.powerbi ?? 0, PORT: hostPort };
   const emulators = await startEmulators({ ports }).catch((error: unknown) => {
     throw explainPortInUse(error, settingFor);
   });
@@ -73,6 +74,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     };
     const scenarios = parseScenarioSetting(process.env.AAS_EMULATOR_SCENARIO);
     for (const scenario of scenarios) emulators.aas.applyScenario(scenario);
+    for (const scenario of parsePowerBiScenarioSetting(process.env.POWERBI_EMULATOR_SCENARIO)) emulators.powerbi.applyScenario(scenario);
     Object.assign(process.env, settings);
     const functionKey = localFunctionKey();
     const host = await startLocalHost({
