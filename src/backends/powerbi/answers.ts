@@ -104,7 +104,6 @@ export function parseRefreshDetails(body: unknown, refreshId: string): PowerBiRe
 
 const historyRowSchema = z.object({
   requestId: optionalText,
-  id: optionalText,
   refreshType: optionalText,
   startTime: timestamp,
   endTime: timestamp,
@@ -119,22 +118,24 @@ export interface PowerBiRefreshSummary extends RefreshSummary {
 
 /**
  * `GET …/refreshes?$top=n` (Get Refresh History In Group): `{ value: [...] }`, newest first,
- * the last 60 without `$top`. A row's `requestId` is the id execution details and cancel take
- * (the integer `id` some answers carry is not); a row without one (older standard refreshes)
- * keeps its integer id as `id:<n>` so that it still counts as a refresh, e.g. an active one.
+ * the last 60 without `$top`. A row's `requestId` is the id execution details and cancel take;
+ * the integer `id` some answers carry is not. A row without `requestId` cannot be polled or
+ * cancelled, and cannot be this app's (it always asks for an enhanced refresh, which has one),
+ * so it is left out; a refresh it stands for that still runs shows up as the 400 "another
+ * refresh" when the run submits.
  */
 export function parseRefreshHistory(body: unknown): PowerBiRefreshSummary[] {
   const list = z.object({ value: z.array(z.unknown()) }).parse(body).value;
   const rows: PowerBiRefreshSummary[] = [];
-  for (const entry of list) {
+  list.forEach((entry, index) => {
     const row = historyRowSchema.parse(entry);
-    const refreshId = row.requestId ?? (row.id === undefined ? undefined : `id:${row.id}`);
+    if (row.requestId === undefined) return;
     const status = refreshStatusOf(row.status, row.extendedStatus);
-    if (refreshId === undefined || status === undefined) {
-      throw new z.ZodError([{ code: 'custom', path: ['value', rows.length], message: refreshId === undefined ? 'a row has neither requestId nor id' : `unknown status "${String(row.status).slice(0, 32)}"` }]);
+    if (status === undefined) {
+      throw new z.ZodError([{ code: 'custom', path: ['value', index, 'status'], message: `unknown status "${String(row.status).slice(0, 32)}"` }]);
     }
-    rows.push(withoutUndefined({ refreshId, status, startTime: row.startTime, endTime: row.endTime, refreshType: row.refreshType }));
-  }
+    rows.push(withoutUndefined({ refreshId: row.requestId, status, startTime: row.startTime, endTime: row.endTime, refreshType: row.refreshType }));
+  });
   return rows;
 }
 

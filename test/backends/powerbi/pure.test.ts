@@ -189,7 +189,7 @@ describe('Power BI answers', () => {
     expect(() => parseRefreshDetails({ status: 'Sideways' }, 'id')).toThrow(/unknown refresh status ."Sideways."/);
   });
 
-  it('reads history rows: requestId is the refresh id, running rows are Unknown, the integer id is only a fallback', () => {
+  it('reads history rows: requestId is the refresh id (not the integer id), running rows are Unknown, rows without one are left out', () => {
     const rows = parseRefreshHistory({
       value: [
         { requestId: 'fed4279a-3cff-4923-b689-ea2697525313', id: 79783403, refreshType: 'ViaEnhancedApi', startTime: '2022-03-03T16:34:34.133Z', status: 'Unknown', extendedStatus: 'InProgress' },
@@ -202,9 +202,9 @@ describe('Power BI answers', () => {
       { refreshId: 'fed4279a-3cff-4923-b689-ea2697525313', status: 'inProgress', startTime: '2022-03-03T16:34:34.133Z', refreshType: 'ViaEnhancedApi' },
       { refreshId: '9399bb89-25d1-44f8-8576-136d7e9014b1', status: 'succeeded', startTime: '2017-06-13T09:25:43.153Z', endTime: '2017-06-13T09:31:43.153Z', refreshType: 'ViaApi' },
       { refreshId: '11bf290a-346b-48b7-8973-c5df149337ff', status: 'failed', refreshType: 'Scheduled' },
-      { refreshId: 'id:12', status: 'inProgress', refreshType: 'OnDemand' },
     ]);
     expect(() => parseRefreshHistory([{ requestId: 'x', status: 'Completed' }])).toThrow();
+    expect(() => parseRefreshHistory({ value: [{ requestId: 'x', status: 'Sideways' }] })).toThrow(/unknown status/);
   });
 
   it('keeps int64 commit versions exact (JSON.parse would round them) and compares them as integers', () => {
