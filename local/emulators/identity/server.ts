@@ -9,6 +9,8 @@ import type { TokenIssuer } from '../jwt';
 /** Audience of AAS tokens: the resource with a literal `*`. */
 export const AAS_RESOURCE = 'https://*.asazure.windows.net';
 export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
+/** Audience of Power BI / Fabric REST tokens; the app asks for the scope `${POWERBI_RESOURCE}/.default`. */
+export const POWERBI_RESOURCE = 'https://analysis.windows.net/powerbi/api';
 export const PEM_CONTENT_TYPE = 'application/x-pem-file';
 export const PFX_CONTENT_TYPE = 'application/x-pkcs12';
 

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock';
 import { loadLocalTls, type LocalTls } from '../../tls';
+import { POWERBI_RESOURCE } from '../identity/server';
 import type { TokenClaims, TokenIssuer } from '../jwt';
 import {
   bodyFields,
@@ -41,7 +42,7 @@ export * from './sample';
 export * from './scenarios';
 
 /** Audience of Power BI REST tokens (scope `https://analysis.windows.net/powerbi/api/.default`). */
-export const POWERBI_AUDIENCE = 'https://analysis.windows.net/powerbi/api';
+export const POWERBI_AUDIENCE = POWERBI_RESOURCE;
 export const POWERBI_SCOPE = `${POWERBI_AUDIENCE}/.default`;
 export const API_BASE_PATH = '/v1.0/myorg';
 /** Get Refresh History: "If not provided, the default is the last available 60 entries". */

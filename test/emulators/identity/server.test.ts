@@ -1,7 +1,7 @@
 import { constants, createPrivateKey, sign } from 'node:crypto';
 import { VirtualClock } from '../../../local/clock';
 import { createTestCertificate } from '../../../local/emulators/identity/certificates';
-import { AAS_RESOURCE, KEY_VAULT_RESOURCE, PEM_CONTENT_TYPE, PFX_CONTENT_TYPE, startIdentityEmulator, type IdentityEmulator } from '../../../local/emulators/identity/server';
+import { AAS_RESOURCE, KEY_VAULT_RESOURCE, PEM_CONTENT_TYPE, PFX_CONTENT_TYPE, POWERBI_RESOURCE, startIdentityEmulator, type IdentityEmulator } from '../../../local/emulators/identity/server';
 import { TokenIssuer } from '../../../local/emulators/jwt';
 
 // The emulator's HTTP contract, asserted directly (the auth tests run the real SDK clients against it).
@@ -72,6 +72,15 @@ describe('Entra ID', () => {
     const wrong = await postToken({ client_id: 'sp-secret', client_secret: 'nope', grant_type: 'client_credentials', scope: `${AAS_RESOURCE}/.default` });
     expect(wrong.status).toBe(401);
     expect(await json(wrong)).toMatchObject({ error: 'invalid_client', error_codes: [7000215], error_description: expect.stringMatching(/^AADSTS7000215: Invalid client secret/) });
+  });
+
+  test('the Power BI scope gives a token for the Power BI audience only, by secret and by managed identity', async () => {
+    const ok = await json(await postToken({ client_id: 'sp-secret', client_secret: 's3cret-value', grant_type: 'client_credentials', scope: `${POWERBI_RESOURCE}/.default` }));
+    expect(issuer.verify(String(ok.access_token), POWERBI_RESOURCE)).toMatchObject({ ok: true, claims: { aud: POWERBI_RESOURCE, appid: 'sp-secret', idtyp: 'app' } });
+    expect(issuer.verify(String(ok.access_token), AAS_RESOURCE)).toMatchObject({ ok: false });
+    const managed = await json(await fetch(`${em.identityEndpoint}?api-version=2019-08-01&resource=${encodeURIComponent(POWERBI_RESOURCE)}`, { headers: { 'X-IDENTITY-HEADER': em.identityHeader } }));
+    expect(managed.resource).toBe(POWERBI_RESOURCE);
+    expect(issuer.verify(String(managed.access_token), POWERBI_RESOURCE)).toMatchObject({ ok: true });
   });
 
   test('an app not in the tenant is AADSTS700016', async () => {
