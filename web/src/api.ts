@@ -55,10 +55,12 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, qu
   } catch {
     throw new ApiProblem(response.status, `The app answered ${response.status} with something that is not JSON.`);
   }
-  const error = errorOf(parsed);
-  // A run that ended failed answers 500/504 with the run itself: that is data, not an error.
-  if (response.status >= 400 && error !== undefined) throw new ApiProblem(response.status, error.message, error.code, error.problems, error.extra);
-  if (response.status >= 400 && !isRun(parsed)) throw new ApiProblem(response.status, `The app answered ${response.status}.`);
+  // A run that ended failed answers 500/504 with the run itself (its own `error` field): that is data.
+  if (response.status >= 400 && !isRun(parsed)) {
+    const error = errorOf(parsed);
+    if (error !== undefined) throw new ApiProblem(response.status, error.message, error.code, error.problems, error.extra);
+    throw new ApiProblem(response.status, `The app answered ${response.status}.`);
+  }
   const retryAfter = Number(response.headers.get('retry-after'));
   return { status: response.status, body: parsed as T, retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined };
 }

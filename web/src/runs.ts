@@ -109,7 +109,7 @@ function filterForm(params: URLSearchParams, limits: ListLimits): HTMLFormElemen
     input('model', 'Model'),
     input('server', 'Server', 'asazure://…, as in a request'),
     select('status', 'Status', [['', 'Any status'], ...limits.statuses.map((s): [string, string] => [s, s])]),
-    select('since', 'Started', TIME_WINDOWS.map(([value, text]): [string, string] => [value, text])),
+    select('since', 'Started within', TIME_WINDOWS.map(([value, text]): [string, string] => [value, text])),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Show runs')),
   );
   form.addEventListener('submit', (event) => {
