@@ -760,11 +760,21 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     if (route.operation === 'listGroups') {
       let visible = [...workspaces.values()].filter((workspace) => workspace.roles.has(principal));
       try {
-        const filter = new URLSearchParams(queryText).get('$filter');
+        const query = new URLSearchParams(queryText);
+        const filter = query.get('$filter');
         if (filter !== null) {
           const matches = parseGroupFilter(filter);
           visible = visible.filter((workspace) => matches(workspace.name));
         }
+        const count = (name: '$top' | '$skip'): number | undefined => {
+          const text = query.get(name);
+          if (text === null) return undefined;
+          if (!/^\d+$/.test(text) || (name === '$top' && Number(text) < 1)) throw new RequestProblem(`${name} must be a ${name === '$top' ? 'positive' : 'non-negative'} integer, not '${text.slice(0, 32)}'.`);
+          return Number(text);
+        };
+        const skip = count('$skip') ?? 0;
+        const top = count('$top');
+        visible = visible.slice(skip, top === undefined ? undefined : skip + top);
       } catch (problem) {
         if (problem instanceof RequestProblem) return send(error(400, 'InvalidRequest', problem.message));
         throw problem;

@@ -240,6 +240,8 @@ describe('Power BI emulator: workspaces, roles and tokens', () => {
     expect(one.json.value).toEqual([expect.objectContaining({ id: SMALL_WORKSPACE_ID, name: "O'Brien Reports", isOnDedicatedCapacity: true })]);
     expect(((await call('GET', `/groups?$filter=${encodeURIComponent("name eq 'O'Brien Reports'")}`)).status)).toBe(400);
     expect((await call('GET', `/groups?$filter=${encodeURIComponent("name eq 'sales analytics'")}`)).json.value).toEqual([]);
+    expect((await call('GET', '/groups?$skip=1&$top=1')).json.value).toEqual([expect.objectContaining({ name: "O'Brien Reports" })]);
+    expect((await call('GET', `/groups?$filter=${encodeURIComponent('startswith(name,\'S\')')}`)).status).toBe(400);
   });
 
   it('GET /groups/{id}/datasets: ids, names (two models may share one) and query scale-out settings', async () => {
