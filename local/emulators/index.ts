@@ -4,7 +4,7 @@ import { loadLocalTls, type LocalTls } from '../tls';
 import { startAasEmulator, type AasEmulator, type EmulatorModelDescription } from './aas';
 import { startIdentityEmulator, type IdentityEmulator } from './identity/server';
 import { TokenIssuer } from './jwt';
-import { samplePowerBi, startPowerBiEmulator, type PowerBiDescription, type PowerBiEmulator } from './powerbi';
+import { powerBiMirrorOf, samplePowerBi, startPowerBiEmulator, type PowerBiDescription, type PowerBiEmulator } from './powerbi';
 
 export interface EmulatorsOptions {
   clock?: Clock;
@@ -13,7 +13,11 @@ export interface EmulatorsOptions {
   ports?: { aas?: number; identity?: number; powerbi?: number };
   /** AAS servers and models; default the sample `myserver` / `AdventureWorks`. */
   models?: EmulatorModelDescription;
-  /** Power BI workspaces and semantic models; default samplePowerBi() with the sample service principal's roles. */
+  /**
+   * Power BI workspaces and semantic models. Default: with `models`, the same models (powerBiMirrorOf:
+   * a workspace per server); without, the sample workspaces (samplePowerBi). The sample service
+   * principal holds the roles.
+   */
   powerbi?: PowerBiDescription;
 }
 
@@ -48,7 +52,7 @@ export async function startEmulators(options: EmulatorsOptions = {}): Promise<Em
   }
   let powerbi: PowerBiEmulator;
   try {
-    powerbi = await startPowerBiEmulator({ clock, tls, issuer, port: options.ports?.powerbi, workspaces: options.powerbi ?? samplePowerBi(SAMPLE_SERVICE_PRINCIPAL_CLIENT_ID) });
+    powerbi = await startPowerBiEmulator({ clock, tls, issuer, port: options.ports?.powerbi, workspaces: options.powerbi ?? (options.models === undefined ? samplePowerBi(SAMPLE_SERVICE_PRINCIPAL_CLIENT_ID) : powerBiMirrorOf(options.models, SAMPLE_SERVICE_PRINCIPAL_CLIENT_ID)) });
   } catch (error) {
     await Promise.all([aas.close(), identity.close()]);
     throw error;

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import sampleModel from '../engine/sampleModel.json';
-import type { TableDescription } from '../engine/refreshEngine';
+import type { EmulatorModelDescription, TableDescription } from '../engine/refreshEngine';
 
 export type WorkspaceRole = 'Admin' | 'Member' | 'Contributor' | 'Viewer';
 
@@ -95,4 +96,29 @@ export function refreshParallelismOf(sku: string): number {
   const limit = SKU_PARALLELISM[sku.toUpperCase()];
   if (limit === undefined) throw new Error(`Power BI emulator: unknown capacity SKU "${sku}" (${Object.keys(SKU_PARALLELISM).join(', ')})`);
   return limit;
+}
+
+/** A GUID that is always the same for the same text (name-based, RFC 4122 version 5 layout). */
+export function stableGuid(text: string): string {
+  const hex = createHash('sha1').update(`powerbi-emulator:${text}`).digest('hex');
+  const variant = ((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * The AAS description served by Power BI too, so one suite can run against both backends: each
+ * server becomes a workspace named like it, each model a semantic model with the same tables.
+ * Ids are stable (stableGuid of the names). The capacity is F2048 unless told, so that suites
+ * running many models at once are not queued by the capacity (the sample shows the F2 limit).
+ */
+export function powerBiMirrorOf(models: EmulatorModelDescription, servicePrincipalId: string, sku = 'F2048'): PowerBiDescription {
+  return {
+    workspaces: models.servers.map((server) => ({
+      id: stableGuid(`workspace:${server.name.toLowerCase()}`),
+      name: server.name,
+      sku,
+      roles: { [servicePrincipalId]: 'Member' as const },
+      datasets: server.models.map((model) => ({ id: stableGuid(`dataset:${server.name.toLowerCase()}/${model.name}`), name: model.name, tables: model.tables.map((table) => ({ ...table })) })),
+    })),
+  };
 }
