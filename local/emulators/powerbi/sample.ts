@@ -83,13 +83,15 @@ export function samplePowerBi(servicePrincipalId: string): PowerBiDescription {
 }
 
 /**
- * Model refresh parallelism per SKU (Microsoft Fabric "capacity and SKUs": F2 1, F4 2, F8 5, F16 10,
- * F32 20, F64 40, then doubling; P1 = F64 … P5 = F1024; A1 = F8 … A6 = F256).
+ * Model refresh parallelism per SKU (powerbi-docs "Power BI capacity table": F2 1, F4 2, F8 5,
+ * F16 10, F32 20, F64 40, then doubling; EM1/A1 = F8, EM2/A2 = F16, EM3/A3 = F32, P1/A4 = F64 …
+ * P5/A8 = F1024).
  */
 const SKU_PARALLELISM: Record<string, number> = {
   F2: 1, F4: 2, F8: 5, F16: 10, F32: 20, F64: 40, F128: 80, F256: 160, F512: 320, F1024: 640, F2048: 1280,
   P1: 40, P2: 80, P3: 160, P4: 320, P5: 640,
-  A1: 5, A2: 10, A3: 20, A4: 40, A5: 80, A6: 160,
+  A1: 5, A2: 10, A3: 20, A4: 40, A5: 80, A6: 160, A7: 320, A8: 640,
+  EM1: 5, EM2: 10, EM3: 20,
 };
 
 export function refreshParallelismOf(sku: string): number {
