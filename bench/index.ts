@@ -32,6 +32,8 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { name: 'history size', run: runInChild('historySize.js') },
   { name: 'host throughput', run: runInChild('hostThroughput.js') },
   { name: 'start-up', run: runStartup },
+  // Issue 12: request cost against 100 / 10,000 / 100,000 retained runs, and the purge rate.
+  { name: 'retained runs', run: runInChild('retainedRuns.js') },
 ];
 
 async function main(): Promise<void> {
