@@ -10,7 +10,7 @@ import { InvocationContext } from '@azure/functions';
 import type { Clock } from '../clock';
 import type { RegisteredFunction } from './coreModule';
 import { formatTimeSpan, isoTime } from './durations';
-import { Store } from './store';
+import { type InstanceQuery, partitionOf, Store } from './store';
 
 export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'Suspended';
 const terminal: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
@@ -147,6 +147,35 @@ interface QueuedWork {
   running?: boolean;
 }
 
+/**
+ * Several workers on one store, as Functions instances share a task hub on Azure Storage
+ * (DTFx.AzureStorage Partitioning/: each control-queue partition is owned under a blob lease,
+ * AzureStorageOrchestrationServiceSettings.cs LeaseInterval 30 s renewed every 10 s; activities
+ * are work-item queue messages any worker takes, hidden for a visibility timeout it renews while
+ * the activity runs, TaskHubQueue/WorkItemQueue.cs). Here: orchestrations and entities of a
+ * partition run only on the worker holding its lease; every commit checks the lease inside its
+ * transaction, so a worker that lost it commits nothing; activities are claimed row by row with
+ * an expiry. A worker killed with SIGKILL stops renewing: once its leases expire another worker
+ * takes the partitions and resumes from the store, and its claimed activities run again.
+ */
+export interface SharedStoreOptions {
+  workerId: string;
+  /** Lease length (ms); renewed every `renewMs`. */
+  leaseMs: number;
+  renewMs: number;
+  /** How often the worker looks for new messages and free partitions (ms). */
+  pollMs: number;
+  /** An activity claim's visibility timeout (ms), renewed every `renewMs` while it runs. */
+  activityVisibilityMs: number;
+}
+
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+  constructor(readonly partition: number) {
+    super(`this worker no longer holds the lease of partition ${partition}`);
+  }
+}
+
 export interface EngineOptions {
   store: Store;
   clock: Clock;
@@ -159,6 +188,8 @@ export interface EngineOptions {
   onChange?: () => void;
   /** Binding data for activities that take a durable client input (`df.input.durableClient()`). */
   durableClientData?: () => unknown;
+  /** Run as one of several workers on the store (see SharedStoreOptions); one process owns everything otherwise. */
+  shared?: SharedStoreOptions;
 }
 
 export class NondeterminismError extends Error {
@@ -337,6 +368,14 @@ export class Engine {
   private readonly entityRetryAt = new Map<string, number>();
   private entityRetryTimer: NodeJS.Timeout | undefined;
   private pendingEntityMessages: { target: string; request: EntityRequest }[] = [];
+  // Several workers on one store (opts.shared): the partitions this worker holds, the last
+  // message sequence number it looked at, and the sequence numbers already in memory.
+  private readonly owned = new Set<number>();
+  private lastPolledSeq = 0;
+  private readonly knownSeqs = new Set<number>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  /** The instance whose step is running: its partition is not handed over mid-step. */
+  private busyInstance: string | undefined;
   private readonly duplicateNext = new Map<string, number>();
   private inFlight = 0;
   private running = false;
@@ -363,6 +402,12 @@ export class Engine {
   }
 
   private load(): void {
+    if (this.opts.shared) {
+      // Partitions are loaded as their leases are taken (tick).
+      this.lastPolledSeq = this.store.inboxAfter(0).reduce((max, row) => Math.max(max, row.seq), 0);
+      this.tick();
+      return;
+    }
     for (const row of this.store.allInstances()) this.instances.set(row.id, row.data as unknown as InstanceRecord);
     for (const row of this.store.allInbox()) {
       this.inbox.push({ seq: row.seq, instanceId: row.instance_id, msg: JSON.parse(row.msg) as InboxMessage });
@@ -407,7 +452,7 @@ export class Engine {
 
   /** An entity's state (readEntityState): undefined when it does not exist (404 over HTTP). */
   readEntity(name: string, key: string): { state: unknown } | undefined {
-    const inst = this.instances.get(entitySchedulerId(name, key));
+    const inst = this.getInstance(entitySchedulerId(name, key));
     if (!inst?.entity?.exists) return undefined;
     const text = inst.entity.state;
     return { state: text === null || text === undefined ? null : (JSON.parse(text) as unknown) };
@@ -415,16 +460,38 @@ export class Engine {
 
   /** An instance's input read back from the store, as a status read fetches a large one. */
   storedInput(id: string): unknown {
-    const inst = this.instances.get(id);
+    const inst = this.getInstance(id);
     return this.store.largeInput(id) ?? inst?.input ?? null;
   }
 
+  /** An instance as this worker holds it, or (another worker's partition) as last committed. */
   getInstance(id: string): InstanceRecord | undefined {
-    return this.instances.get(id);
+    if (this.owns(id)) return this.instances.get(id);
+    return this.store.getInstance(id) as InstanceRecord | undefined;
   }
 
   listInstances(): InstanceRecord[] {
+    if (this.opts.shared) return this.store.allInstances().map((row) => row.data as unknown as InstanceRecord);
     return [...this.instances.values()];
+  }
+
+  /** One page of a status query, read from the store (every worker's instances). */
+  queryInstances(q: InstanceQuery): { rows: InstanceRecord[]; next?: string } {
+    const { rows, next } = this.store.queryInstances(q);
+    return { rows: rows.map((r) => r.data as unknown as InstanceRecord), next };
+  }
+
+  /** True when this worker runs the instance's partition (always, for a single process). */
+  owns(instanceId: string): boolean {
+    return !this.opts.shared || this.owned.has(partitionOf(instanceId, this.store.partitionCount));
+  }
+
+  ownsPartition(partition: number): boolean {
+    return !this.opts.shared || this.owned.has(partition);
+  }
+
+  ownedPartitions(): number[] {
+    return this.opts.shared ? [...this.owned].sort((a, b) => a - b) : Array.from({ length: this.store.partitionCount }, (_, i) => i);
   }
 
   /** All executions' history, oldest first. */
@@ -445,10 +512,13 @@ export class Engine {
   startNew(name: string, input: unknown, instanceId?: string, parent?: InstanceRecord['parent']): InstanceRecord {
     if (!this.orchestrators.has(name)) throw new HostError('DURABLE_HOST_UNKNOWN_ORCHESTRATOR', `No orchestrator function named '${name}' is registered.`);
     const id = instanceId ?? crypto.randomUUID().replace(/-/g, '');
-    const existing = this.instances.get(id);
-    if (existing && !terminal.has(existing.status)) {
-      throw new HostError('DURABLE_HOST_INSTANCE_EXISTS', `An orchestration instance with id '${id}' is already ${existing.status}.`);
-    }
+    const refuseRunning = (existing: InstanceRecord | undefined): void => {
+      if (existing && !terminal.has(existing.status)) {
+        throw new HostError('DURABLE_HOST_INSTANCE_EXISTS', `An orchestration instance with id '${id}' is already ${existing.status}.`);
+      }
+    };
+    const existing = this.getInstance(id);
+    refuseRunning(existing);
     const now = this.opts.clock.now();
     const record: InstanceRecord = {
       id,
@@ -467,11 +537,15 @@ export class Engine {
       historyLength: 0,
     };
     this.store.tx(() => {
+      // Another worker may have started it since: checked again inside the (immediate) transaction.
+      if (this.opts.shared) refuseRunning(this.store.getInstance(id) as InstanceRecord | undefined);
       if (existing) this.store.deleteInstance(id);
-      this.inbox.splice(0, this.inbox.length, ...this.inbox.filter((m) => m.instanceId !== id));
-      for (const w of [...this.work.values()]) if (w.instanceId === id) this.work.delete(w.id);
-      this.histories.set(id, []);
-      this.instances.set(id, record);
+      if (this.owns(id)) {
+        this.inbox.splice(0, this.inbox.length, ...this.inbox.filter((m) => m.instanceId !== id));
+        for (const w of [...this.work.values()]) if (w.instanceId === id) this.work.delete(w.id);
+        this.histories.set(id, []);
+        this.instances.set(id, record);
+      }
       this.store.putInstance(id, record);
       this.enqueue(id, { type: 'start' });
     });
@@ -496,7 +570,7 @@ export class Engine {
   }
 
   purge(id: string): boolean {
-    if (!this.instances.has(id)) return false;
+    if (!this.getInstance(id)) return false;
     this.store.tx(() => this.store.deleteInstance(id));
     this.instances.delete(id);
     this.histories.delete(id);
@@ -530,6 +604,117 @@ export class Engine {
     this.stopped = true;
     if (this.realTimer) clearTimeout(this.realTimer);
     if (this.entityRetryTimer) clearTimeout(this.entityRetryTimer);
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    const shared = this.opts.shared;
+    if (shared) {
+      // A clean stop hands the partitions over at once (a killed worker's expire instead).
+      this.store.tx(() => {
+        for (const p of this.owned) this.store.releaseLease(p, shared.workerId);
+        this.store.removeWorker(shared.workerId);
+      });
+      this.owned.clear();
+    }
+  }
+
+  /**
+   * One round of a worker on a shared store: renew its leases, hand over partitions above its
+   * share (never the one whose step is running), take free or expired ones up to its share
+   * (partitions / live workers, rounded up), then pull the messages other workers committed for
+   * its partitions.
+   */
+  private tick(): void {
+    const shared = this.opts.shared;
+    if (!shared || this.stopped) return;
+    const now = Date.now();
+    const lost: number[] = [];
+    const acquired: number[] = [];
+    try {
+      this.store.tx(() => {
+        const live = Math.max(1, this.store.heartbeat(shared.workerId, now, now + shared.leaseMs));
+        const share = Math.ceil(this.store.partitionCount / live);
+        for (const p of this.owned) if (!this.store.renewLease(p, shared.workerId, now, now + shared.leaseMs)) lost.push(p);
+        let held = this.owned.size - lost.length;
+        const busy = this.busyInstance === undefined ? -1 : partitionOf(this.busyInstance, this.store.partitionCount);
+        for (const p of [...this.owned].sort((a, b) => b - a)) {
+          if (held <= share) break;
+          if (lost.includes(p) || p === busy) continue;
+          this.store.releaseLease(p, shared.workerId);
+          lost.push(p);
+          held--;
+        }
+        for (const lease of this.store.leases()) {
+          if (held >= share) break;
+          if (this.owned.has(lease.partition) && !lost.includes(lease.partition)) continue;
+          if (lease.owner !== null && lease.owner !== shared.workerId && lease.expires_at > now) continue;
+          if (this.store.acquireLease(lease.partition, shared.workerId, now, now + shared.leaseMs)) {
+            acquired.push(lease.partition);
+            held++;
+          }
+        }
+      });
+    } catch (err) {
+      this.opts.log(`[durable-host] lease round failed: ${errorParts(err).message}`);
+    }
+    for (const p of lost) this.losePartition(p);
+    for (const p of acquired) this.takePartition(p);
+    this.pullMessages();
+    this.kick();
+    this.pollTimer = setTimeout(() => this.tick(), shared.pollMs);
+  }
+
+  private pullMessages(): void {
+    let added = false;
+    for (const row of this.store.inboxAfter(this.lastPolledSeq)) {
+      this.lastPolledSeq = Math.max(this.lastPolledSeq, row.seq);
+      if (!this.owned.has(row.partition) || this.knownSeqs.has(row.seq)) continue;
+      const msg = JSON.parse(row.msg) as InboxMessage;
+      // Another worker started (or replaced) the instance, or created the entity: read it as committed.
+      if (msg.type === 'start' || !this.instances.has(row.instance_id)) this.reloadInstance(row.instance_id);
+      this.inbox.push({ seq: row.seq, instanceId: row.instance_id, msg });
+      added = true;
+    }
+    for (const seq of this.knownSeqs) if (seq <= this.lastPolledSeq) this.knownSeqs.delete(seq);
+    if (added) this.inbox.sort((a, b) => a.seq - b.seq);
+  }
+
+  private reloadInstance(id: string): void {
+    const data = this.store.getInstance(id) as InstanceRecord | undefined;
+    this.histories.delete(id);
+    if (data) this.instances.set(id, data);
+    else this.instances.delete(id);
+  }
+
+  /** A partition just leased: its instances, waiting messages and timers, as committed. */
+  private takePartition(partition: number): void {
+    this.owned.add(partition);
+    for (const row of this.store.instancesOfPartition(partition)) {
+      this.instances.set(row.id, row.data as unknown as InstanceRecord);
+      this.histories.delete(row.id);
+    }
+    for (const row of this.store.inboxOfPartition(partition)) {
+      if (this.inbox.some((m) => m.seq === row.seq)) continue;
+      this.inbox.push({ seq: row.seq, instanceId: row.instance_id, msg: JSON.parse(row.msg) as InboxMessage });
+      if (row.seq > this.lastPolledSeq) this.knownSeqs.add(row.seq);
+    }
+    this.inbox.sort((a, b) => a.seq - b.seq);
+    for (const row of this.store.timersOfPartition(partition)) this.work.set(row.id, { id: row.id, instanceId: row.instance_id, item: JSON.parse(row.data) as WorkItem });
+    this.opts.log(`[durable-host] worker ${this.opts.shared?.workerId ?? ''} took partition ${partition}`);
+    this.kick();
+  }
+
+  /** A partition handed over or lost: forget what memory holds of it (the store keeps it all). */
+  private losePartition(partition: number): void {
+    if (!this.owned.delete(partition)) return;
+    const mine = (id: string): boolean => partitionOf(id, this.store.partitionCount) === partition;
+    for (const id of [...this.instances.keys()]) {
+      if (!mine(id)) continue;
+      this.instances.delete(id);
+      this.histories.delete(id);
+      this.entityRetryAt.delete(id);
+    }
+    for (let i = this.inbox.length - 1; i >= 0; i--) if (mine(this.inbox[i]?.instanceId ?? '')) this.inbox.splice(i, 1);
+    for (const w of [...this.work.values()]) if (mine(w.instanceId)) this.work.delete(w.id);
+    this.opts.log(`[durable-host] worker ${this.opts.shared?.workerId ?? ''} gave up partition ${partition}`);
   }
 
   kick(): void {
@@ -544,7 +729,7 @@ export class Engine {
   // ---------------------------------------------------------------- scheduler
 
   private control(id: string, msg: InboxMessage): 'accepted' | 'gone' | 'missing' {
-    const inst = this.instances.get(id);
+    const inst = this.getInstance(id);
     if (!inst) return 'missing';
     if (terminal.has(inst.status)) return 'gone';
     this.store.tx(() => this.enqueue(id, msg));
@@ -552,9 +737,24 @@ export class Engine {
     return 'accepted';
   }
 
+  /** Inside a transaction: a message for an instance; in memory too when this worker runs its partition. */
   private enqueue(instanceId: string, msg: InboxMessage): void {
     const seq = this.store.addInbox(instanceId, msg);
+    if (!this.owns(instanceId)) return;
     this.inbox.push({ seq, instanceId, msg });
+    if (this.opts.shared) this.knownSeqs.add(seq);
+  }
+
+  /** A transaction for a step of an instance this worker runs: refused once its partition's lease is lost. */
+  private ownedTx<T>(instanceId: string, fn: () => T): T {
+    return this.store.tx(() => {
+      const shared = this.opts.shared;
+      if (shared) {
+        const partition = partitionOf(instanceId, this.store.partitionCount);
+        if (!this.owned.has(partition) || !this.store.holdsLease(partition, shared.workerId, Date.now())) throw new LeaseLostError(partition);
+      }
+      return fn();
+    });
   }
 
   /**
@@ -591,8 +791,17 @@ export class Engine {
           const index = this.nextDeliverable();
           if (index < 0 || this.stopped) break;
           const [entry] = this.inbox.splice(index, 1);
-          if (entry?.msg.type === 'entityOp') await this.entityBatch(entry);
-          else if (entry) await this.step(entry);
+          if (!entry) continue;
+          this.busyInstance = entry.instanceId;
+          try {
+            if (entry.msg.type === 'entityOp') await this.entityBatch(entry);
+            else await this.step(entry);
+          } catch (err) {
+            if (!(err instanceof LeaseLostError)) throw err;
+            this.losePartition(err.partition);
+          } finally {
+            this.busyInstance = undefined;
+          }
           this.fireDueTimers();
         }
         this.dispatchActivities();
@@ -620,22 +829,48 @@ export class Engine {
     const due = [...this.work.values()].filter((w) => w.item.kind === 'timer' && w.item.fireAt <= now);
     due.sort((a, b) => (a.item.kind === 'timer' && b.item.kind === 'timer' ? a.item.fireAt - b.item.fireAt || a.id - b.id : 0));
     for (const w of due) {
-      if (w.item.kind !== 'timer') continue;
+      if (w.item.kind !== 'timer' || !this.work.has(w.id)) continue;
       const item = w.item;
-      this.store.tx(() => {
-        this.store.deleteWork(w.id);
-        this.work.delete(w.id);
-        this.enqueue(w.instanceId, {
-          type: 'completion',
-          execution: item.execution,
-          taskId: item.taskId,
-          event: { EventType: EventType.TimerFired, TimerId: item.taskId, FireAt: isoTime(item.fireAt) },
+      try {
+        this.ownedTx(w.instanceId, () => {
+          this.store.deleteWork(w.id);
+          this.work.delete(w.id);
+          this.enqueue(w.instanceId, {
+            type: 'completion',
+            execution: item.execution,
+            taskId: item.taskId,
+            event: { EventType: EventType.TimerFired, TimerId: item.taskId, FireAt: isoTime(item.fireAt) },
+          });
         });
-      });
+      } catch (err) {
+        if (!(err instanceof LeaseLostError)) throw err;
+        this.losePartition(err.partition);
+      }
     }
   }
 
   private dispatchActivities(): void {
+    const shared = this.opts.shared;
+    if (shared) {
+      if (this.stopped) return;
+      const free = this.opts.activityConcurrency - this.inFlight;
+      if (free <= 0) return;
+      const now = Date.now();
+      for (const row of this.store.claimActivities(shared.workerId, now, now + shared.activityVisibilityMs, free)) {
+        const w: QueuedWork = { id: row.id, instanceId: row.instance_id, item: JSON.parse(row.data) as WorkItem, running: true };
+        this.inFlight++;
+        // The claim stays hidden from other workers while this one is alive (a renewed visibility timeout).
+        const renew = setInterval(() => {
+          if (!this.stopped) this.store.renewActivity(w.id, shared.workerId, Date.now() + shared.activityVisibilityMs);
+        }, shared.renewMs);
+        void this.runActivity(w).finally(() => {
+          clearInterval(renew);
+          this.inFlight--;
+          this.kick();
+        });
+      }
+      return;
+    }
     for (const w of this.work.values()) {
       if (this.inFlight >= this.opts.activityConcurrency) return;
       if (w.item.kind !== 'activity' || w.running) continue;
@@ -665,6 +900,19 @@ export class Engine {
       } catch (err) {
         event = { EventType: EventType.TaskFailed, TaskScheduledId: item.taskId, ...activityFailure(item.name, err) };
       }
+    }
+    const shared = this.opts.shared;
+    if (shared) {
+      if (this.stopped) return;
+      this.store.tx(() => {
+        // A claim that expired (this worker stalled) went to another worker, whose result counts.
+        if (!this.store.completeActivity(w.id, shared.workerId)) {
+          this.opts.log(`[durable-host] activity ${item.name} of ${w.instanceId}: claim lost, result dropped`);
+          return;
+        }
+        this.enqueue(w.instanceId, { type: 'completion', execution: item.execution, taskId: item.taskId, event });
+      });
+      return;
     }
     if (this.stopped || !this.work.has(w.id)) return;
     this.store.tx(() => {
@@ -713,7 +961,7 @@ export class Engine {
     const msg = entry.msg;
     // An entity takes only operations (entityBatch); an event raised at its id finds no orchestration.
     if (!inst || inst.entity || terminal.has(inst.status) || (msg.type === 'completion' && msg.execution !== inst.execution)) {
-      this.store.tx(() => this.store.deleteInbox(entry.seq));
+      this.ownedTx(entry.instanceId, () => this.store.deleteInbox(entry.seq));
       return;
     }
     const now = this.opts.clock.now();
@@ -728,7 +976,7 @@ export class Engine {
     if (msg.type === 'suspend' || msg.type === 'resume') {
       const suspend = msg.type === 'suspend';
       if (suspend === (inst.status === 'Suspended')) {
-        this.store.tx(() => this.store.deleteInbox(entry.seq));
+        this.ownedTx(inst.id, () => this.store.deleteInbox(entry.seq));
         return;
       }
       inst.status = suspend ? 'Suspended' : 'Running';
@@ -1063,7 +1311,7 @@ export class Engine {
 
   /** Inside a transaction: queues an operation for an entity, creating its instance on the first message (as DTFx does). */
   private sendToEntity(target: string, request: EntityRequest): void {
-    let inst = this.instances.get(target);
+    let inst = this.getInstance(target);
     if (!inst?.entity) {
       const id = parseEntitySchedulerId(target);
       const now = this.opts.clock.now();
@@ -1083,7 +1331,7 @@ export class Engine {
         historyLength: 0,
         entity: { exists: false, state: null },
       };
-      this.instances.set(target, inst);
+      if (this.owns(target)) this.instances.set(target, inst);
       this.store.putInstance(target, inst);
     }
     this.enqueue(target, { type: 'entityOp', request });
@@ -1105,7 +1353,7 @@ export class Engine {
     const inst = this.instances.get(first.instanceId);
     const entityId = parseEntitySchedulerId(first.instanceId);
     if (!inst?.entity || !entityId) {
-      this.store.tx(() => this.store.deleteInbox(first.seq));
+      this.ownedTx(first.instanceId, () => this.store.deleteInbox(first.seq));
       return;
     }
     const batch = [first];
@@ -1123,7 +1371,7 @@ export class Engine {
       inst.status = 'Failed';
       inst.output = message;
       inst.lastUpdatedTime = this.opts.clock.now();
-      this.store.tx(() => {
+      this.ownedTx(inst.id, () => {
         for (const b of batch) this.store.deleteInbox(b.seq);
         this.store.putInstance(inst.id, inst);
       });
@@ -1155,7 +1403,7 @@ export class Engine {
     }
     const outcome = result;
     this.entityRetryAt.delete(inst.id);
-    this.store.tx(() => {
+    this.ownedTx(inst.id, () => {
       inst.entity = { exists: outcome.entityExists, state: outcome.entityExists ? (outcome.entityState ?? null) : null };
       inst.lastUpdatedTime = this.opts.clock.now();
       for (const b of batch) this.store.deleteInbox(b.seq);
@@ -1163,7 +1411,7 @@ export class Engine {
         if (request.signal || !request.parent) return;
         const r = outcome.results[i];
         const response = JSON.stringify({ result: r?.result ?? null, ...(r?.isError ? { exceptionType: 'Error' } : {}) });
-        const caller = this.instances.get(request.parent);
+        const caller = this.getInstance(request.parent);
         // A response to an execution that has ended (or continued as new) finds no one waiting.
         if (!caller || terminal.has(caller.status) || `${caller.id}:${caller.execution}` !== request.parentExecution) return;
         this.enqueue(caller.id, { type: 'raise', name: request.id, input: response });
@@ -1180,7 +1428,7 @@ export class Engine {
     const history = this.history(inst.id);
     const children = this.pendingChildren;
     this.pendingChildren = [];
-    this.store.tx(() => {
+    this.ownedTx(inst.id, () => {
       for (const e of events) this.store.addHistory(inst.id, inst.execution, history.length + events.indexOf(e), e);
       history.push(...events);
       inst.historyLength = history.length;
@@ -1190,7 +1438,8 @@ export class Engine {
       }
       for (const w of workToAdd) {
         const id = this.store.addWork(w.instanceId, w.item);
-        this.work.set(id, { id, instanceId: w.instanceId, item: w.item });
+        // Shared store: activities wait in the store for any worker to claim (dispatchActivities).
+        if (!this.opts.shared || w.item.kind === 'timer') this.work.set(id, { id, instanceId: w.instanceId, item: w.item });
         if (w.item.kind === 'timer') {
           const t = inst.tasks[w.item.taskId];
           if (t) t.workId = id;
@@ -1220,7 +1469,7 @@ export class Engine {
   private continueAsNew(inst: InstanceRecord, seq: number, input: unknown, events: HistoryEvent[], workToDelete: number[]): void {
     const history = this.history(inst.id);
     this.pendingChildren = [];
-    this.store.tx(() => {
+    this.ownedTx(inst.id, () => {
       // Messages sent in the ending execution still go out (DTFx sends an execution's outbound messages with it).
       this.flushEntityMessages();
       const all = [...events, { EventType: EventType.ExecutionCompleted, EventId: -1, IsPlayed: false, Timestamp: isoTime(inst.lastUpdatedTime), OrchestrationStatus: 'ContinuedAsNew' }];
@@ -1232,6 +1481,7 @@ export class Engine {
           this.work.delete(w.id);
         }
       }
+      if (this.opts.shared) this.store.deleteWorkOf(inst.id);
       inst.execution++;
       // Azure Storage's tracking store writes each ExecutionStarted's timestamp as the instance's
       // CreatedTime (AzureTableTrackingStore.cs): a new execution overwrites it.
@@ -1257,7 +1507,7 @@ export class Engine {
     inst.status = status;
     inst.output = output;
     inst.lastUpdatedTime = this.opts.clock.now();
-    this.store.tx(() => {
+    this.ownedTx(inst.id, () => {
       const all = [...events, { EventType: EventType.ExecutionCompleted, EventId: -1, IsPlayed: false, Timestamp: isoTime(inst.lastUpdatedTime), OrchestrationStatus: status, Result: JSON.stringify(output) }];
       all.forEach((e, k) => this.store.addHistory(inst.id, inst.execution, history.length + k, e));
       history.push(...(all as HistoryEvent[]));
@@ -1271,11 +1521,12 @@ export class Engine {
           this.work.delete(w.id);
         }
       }
+      if (this.opts.shared) this.store.deleteWorkOf(inst.id);
       inst.tasks = {};
       this.store.putInstance(inst.id, inst);
       for (const m of entityMessages) this.sendToEntity(m.target, m.request);
       const parent = inst.parent;
-      if (parent && this.instances.has(parent.instanceId)) {
+      if (parent && this.getInstance(parent.instanceId)) {
         const event =
           status === 'Completed'
             ? { EventType: EventType.SubOrchestrationInstanceCompleted, TaskScheduledId: parent.taskId, Result: JSON.stringify(output ?? null) }

@@ -60,6 +60,13 @@ export interface LocalHostOptions {
    * real Durable extension's RPC endpoint this way. Read at each invocation.
    */
   durableClientData?: () => Record<string, unknown>;
+  /**
+   * Run as one of several workers sharing `stateDir` (see local/durable-host/workers.ts, which
+   * forks them): partitions are taken under leases, activities claimed with a visibility timeout.
+   * Needs a file stateDir and the real clock. Defaults: 4 partitions, 30 s leases renewed every
+   * 10 s (Azure Storage's), polls every 50 ms.
+   */
+  shared?: { workerId?: string; partitionCount?: number; leaseMs?: number; renewMs?: number; pollMs?: number; activityVisibilityMs?: number };
 }
 
 export interface InstanceView {
@@ -206,7 +213,20 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const isVirtual = clock instanceof VirtualClock;
   const functions = loadApp(entry, (level, message) => log(`[functions] ${level}: ${message}`));
   const keys = { ...(options.functionKeys ?? defaultFunctionKeys(appRoot)) };
-  const store = new Store(options.stateDir ?? ':memory:');
+  if (options.shared && (isVirtual || (options.stateDir ?? ':memory:') === ':memory:')) {
+    throw new HostError('DURABLE_HOST_SHARED_STORE', 'Several workers need a state directory on disk (stateDir) and the real clock.');
+  }
+  const store = new Store(options.stateDir ?? ':memory:', { partitionCount: options.shared?.partitionCount });
+  const leaseMs = options.shared?.leaseMs ?? 30_000;
+  const shared = options.shared
+    ? {
+        workerId: options.shared.workerId ?? `${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
+        leaseMs,
+        renewMs: options.shared.renewMs ?? Math.max(1, Math.floor(leaseMs / 3)),
+        pollMs: options.shared.pollMs ?? 50,
+        activityVisibilityMs: options.shared.activityVisibilityMs ?? leaseMs,
+      }
+    : undefined;
   // Like the Functions host, which creates its system keys on first start and keeps them.
   const systemKey = keys[SYSTEM_KEY_NAME] ?? store.meta(SYSTEM_KEY_NAME, () => crypto.randomUUID().replace(/-/g, ''));
   keys[SYSTEM_KEY_NAME] = systemKey;
@@ -220,6 +240,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     longRunningTimerIntervalMs: options.longRunningTimerIntervalMs,
     // Defined below, once the port is known; only called when an activity runs.
     durableClientData: () => clientData(),
+    shared,
   });
 
   const routes: Route[] = [];
@@ -314,6 +335,9 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     for (const t of timers) {
       if (t.next <= now) {
         t.next = nextOccurrence(t.schedule, now);
+        // Timer triggers are singletons across a task hub's instances (the WebJobs timer listener
+        // runs under a singleton lock): with several workers, the holder of partition 0 fires them.
+        if (!engine.ownsPartition(0)) continue;
         const p = fireTimer(t.fn.metadata.name).finally(() => pendingCron.delete(p));
         pendingCron.add(p);
       }

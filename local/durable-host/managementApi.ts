@@ -123,24 +123,18 @@ export function createManagementApi(opts: ManagementApiOptions): {
     const pageSize = Number.isInteger(top) && top > 0 ? Math.min(top, STATUS_PAGE_SIZE) : STATUS_PAGE_SIZE;
     const header = req.headers['x-ms-continuation-token'];
     const after = typeof header === 'string' && header.length > 0 ? Buffer.from(header, 'base64url').toString('utf8') : undefined;
-    // Azure Storage's instances table is keyed by instance id: a query pages in id order.
-    const selected = engine
-      .listInstances()
-      .filter(
-        (i) =>
-          (!from || i.createdTime >= Date.parse(from)) &&
-          (!to || i.createdTime <= Date.parse(to)) &&
-          (!statuses || statuses.length === 0 || statuses.includes(i.status)) &&
-          (!prefix || i.id.startsWith(prefix)) &&
-          (after === undefined || i.id > after),
-      )
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const page = selected.slice(0, pageSize);
+    // Azure Storage's instances table is keyed by instance id: a query pages in id order, one
+    // table segment per request (Store.queryInstances: at most STATUS_QUERY_SCAN_LIMIT rows examined).
+    // A date that does not parse is ignored, as HttpApiHandler.cs TryGetDateTimeQueryParameterValue does.
+    const time = (value: string | null): number | undefined => {
+      const t = value ? Date.parse(value) : NaN;
+      return Number.isNaN(t) ? undefined : t;
+    };
+    const { rows, next } = engine.queryInstances({ createdFrom: time(from), createdTo: time(to), statuses, prefix: prefix ?? undefined, after, pageSize });
     await delay(opts.statusPageLatencyMs);
     const bodies: Record<string, unknown>[] = [];
-    for (const inst of page) bodies.push(statusBody(inst, showInput ? await inputOf(inst) : null));
-    const last = page.at(-1);
-    const headers: Record<string, string> = selected.length > page.length && last ? { 'x-ms-continuation-token': Buffer.from(last.id, 'utf8').toString('base64url') } : {};
+    for (const inst of rows) bodies.push(statusBody(inst, showInput ? await inputOf(inst) : null));
+    const headers: Record<string, string> = next !== undefined ? { 'x-ms-continuation-token': Buffer.from(next, 'utf8').toString('base64url') } : {};
     send(res, 200, bodies, headers);
   };
 
