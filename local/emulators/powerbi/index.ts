@@ -692,7 +692,15 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     const check = bearer === undefined ? { ok: false as const, reason: 'no bearer token' } : issuer.verify(bearer, POWERBI_AUDIENCE);
     entry.authorized = check.ok;
 
-    const headers: Record<string, string> = { requestid: requestId, 'strict-transport-security': 'max-age=31536000; includeSubDomains', 'x-frame-options': 'deny' };
+    const headers: Record<string, string> = {
+      requestid: requestId,
+      'cache-control': 'no-store, must-revalidate, no-cache',
+      pragma: 'no-cache',
+      'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+      'home-cluster-uri': 'https://wabi-emulator-primary-redirect.analysis.windows.net/',
+    };
     const write = (answer: Answer): void => {
       const text = answer.rawBody ?? (answer.body === undefined ? '' : JSON.stringify(answer.body));
       res.writeHead(answer.status, {
@@ -730,7 +738,9 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     if (fault !== undefined) {
       if ('status' in fault) {
         if (fault.status === 429) {
-          return send({ status: 429, headers: { 'retry-after': String(fault.retryAfterSeconds ?? 30) }, body: { error: { code: 'TooManyRequests', message: 'Too many requests. Retry after the time in the Retry-After header.' } } });
+          // The body and headers of a real 429 (quoted in full in RuiRomano/pbimonitor issue 58).
+          const seconds = fault.retryAfterSeconds ?? 30;
+          return send({ status: 429, headers: { 'retry-after': String(seconds) }, body: { message: `You have exceeded the amount of requests allowed in the current time frame and further requests will fail. Retry in ${seconds} seconds.` } });
         }
         return send(error(fault.status, 'ServiceUnavailable', 'The service is temporarily unavailable.'));
       }

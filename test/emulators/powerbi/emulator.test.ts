@@ -330,7 +330,8 @@ describe('Power BI emulator: faults', () => {
     pbi.applyScenario('throttle', { times: 2, retryAfterSeconds: 45 });
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const reply = await call('GET', `${model}/refreshes`);
-      expect({ status: reply.status, retryAfter: reply.headers['retry-after'] }).toEqual({ status: 429, retryAfter: '45' });
+      expect({ status: reply.status, retryAfter: reply.headers['retry-after'], body: reply.json }).toEqual({ status: 429, retryAfter: '45', body: { message: expect.stringContaining('Retry in 45 seconds') } });
+      expect(reply.headers.requestid).toMatch(/^[0-9a-f-]{36}$/);
     }
     expect((await call('GET', `${model}/refreshes`)).status).toBe(200);
   });
