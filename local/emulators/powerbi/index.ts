@@ -278,6 +278,8 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
   let answerGate: ((entry: PowerBiRequestLogEntry) => Promise<void> | undefined) | undefined;
   let requestListener: ((entry: PowerBiRequestLogEntry) => void) | undefined;
   let host = '';
+  /** The tenant setting "Service principals can use Fabric APIs" off for everyone (sp-not-allowed). */
+  let servicePrincipalsAllowed = true;
 
   const workspaces = new Map<string, WorkspaceState>();
   const datasets = new Map<string, DatasetState>();
@@ -765,6 +767,9 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     if (!check.ok) {
       return send(check.reason === 'token expired' ? unauthorized('TokenExpired', 'Access token has expired, resubmit with a new access token') : unauthorized('PowerBINotAuthorizedException', `Authentication failed: ${check.reason}.`));
     }
+    // A service principal the tenant does not let use the APIs, or one whose app registration has
+    // admin-consented Power BI permissions, is refused before anything is looked at.
+    if (!servicePrincipalsAllowed && check.claims.idtyp === 'app') return send(unauthorized('PowerBINotAuthorizedException', 'The service principal is not allowed to use the Power BI APIs in this tenant.'));
     if (route.operation === 'unknown' && route.workspace === undefined) return send(error(404, 'NotFound', 'No HTTP resource was found that matches the request URI.'));
     const principal = check.claims.appid;
     if (route.operation === 'listGroups') {
@@ -869,6 +874,9 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
         faults.push({ spec: { operation: 'submitRefresh', dataset: dataset.id, times, fault: { kind: 'omitLocation' } }, remaining: times });
         return `the next ${times} refresh POSTs for ${where} answer 202 without Location and x-ms-request-id`;
       }
+      case 'sp-not-allowed':
+        servicePrincipalsAllowed = false;
+        return 'service principals may no longer use the Power BI APIs';
       case 'no-role':
         for (const principal of [...workspace.roles.keys()]) workspace.roles.delete(principal);
         return `no service principal holds a role in ${workspace.name} any more`;
@@ -879,6 +887,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     faults = [];
     defaultDurationMs = initialDefaultDurationMs;
     syncDurationMs = DEFAULT_REPLICA_SYNC_MS;
+    servicePrincipalsAllowed = true;
     for (const workspace of workspaces.values()) {
       workspace.roles = new Map(workspace.initialRoles);
       for (const dataset of workspace.datasets.values()) {

@@ -2,7 +2,7 @@
  * Named ways to make a Power BI semantic model misbehave (as the AAS emulator's scenarios do):
  * at start with POWERBI_EMULATOR_SCENARIO, or `POST <url>/_emulator/scenarios/<name>`.
  */
-export const POWERBI_SCENARIO_NAMES = ['fail-table', 'slow-refresh', 'throttle', 'fail-sync', 'manual-sync', 'busy', 'no-role', 'no-location'] as const;
+export const POWERBI_SCENARIO_NAMES = ['fail-table', 'slow-refresh', 'throttle', 'fail-sync', 'manual-sync', 'busy', 'no-role', 'no-location', 'sp-not-allowed'] as const;
 export type PowerBiScenarioName = (typeof POWERBI_SCENARIO_NAMES)[number];
 
 export interface PowerBiScenarioOptions {
@@ -24,6 +24,7 @@ export const POWERBI_SCENARIO_SUMMARIES: Record<PowerBiScenarioName, string> = {
   'manual-sync': 'autoSyncReadOnlyReplicas off: replicas lag after each refresh until POST queryScaleOut/sync',
   busy: 'a scheduled refresh of the whole model runs: POST answers 400 (another refresh is executing); options durationSeconds',
   'no-role': "the app's service principal loses its workspace role: every call for the workspace answers 403",
+  'sp-not-allowed': 'the tenant no longer lets service principals use the Power BI APIs (or the app carries admin-consented Power BI permissions): every call answers 401',
   'no-location': 'the next refresh POSTs answer 202 without Location and x-ms-request-id (find the refresh in the history); options times',
 };
 

@@ -262,6 +262,17 @@ describe('Power BI emulator: workspaces, roles and tokens', () => {
     expect((await call('GET', '/groups')).json.value).toHaveLength(2);
   });
 
+  it('sp-not-allowed: every call of a service principal is 401 until reset (through the control route)', async () => {
+    const applied = await request(`${pbi.url}/_emulator/scenarios/sp-not-allowed`, { method: 'POST' });
+    expect(applied.statusCode).toBe(200);
+    await applied.body.text();
+    const refused = await call('GET', '/groups');
+    expect(refused.status).toBe(401);
+    expect(refused.json).toMatchObject({ error: { code: 'PowerBINotAuthorizedException' } });
+    await (await request(`${pbi.url}/_emulator/reset`, { method: 'POST' })).body.text();
+    expect((await call('GET', '/groups')).status).toBe(200);
+  });
+
   it('only tokens from the identity emulator for the Power BI audience; expired ones are TokenExpired', async () => {
     expect((await call('GET', '/groups', undefined, token({ aud: 'https://*.asazure.windows.net' }))).status).toBe(401);
     expect((await call('GET', '/groups', undefined, 'not-a-token')).status).toBe(401);
