@@ -217,6 +217,11 @@ const OBJECT_STATUS: Record<EmulatedStatus, string> = {
   cancelled: 'Cancelled',
 };
 
+/** Names quoted in a message cut to 64 characters, so a 60 KB table name does not come back whole. */
+function clipQuoted(message: string): string {
+  return message.replace(/'([^']{64})[^']+'/g, "'$1…'");
+}
+
 /** ISO with 7 fractional digits and Z (history rows, sync times). */
 function isoTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
@@ -523,7 +528,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     try {
       parsed = parseRefreshBody(body, claims);
     } catch (problem) {
-      if (problem instanceof RequestProblem) return error(400, 'InvalidRequest', problem.message);
+      if (problem instanceof RequestProblem) return error(400, 'InvalidRequest', clipQuoted(problem.message));
       throw problem;
     }
     const active = dataset.model.refreshes.filter((record) => isActive(record, now)).sort((a, b) => a.submittedAt - b.submittedAt);
@@ -546,7 +551,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
       const wanted = queuedBehind === undefined ? now + (dataset.model.notStartedMs ?? NOT_STARTED_MS) : queuedBehind.end;
       record = planRefresh(dataset.model, parsed.submission, now, defaultDurationMs, capacityStart(dataset.workspace, wanted, now));
     } catch (problem) {
-      if (problem instanceof RequestProblem) return error(400, 'InvalidRequest', problem.message);
+      if (problem instanceof RequestProblem) return error(400, 'InvalidRequest', clipQuoted(problem.message));
       throw problem;
     }
     record.id = requestId;

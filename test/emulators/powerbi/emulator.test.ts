@@ -213,6 +213,13 @@ describe('Power BI emulator: request body as the enhanced refresh docs define it
     expect(pbi.refreshes(SAMPLE_DATASET_ID)).toEqual([]);
   });
 
+  it('a 10,000-character table name comes back cut to 64 characters', async () => {
+    const reply = await call('POST', `${model}/refreshes`, { type: 'Full', objects: [{ table: 'T'.repeat(10_000) }] });
+    expect(reply.status).toBe(400);
+    expect(reply.text.length).toBeLessThan(400);
+    expect(reply.json).toEqual({ error: { code: 'InvalidRequest', message: `Table '${'T'.repeat(64)}…' does not exist in model 'AdventureWorks'.` } });
+  });
+
   it('accepts the documented example body (lower-case enum values, timeout 02:00:00)', async () => {
     await submit({ type: 'full', commitMode: 'transactional', maxParallelism: 2, retryCount: 2, timeout: '02:00:00', objects: [{ table: 'A', partition: 'A' }, { table: 'B' }] });
     expect(pbi.refreshes(SAMPLE_DATASET_ID)[0]).toMatchObject({ type: 'full', retryCount: 2, maxParallelism: 2 });
