@@ -464,9 +464,12 @@ export class Engine {
     return this.store.largeInput(id) ?? inst?.input ?? null;
   }
 
-  /** An instance as this worker holds it, or (another worker's partition) as last committed. */
+  /**
+   * An instance as last committed. One process reads its memory (the same, written through);
+   * with several workers the store, which also reflects a purge or a start through another worker.
+   */
   getInstance(id: string): InstanceRecord | undefined {
-    if (this.owns(id)) return this.instances.get(id);
+    if (!this.opts.shared) return this.instances.get(id);
     return this.store.getInstance(id) as InstanceRecord | undefined;
   }
 

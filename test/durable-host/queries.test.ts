@@ -20,7 +20,8 @@ describe('status queries examine a bounded number of instances per request', () 
       for (let i = 0; i < 1500; i++) {
         const id = `${i < 5 ? 'model-a' : 'model-b'}|run-${String(i).padStart(5, '0')}`;
         const status = id === 'model-b|run-01499' ? 'Failed' : 'Completed';
-        store.putInstance(id, { id, name: 'HelloSeq', status, input: { i }, output: null, customStatus: null, createdTime: t0 + i * 1000, lastUpdatedTime: t0 + i * 1000, execution: 0, dispatched: [], nextId: 0, tasks: {}, historyLength: 0 });
+        const record = { id, name: 'HelloSeq', status, input: { i }, output: null, customStatus: null, createdTime: t0 + i * 1000, lastUpdatedTime: t0 + i * 1000, execution: 0, dispatched: [], nextId: 0, tasks: {}, historyLength: 0 };
+        store.putInstance(id, record);
       }
     });
     store.close();
