@@ -149,7 +149,7 @@ interface QueuedWork {
 
 /**
  * Several workers on one store, as Functions instances share a task hub on Azure Storage
- * (DTFx.AzureStorage Partitioning/: each control-queue partition is owned under a blob lease,
+ * (DTFx.AzureStorage Partitioning/TablePartitionManager.cs, the default since UseTablePartitionManagement: each control-queue partition is a leased row of a partitions table,
  * AzureStorageOrchestrationServiceSettings.cs LeaseInterval 30 s renewed every 10 s; activities
  * are work-item queue messages any worker takes, hidden for a visibility timeout it renews while
  * the activity runs, TaskHubQueue/WorkItemQueue.cs). Here: orchestrations and entities of a

@@ -38,7 +38,7 @@ export interface LeaseRow {
 
 /**
  * The partition of an instance id: FNV-1a over its UTF-8 bytes, modulo the partition count, as
- * DTFx.AzureStorage assigns an instance to a control queue (Utils.cs GetPartitionIndex, Fnv1aHashHelper.cs).
+ * DTFx.AzureStorage assigns an instance to a control queue (AzureStorageOrchestrationService.cs: Fnv1aHashHelper.ComputeHash(instanceId) % PartitionCount, UTF-8).
  */
 export function partitionOf(instanceId: string, partitionCount: number): number {
   let hash = 0x811c9dc5;

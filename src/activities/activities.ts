@@ -1,9 +1,13 @@
 import type { InvocationContext } from '@azure/functions';
 import { request as httpRequest, type Dispatcher } from 'undici';
-import type { AasClient, RefreshRequest, RefreshSummary } from '../backends/aas/types';
-import { AppError, codeOf, detailOf, ErrorCodes } from '../errors';
+import { AppError, codeOf, detailOf, ErrorCodes, kindOf, kindOfCode } from '../errors';
 import { callbackUrlProblem } from '../http/allowList';
-import type {
+import type { BackendClients } from '../refresh/registry';
+import { backendLabel, describeTarget, type BackendName } from '../refresh/target';
+import { ACTIVE_REFRESH_STATUSES, type RefreshRequest, type RefreshSummary } from '../refresh/types';
+import { pickOwnRefresh } from './ownRefresh';
+import {
+  inputTarget,
   CallbackInput,
   CallbackResult,
   CancelRefreshInput,
@@ -21,11 +25,13 @@ import type {
   SyncStatusResult,
   Throttled,
 } from '../orchestration/contracts';
+import type { ErrorCode } from '../errors';
 import { logEvent } from '../logging';
 
 export interface ActivityDependencies {
-  aas: AasClient;
-  /** For callbacks; AAS calls go through the AAS client's own dispatcher. */
+  /** The backends' clients (src/refresh/registry.ts); each activity picks its target's. */
+  backends: BackendClients;
+  /** For callbacks; backend calls go through each client's own dispatcher. */
   callbackDispatcher: Dispatcher;
   callbackAllowedHosts: readonly string[];
   callbackTimeoutMs: number;
@@ -36,22 +42,25 @@ const KNOWN_REFRESHES = 50;
 const DURATION_SAMPLES = 5;
 const DEFAULT_THROTTLE_WAIT_MS = 30_000;
 
-const isActive = (refresh: RefreshSummary) => refresh.status === 'notStarted' || refresh.status === 'inProgress';
+const isActive = (refresh: RefreshSummary) => ACTIVE_REFRESH_STATUSES.has(refresh.status);
 
 /**
  * Activities do the I/O. They throw only what is worth retrying (Durable's retry is the one retry
  * layer) and return every terminal outcome as a typed result the orchestrator branches on.
  */
 export function createActivities(deps: ActivityDependencies) {
-  const { aas } = deps;
+  const clientFor = (input: Parameters<typeof inputTarget>[0]) => {
+    const target = inputTarget(input);
+    return { target, client: deps.backends.forTarget(target), label: backendLabel(target.backend) };
+  };
 
   /**
    * A 429 is returned with its Retry-After for the orchestrator to wait out exactly; other
    * retryable errors are rethrown for Durable to retry; the rest become a typed rejection.
    */
   function rejectOrRethrow(error: unknown, context: InvocationContext, event: string): { kind: 'rejected'; error: RunError } | Throttled {
-    if (codeOf(error) === ErrorCodes.AAS_THROTTLED) {
-      logEvent(context, 'warn', event, { code: ErrorCodes.AAS_THROTTLED, retryable: true });
+    if (kindOf(error) === 'throttled') {
+      logEvent(context, 'warn', event, { code: codeOf(error), retryable: true });
       return throttled(error);
     }
     if (isRetryable(error)) {
@@ -64,12 +73,13 @@ export function createActivities(deps: ActivityDependencies) {
 
   return {
     /**
-     * `ownDurations` lists how long this app's finished runs of the same shape (server, model,
-     * type, objects) took, newest first: AAS's history does not say what each refresh covered.
+     * `ownDurations` lists how long this app's finished runs of the same shape (target, type,
+     * objects) took, newest first: the service's history does not say what each refresh covered.
      */
     async inspectModel(input: InspectModelInput, context: InvocationContext, ownDurations?: (refresh: RefreshRequest) => Promise<number[]>): Promise<InspectModelResult> {
       try {
-        const history = newestFirst(await aas.listRefreshes(input.model));
+        const { target, client } = clientFor(input);
+        const history = newestFirst(await client.listRefreshes(target));
         let own: number[] = [];
         if (input.refresh !== undefined && ownDurations !== undefined) {
           try {
@@ -96,29 +106,27 @@ export function createActivities(deps: ActivityDependencies) {
      * answer was lost), and is adopted instead of submitting another.
      */
     async submitRefresh(input: SubmitRefreshInput, context: InvocationContext): Promise<SubmitRefreshResult> {
-      const known = new Set(input.knownRefreshIds);
-      const notBefore = Date.parse(input.notBefore);
-      const isNew = (refresh: RefreshSummary) =>
-        !known.has(refresh.refreshId) && (refresh.startTime === undefined || Date.parse(refresh.startTime) >= notBefore);
-      // A new refresh of another type is someone else's, started after the run looked (e.g. the
-      // one behind a 409): adopting it would report their refresh as the one this run asked for.
+      const { target, client, label } = clientFor(input);
+      const rule = { knownRefreshIds: input.knownRefreshIds, notBefore: input.notBefore, type: input.refresh.type };
+      // Reads the type of each candidate pickOwnRefresh asks about, newest first, until it decides.
       const firstOwn = async (history: RefreshSummary[]) => {
-        for (const refresh of history.filter(isNew)) {
-          const { type } = await aas.getRefresh(input.model, refresh.refreshId);
-          if (type === undefined || type.toLowerCase() === input.refresh.type.toLowerCase()) return refresh;
+        const types = new Map<string, string | undefined>();
+        for (;;) {
+          const picked = pickOwnRefresh(history, rule, types);
+          if (picked.kind !== 'needType') return picked.kind === 'own' ? picked.refresh : undefined;
+          types.set(picked.refreshId, (await client.getRefresh(target, picked.refreshId)).type);
         }
-        return undefined;
       };
-      const findOwn = async () => firstOwn(newestFirst(await aas.listRefreshes(input.model)));
+      const findOwn = async () => firstOwn(await client.listRefreshes(target));
       try {
-        const before = newestFirst(await aas.listRefreshes(input.model));
+        const before = newestFirst(await client.listRefreshes(target));
         const own = await firstOwn(before);
         if (own !== undefined) {
           logEvent(context, 'info', 'refresh.adopted', { refreshId: own.refreshId, status: own.status });
           return { kind: 'submitted', refreshId: own.refreshId, adopted: true };
         }
         const active = before.find(isActive);
-        if (active !== undefined) return { kind: 'busy', activeRefreshId: active.refreshId, message: `AAS is already running refresh ${active.refreshId} on this model.` };
+        if (active !== undefined) return { kind: 'busy', activeRefreshId: active.refreshId, message: `${label} is already running refresh ${active.refreshId} on this model.` };
 
         const submitted = await submitOrConflict();
         if (submitted.kind !== 'accepted') return submitted.result;
@@ -126,7 +134,7 @@ export function createActivities(deps: ActivityDependencies) {
         // Accepted without a Location header: the new refresh is the one the history did not have.
         const found = await findOwn();
         if (found !== undefined) return { kind: 'submitted', refreshId: found.refreshId, adopted: false };
-        throw new AppError(ErrorCodes.AAS_BAD_RESPONSE, 'AAS accepted the refresh without a Location header and it is not in the history yet.', { retryable: true });
+        throw new AppError(badResponseCode(target.backend), `${label} accepted the refresh on ${describeTarget(target)} without naming it, and it is not in the history yet.`, { retryable: true });
       } catch (error) {
         return rejectOrRethrow(error, context, 'refresh.submitFailed');
       }
@@ -134,22 +142,23 @@ export function createActivities(deps: ActivityDependencies) {
       type Submitted = { kind: 'accepted'; refreshId?: string } | { kind: 'done'; result: SubmitRefreshResult };
       async function submitOrConflict(): Promise<Submitted> {
         try {
-          const answer = await aas.submitRefresh(input.model, input.refresh);
-          logEvent(context, 'info', 'refresh.posted', { refreshId: answer.refreshId ?? '', rootActivityId: answer.rootActivityId ?? '' });
+          const answer = await client.submitRefresh(target, input.refresh);
+          logEvent(context, 'info', 'refresh.posted', { refreshId: answer.refreshId ?? '', serviceRequestId: answer.serviceRequestId ?? '' });
           return { kind: 'accepted', refreshId: answer.refreshId };
         } catch (error) {
-          if (codeOf(error) !== ErrorCodes.AAS_CONFLICT) throw error;
-          // 409: either our own earlier attempt got through, or someone else is refreshing.
+          if (kindOf(error) !== 'conflict') throw error;
+          // A conflict (AAS 409, Power BI 400): either our own earlier attempt got through, or someone else is refreshing.
           const own = await findOwn();
           if (own !== undefined) return { kind: 'done', result: { kind: 'submitted', refreshId: own.refreshId, adopted: true } };
-          return { kind: 'done', result: { kind: 'busy', message: `AAS answered 409 Conflict: another refresh is running on this model. ${toRunError(error).message}` } };
+          return { kind: 'done', result: { kind: 'busy', message: `${label} answered that another refresh is running on this model. ${toRunError(error).message}` } };
         }
       }
     },
 
     async getRefreshStatus(input: RefreshStatusInput, context: InvocationContext): Promise<RefreshStatusResult> {
       try {
-        return { kind: 'status', refresh: await aas.getRefresh(input.model, input.refreshId) };
+        const { target, client } = clientFor(input);
+        return { kind: 'status', refresh: await client.getRefresh(target, input.refreshId) };
       } catch (error) {
         return unavailableOrRejected(error, context, 'refresh.pollFailed');
       }
@@ -157,23 +166,26 @@ export function createActivities(deps: ActivityDependencies) {
 
     async cancelRefresh(input: CancelRefreshInput, context: InvocationContext): Promise<CancelRefreshResult> {
       try {
-        await aas.cancelRefresh(input.model, input.refreshId);
+        const { target, client } = clientFor(input);
+        await client.cancelRefresh(target, input.refreshId);
         logEvent(context, 'info', 'refresh.cancelRequested', { refreshId: input.refreshId });
         return { kind: 'cancelled' };
       } catch (error) {
-        const code = codeOf(error);
-        // 404: AAS does not know the refresh (lost with a restarted server), which is not "ended".
-        if (code === ErrorCodes.AAS_NOT_FOUND) return { kind: 'unknown', message: toRunError(error).message };
-        if (code === ErrorCodes.AAS_CONFLICT) return { kind: 'notRunning', message: toRunError(error).message };
+        const kind = kindOf(error);
+        // notFound: the service does not know the refresh (lost with a restarted server), which is not "ended".
+        if (kind === 'notFound') return { kind: 'unknown', message: toRunError(error).message };
+        if (kind === 'conflict') return { kind: 'notRunning', message: toRunError(error).message };
         return rejectOrRethrow(error, context, 'refresh.cancelFailed');
       }
     },
 
     async submitSync(input: SubmitSyncInput, context: InvocationContext): Promise<SubmitSyncResult> {
       try {
-        const answer = await aas.submitSync(input.model);
+        const { target, client, label } = clientFor(input);
+        if (client.submitSync === undefined) throw new AppError(badResponseCode(target.backend), `${label} has no replica sync to start for ${describeTarget(target)}.`);
+        const answer = await client.submitSync(target);
         if (answer.operationId === undefined) {
-          throw new AppError(ErrorCodes.AAS_BAD_RESPONSE, 'AAS accepted the sync without an operation id in the Location header.');
+          throw new AppError(badResponseCode(target.backend), `${label} accepted the sync without an operation id.`);
         }
         return { kind: 'submitted', operationId: answer.operationId };
       } catch (error) {
@@ -183,8 +195,10 @@ export function createActivities(deps: ActivityDependencies) {
 
     async getSyncStatus(input: SyncStatusInput, context: InvocationContext): Promise<SyncStatusResult> {
       try {
-        const sync = await aas.getSync(input.model, input.operationId);
-        return { kind: 'status', syncState: sync.syncState, details: sync.details };
+        const { target, client, label } = clientFor(input);
+        if (client.getSync === undefined) throw new AppError(badResponseCode(target.backend), `${label} has no replica sync to watch for ${describeTarget(target)}.`);
+        const sync = await client.getSync(target, input.operationId);
+        return { kind: 'status', status: sync.status, ...(sync.serviceState === undefined ? {} : { serviceState: sync.serviceState }), details: sync.details };
       } catch (error) {
         return unavailableOrRejected(error, context, 'sync.pollFailed');
       }
@@ -223,8 +237,8 @@ export function createActivities(deps: ActivityDependencies) {
   /**
    * A status call that failed is worth repeating at the next poll when the cause may pass
    * (network, 5xx, 429) and also when it is this app's own identity (Key Vault, managed identity,
-   * Entra, a rotated secret): that says nothing about the refresh, which goes on in AAS, so the run
-   * keeps polling until someone fixes it or the deadline comes. Only AAS's own refusals reject.
+   * Entra, a rotated secret): that says nothing about the refresh, which goes on in the service, so
+   * the run keeps polling until someone fixes it or the deadline comes. Only the service's own refusals reject.
    */
   function unavailableOrRejected(error: unknown, context: InvocationContext, event: string) {
     const runError = toRunError(error);
@@ -242,12 +256,16 @@ export type Activities = ReturnType<typeof createActivities>;
 
 function throttled(error: unknown): Throttled {
   const retryAfterMs = error instanceof AppError && error.retryAfterMs !== undefined ? error.retryAfterMs : DEFAULT_THROTTLE_WAIT_MS;
-  return { kind: 'throttled', retryAfterMs, message: toRunError(error).message };
+  return { kind: 'throttled', retryAfterMs, message: toRunError(error).message, code: codeOf(error) };
 }
 
-/** This app's identity chain failed (not AAS refusing the request): AUTH_* codes and AAS rejecting the token. */
+/** This app's identity chain failed (not the service refusing the request): AUTH_* codes and a service rejecting the token. */
 export function isIdentityProblem(code: string): boolean {
-  return code.startsWith('AUTH_') || code === ErrorCodes.AAS_UNAUTHORIZED;
+  return code.startsWith('AUTH_') || kindOfCode(code) === 'unauthorized';
+}
+
+function badResponseCode(backend: BackendName): ErrorCode {
+  return backend === 'aas' ? ErrorCodes.AAS_BAD_RESPONSE : ErrorCodes.POWERBI_BAD_RESPONSE;
 }
 
 /** Unknown errors (not AppError) are treated as transient: a bug or an outage should not end a run early. */
@@ -267,8 +285,9 @@ function newestFirst(history: RefreshSummary[]): RefreshSummary[] {
 
 /**
  * The duration a run expects, which shapes its polling: the median of this app's own finished runs
- * of the same shape; without any, AAS's history of the model only for a whole-model request (AAS
- * lists whole-model and one-table refreshes alike); otherwise none (polling by elapsed time).
+ * of the same shape; without any, the service's history of the model only for a whole-model
+ * request (the history lists whole-model and one-table refreshes alike); otherwise none (polling
+ * by elapsed time).
  */
 export function expectedDurationMs(refresh: RefreshRequest | undefined, ownDurations: readonly number[], history: RefreshSummary[]): number | undefined {
   const own = median(ownDurations.slice(0, DURATION_SAMPLES).filter((duration) => Number.isFinite(duration) && duration > 0));

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
-import type { AasClient } from '../backends/aas/types';
 import type { Config } from '../config/config';
-import { AppError, codeOf, ErrorCodes, type ErrorCode } from '../errors';
-import { CANCEL_EVENT, FunctionNames, type OrchestrationInput, type RunRequest } from '../orchestration/contracts';
+import { AppError, codeOf, ErrorCodes, kindOf, type ErrorCode } from '../errors';
+import { CANCEL_EVENT, FINAL_STATUSES, FunctionNames, readRunRequest, targetOf, type OrchestrationInput, type RunRequest } from '../orchestration/contracts';
+import type { BackendClients } from '../refresh/registry';
+import { backendLabel, targetAttributes } from '../refresh/target';
 import { KeyedMutex } from './keyedMutex';
 import { duplicateKeys } from './duplicateKeys';
 import { MAX_BODY_BYTES, parseHistoryQuery, parseListQuery, parseRunRequest } from './requestSchema';
-import { findActiveRun, getStatusOrUndefined, modelKey, sameServer } from './runLookup';
-import { FINAL_STATUSES, toRunView, type RunView } from './runView';
+import { findActiveRun, getStatusOrUndefined, modelKey, targetMatches } from './runLookup';
+import { targetFields, toRunView, type RunView } from './runView';
 import { logEvent } from '../logging';
 
 /** HTTP status of GET /api/refreshes/{id} for a finished run: an ADF Web activity fails on non-2xx. */
@@ -38,28 +39,44 @@ export function retryAfterSeconds(view: Pick<RunView, 'nextPollAt'>, now: number
 
 export interface ApiDependencies {
   config: Config;
-  aas: AasClient;
+  /** The backends' clients: the API resolves targets and reads model histories through the port. */
+  backends: BackendClients;
   /** Milliseconds since the epoch, for Retry-After; default Date.now. */
   now?: () => number;
 }
 
-export type StartOutcome = { kind: 'started'; runId: string } | { kind: 'busy'; activeRunId: string };
+export type StartOutcome = { kind: 'started'; runId: string; request: RunRequest } | { kind: 'busy'; activeRunId: string; request: RunRequest };
 
-export function createApi({ config, aas, now = Date.now }: ApiDependencies) {
+export function createApi({ config, backends, now = Date.now }: ApiDependencies) {
   // Serialises the busy check and the start per model within this instance, so concurrent
-  // requests for one model cannot both pass the check. Across scaled-out instances AAS's own
-  // one-refresh-per-model rule (409) still holds, and the run handles it by its onConflict.
+  // requests for one model cannot both pass the check. Across scaled-out instances the service's
+  // own one-refresh-per-model rule (a conflict) still holds, and the run handles it by its onConflict.
   const modelLocks = new KeyedMutex();
 
-  async function startRun(client: DurableClient, request: RunRequest): Promise<StartOutcome> {
-    return modelLocks.run(modelKey(request.server, request.model), async () => {
-      const active = await findActiveRun(client, request.server, request.model);
-      if (active !== undefined && request.onConflict === 'fail') return { kind: 'busy', activeRunId: active };
+  /**
+   * Resolves the target once (Power BI names to ids; AAS as given) and starts the run unless the
+   * model is busy. Throws the backend's AppError when the target cannot be resolved.
+   */
+  async function startRun(client: DurableClient, given: RunRequest): Promise<StartOutcome> {
+    const target = await backends.forTarget(targetOf(given)).resolveTarget(targetOf(given));
+    const request = { ...given, ...target } as RunRequest;
+    return modelLocks.run(modelKey(target), async () => {
+      const active = await findActiveRun(client, target);
+      if (active !== undefined && request.onConflict === 'fail') return { kind: 'busy', activeRunId: active, request };
       const runId = randomUUID();
       const input: OrchestrationInput = { request, ...(active === undefined ? {} : { predecessorRunId: active }) };
       await client.startNew(FunctionNames.refreshOrchestrator, { instanceId: runId, input });
-      return { kind: 'started', runId };
+      return { kind: 'started', runId, request };
     });
+  }
+
+  /** A target that could not be resolved (Power BI: no such workspace or model, or it cannot be reached). */
+  function unresolved(error: unknown, context: InvocationContext): HttpResponseInit {
+    const code = codeOf(error);
+    logEvent(context, 'warn', 'run.targetUnresolved', { code });
+    const kind = kindOf(error);
+    const message = error instanceof AppError ? error.detail : 'The target could not be resolved.';
+    return problem(kind === 'notFound' || kind === 'rejected' ? 400 : 502, code, message);
   }
 
   return {
@@ -71,20 +88,27 @@ export function createApi({ config, aas, now = Date.now }: ApiDependencies) {
       if (!body.ok) return body.response;
       const parsed = parseRunRequest(body.value, config, 'http');
       if (!parsed.ok) return problem(400, ErrorCodes.INVALID_REQUEST, 'The refresh request is not valid.', parsed.problems);
-      const outcome = await startRun(client, parsed.request);
+      let outcome: StartOutcome;
+      try {
+        outcome = await startRun(client, parsed.request);
+      } catch (error) {
+        if (kindOf(error) === undefined) throw error;
+        return unresolved(error, context);
+      }
+      const target = targetOf(outcome.request);
       if (outcome.kind === 'busy') {
-        logEvent(context, 'info', 'run.rejectedBusy', { server: parsed.request.server, model: parsed.request.model, activeRunId: outcome.activeRunId });
+        logEvent(context, 'info', 'run.rejectedBusy', { ...targetAttributes(target), activeRunId: outcome.activeRunId });
         return problem(409, ErrorCodes.MODEL_BUSY, `Run ${outcome.activeRunId} is already refreshing this model; wait for it, or send "onConflict": "wait".`, undefined, {
           activeRunId: outcome.activeRunId,
           activeRunUrl: runUrl(request, outcome.activeRunId, false),
         });
       }
-      logEvent(context, 'info', 'run.started', { runId: outcome.runId, server: parsed.request.server, model: parsed.request.model, source: 'http' });
+      logEvent(context, 'info', 'run.started', { runId: outcome.runId, ...targetAttributes(target), source: 'http' });
       const statusUrl = runUrl(request, outcome.runId, false);
       return {
         status: 202,
         headers: { location: runUrl(request, outcome.runId, true), 'retry-after': String(RETRY_AFTER_SECONDS), 'content-type': 'application/json' },
-        jsonBody: { id: outcome.runId, status: 'pending', server: parsed.request.server, model: parsed.request.model, statusUrl, cancelUrl: statusUrl },
+        jsonBody: { id: outcome.runId, status: 'pending', ...targetFields(target), statusUrl, cancelUrl: statusUrl },
       };
     },
 
@@ -98,7 +122,7 @@ export function createApi({ config, aas, now = Date.now }: ApiDependencies) {
       return { status: FINAL_HTTP_STATUS[view.status as keyof typeof FINAL_HTTP_STATUS], jsonBody: view };
     },
 
-    /** DELETE /api/refreshes/{id}: asks the run to cancel its AAS refresh. */
+    /** DELETE /api/refreshes/{id}: asks the run to cancel its refresh. */
     async cancel(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
       const id = request.params.id ?? '';
       const view = await loadRun(client, id);
@@ -115,44 +139,49 @@ export function createApi({ config, aas, now = Date.now }: ApiDependencies) {
       };
     },
 
-    /** GET /api/refreshes?server=&model=&status=&limit=: this app's runs, newest first. */
+    /** GET /api/refreshes?server=&model=|workspace=&semanticModel=&status=&limit=: this app's runs, newest first. */
     async list(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
       const query = parseListQuery(queryOf(request), config);
       if (!query.ok) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', query.problems);
-      const { server, model, status: wanted, limit } = query.value;
+      const { status: wanted, limit, ...filter } = query.value;
       // Reads every instance still in the task hub (the client follows the continuation pages):
       // the task hub's purge policy is what keeps this small.
       const statuses = await client.getStatusBy({});
       const runs = statuses
+        .filter((status) => {
+          const stored = readRunRequest((status.input as OrchestrationInput | undefined)?.request);
+          return stored !== undefined && targetMatches(targetOf(stored), filter);
+        })
         .map(toRunView)
         .filter((view): view is RunView => view !== undefined)
-        .filter((view) => (server === undefined || sameServer(view.server, server)) && (model === undefined || view.model === model))
         .filter((view) => wanted === undefined || view.status === wanted)
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
         .slice(0, limit);
       return { status: 200, jsonBody: { runs } };
     },
 
-    /** GET /api/models/refreshes?server=&model=: the model's own AAS refresh history (30 days). */
+    /** GET /api/models/refreshes?server=&model= or ?workspace=&semanticModel=: the model's own refresh history in its service. */
     async modelHistory(request: HttpRequest, _client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
       const query = parseHistoryQuery(queryOf(request), config);
       if (!query.ok) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', query.problems);
-      const { server, model } = query.value;
+      const given = query.value;
       try {
-        // AAS may reject a token the cache still holds (revoked, expired early); the client has
-        // dropped it, so one more call goes with a fresh one. No other failure is repeated here.
-        const list = () => aas.listRefreshes({ server, model });
+        const client = backends.forTarget(given);
+        const target = await client.resolveTarget(given);
+        // The service may reject a token the cache still holds (revoked, expired early); the client
+        // has dropped it, so one more call goes with a fresh one. No other failure is repeated here.
+        const list = () => client.listRefreshes(target);
         const refreshes = await list().catch((error: unknown) => {
-          if (codeOf(error) === ErrorCodes.AAS_UNAUTHORIZED) return list();
+          if (kindOf(error) === 'unauthorized') return list();
           throw error;
         });
-        return { status: 200, jsonBody: { server, model, refreshes } };
+        return { status: 200, jsonBody: { ...targetFields(target), refreshes } };
       } catch (error) {
         const code = codeOf(error);
-        logEvent(context, 'warn', 'aas.historyFailed', { code });
-        const message = error instanceof AppError ? error.detail : 'AAS could not be reached.';
-        // A model or server AAS does not know (or will not show this identity) is the caller's to fix.
-        return problem(code === ErrorCodes.AAS_NOT_FOUND || code === ErrorCodes.AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN ? 404 : 502, code, message);
+        logEvent(context, 'warn', 'aas.historyFailed', { code, backend: given.backend });
+        const message = error instanceof AppError ? error.detail : `${backendLabel(given.backend)} could not be reached.`;
+        // A model or server the service does not know (or will not show this identity) is the caller's to fix.
+        return problem(kindOf(error) === 'notFound' ? 404 : 502, code, message);
       }
     },
   };

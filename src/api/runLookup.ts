@@ -1,6 +1,8 @@
 import { OrchestrationRuntimeStatus, type DurableClient, type DurableOrchestrationStatus } from 'durable-functions';
-import type { RefreshRequest } from '../backends/aas/types';
-import type { OrchestrationInput, RunProgress, RunResult } from '../orchestration/contracts';
+import { backends } from '../backends';
+import { readRunRequest, targetOf, type OrchestrationInput, type RunProgress, type RunResult } from '../orchestration/contracts';
+import type { RefreshTarget } from '../refresh/target';
+import type { RefreshRequest } from '../refresh/types';
 
 /** Finding this app's runs through the Durable client: for the HTTP handlers and the getRunState activity. */
 
@@ -12,12 +14,12 @@ const ACTIVE_RUNTIME_STATUSES: OrchestrationRuntimeStatus[] = [
 ];
 
 /** The newest active run of this app on the model: a new run queues behind it. */
-export async function findActiveRun(client: DurableClient, server: string, model: string): Promise<string | undefined> {
+export async function findActiveRun(client: DurableClient, target: RefreshTarget): Promise<string | undefined> {
   const statuses = await client.getStatusBy({ runtimeStatus: ACTIVE_RUNTIME_STATUSES });
-  const key = modelKey(server, model);
+  const key = modelKey(target);
   const active = statuses.filter((status) => {
-    const request = (status.input as OrchestrationInput | undefined)?.request;
-    return request !== undefined && isActive(status) && modelKey(request.server, request.model) === key;
+    const stored = storedTarget(status);
+    return stored !== undefined && isActive(status) && modelKey(stored) === key;
   });
   // A run another active run queues behind is not the newest, whatever the clocks say.
   const queuedBehind = new Set(active.map((status) => (status.input as OrchestrationInput).predecessorRunId));
@@ -52,16 +54,16 @@ export function refreshShape(refresh: Pick<RefreshRequest, 'type' | 'objects'>):
  * to end), newest first: the app's own record of finished runs, kept in the task hub (so only as
  * far back as the task hub's purge policy keeps them).
  */
-export async function finishedRunDurations(client: DurableClient, server: string, model: string, refresh: Pick<RefreshRequest, 'type' | 'objects'>): Promise<number[]> {
+export async function finishedRunDurations(client: DurableClient, target: RefreshTarget, refresh: Pick<RefreshRequest, 'type' | 'objects'>): Promise<number[]> {
   const statuses = await client.getStatusBy({ runtimeStatus: [OrchestrationRuntimeStatus.Completed] });
-  const key = modelKey(server, model);
+  const key = modelKey(target);
   const shape = refreshShape(refresh);
   return statuses
     .flatMap((status) => {
-      const request = (status.input as OrchestrationInput | undefined)?.request;
+      const request = readRunRequest((status.input as OrchestrationInput | undefined)?.request);
       const output = status.output as Partial<RunResult> | null | undefined;
       if (request === undefined || typeof output !== 'object' || output === null || output.status !== 'succeeded') return [];
-      if (modelKey(request.server, request.model) !== key || refreshShape(request.refresh) !== shape) return [];
+      if (!hasAdapter(request) || modelKey(targetOf(request)) !== key || refreshShape(request.refresh) !== shape) return [];
       const duration = Date.parse(output.refreshEndTime ?? '') - Date.parse(output.refreshStartTime ?? '');
       return Number.isFinite(duration) && duration > 0 ? [{ duration, endedAt: Date.parse(output.endedAt ?? '') || 0 }] : [];
     })
@@ -95,15 +97,42 @@ export async function getStatusOrUndefined(client: DurableClient, id: string, sh
   }
 }
 
-/** Server names compare without the `:rw` suffix and case-insensitively; model names exactly. */
-export function modelKey(server: string, model: string): string {
-  return `${normaliseServer(server)}|${model}`;
+/**
+ * The one-run-per-model key, as the target's backend defines it (AAS: the server without `:rw`,
+ * case-insensitively, and the model; Power BI: the resolved workspace and semantic model ids).
+ */
+export function modelKey(target: RefreshTarget): string {
+  return backends.forTarget(target).modelKey(target);
 }
 
-export function sameServer(a: string, b: string): boolean {
-  return normaliseServer(a) === normaliseServer(b);
+/** The target of a stored run (inputs before the backend port read as AAS), when this build has its adapter. */
+function storedTarget(status: Pick<DurableOrchestrationStatus, 'input'>): RefreshTarget | undefined {
+  const request = readRunRequest((status.input as OrchestrationInput | undefined)?.request);
+  return request !== undefined && hasAdapter(request) ? targetOf(request) : undefined;
 }
 
-function normaliseServer(server: string): string {
-  return server.trim().toLowerCase().replace(/:rw$/, '').replace(/\/+$/, '');
+function hasAdapter(target: RefreshTarget): boolean {
+  return backends.has(target.backend);
+}
+
+/** What `GET /api/refreshes` filters on: AAS server and/or model, or Power BI workspace and/or semantic model. */
+export type TargetFilter = { server?: string; model?: string; workspace?: string; semanticModel?: string };
+
+/**
+ * Whether a run's target is what a list filter names. AAS: a field matches when putting it into
+ * the target leaves the target's key unchanged (so `:rw` and case do not matter, as for the busy
+ * check). Power BI: a field matches the name the run was given or the id it resolved, case-insensitively.
+ */
+export function targetMatches(target: RefreshTarget, filter: TargetFilter): boolean {
+  const aasFilter = filter.server !== undefined || filter.model !== undefined;
+  const powerBiFilter = filter.workspace !== undefined || filter.semanticModel !== undefined;
+  if (target.backend === 'aas') {
+    if (powerBiFilter) return false;
+    if (!aasFilter) return true;
+    const substituted = { ...target, ...(filter.server === undefined ? {} : { server: filter.server }), ...(filter.model === undefined ? {} : { model: filter.model }) };
+    return modelKey(substituted) === modelKey(target);
+  }
+  if (aasFilter) return false;
+  const same = (given: string | undefined, ...values: (string | undefined)[]) => given === undefined || values.some((value) => value !== undefined && value.toLowerCase() === given.toLowerCase());
+  return same(filter.workspace, target.workspace, target.workspaceId) && same(filter.semanticModel, target.semanticModel, target.semanticModelId);
 }

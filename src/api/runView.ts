@@ -1,15 +1,37 @@
 import type { DurableOrchestrationStatus } from 'durable-functions';
-import type { OrchestrationInput, RunError, RunProgress, RunResult, RunStatus } from '../orchestration/contracts';
+import { FINAL_STATUSES, readProgress, readRunRequest, targetOf, type OrchestrationInput, type RunError, type RunProgress, type RunResult, type RunStatus, type StoredProgress } from '../orchestration/contracts';
 import { ErrorCodes } from '../errors';
+import { backendLabel, type BackendName, type RefreshTarget } from '../refresh/target';
+import type { RefreshStatus, SyncStatus } from '../refresh/types';
 import { countObjectsByStatus } from '../orchestration/statusSummary';
 import { runStartedAt } from './runLookup';
 
-/** A run as the API shows it: one shape for running and finished runs. */
-export interface RunView {
+/** The target as the API shows it: AAS `server` + `model`, Power BI `workspace` + `semanticModel` and the ids the run resolved. */
+export type TargetView =
+  | { backend: 'aas'; server: string; model: string }
+  | { backend: 'powerbi'; workspace: string; semanticModel: string; workspaceId?: string; semanticModelId?: string };
+
+export function targetFields(target: RefreshTarget): TargetView {
+  if (target.backend === 'aas') return { backend: 'aas', server: target.server, model: target.model };
+  return {
+    backend: 'powerbi',
+    workspace: target.workspace,
+    semanticModel: target.semanticModel,
+    ...(target.workspaceId === undefined ? {} : { workspaceId: target.workspaceId }),
+    ...(target.semanticModelId === undefined ? {} : { semanticModelId: target.semanticModelId }),
+  };
+}
+
+/** A run as the API shows it: one shape for running and finished runs, for either backend. */
+export type RunView = TargetView & RunViewFacts;
+
+export interface RunViewFacts {
   id: string;
   status: RunStatus;
-  server: string;
-  model: string;
+  backend: BackendName;
+  /** AAS runs: the server (kept at the top level, as before the backend port). */
+  server?: string;
+  model?: string;
   source: string;
   request: {
     type: string;
@@ -21,6 +43,8 @@ export interface RunView {
     timeoutSeconds: number;
     onConflict: string;
     callback: boolean;
+    applyRefreshPolicy?: boolean;
+    effectiveDate?: string;
   };
   createdAt: string;
   lastUpdatedAt: string;
@@ -29,6 +53,9 @@ export interface RunView {
   deadline?: string;
   refreshId?: string;
   adopted?: boolean;
+  /** The refresh's status in its service, in neutral words (notStarted, inProgress, succeeded, failed, cancelled, timedOut). */
+  refreshStatus?: RefreshStatus;
+  /** Deprecated, AAS runs only: the same as refreshStatus (kept for callers written before Power BI support). */
   aasStatus?: string;
   refreshStartTime?: string;
   refreshEndTime?: string;
@@ -39,6 +66,9 @@ export interface RunView {
   messages: { code?: string; message: string; type?: string }[];
   committedObjects?: { table: string; partition?: string; status: string }[];
   syncOperationId?: string;
+  /** The replica sync: running, succeeded or failed. */
+  syncStatus?: SyncStatus;
+  /** Deprecated, AAS runs only: AAS's syncstate number (0 replicating, 1 rehydrating, 2 completed, 3 failed, 4 finalizing). */
   syncState?: number;
   syncDetails?: string | null;
   statusCalls: number;
@@ -50,15 +80,19 @@ export interface RunView {
   callback?: RunResult['callback'];
 }
 
-export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled', 'timedOut']);
+export { FINAL_STATUSES };
 
 /** Builds the view from the durable status; undefined when the instance is not a refresh run. */
 export function toRunView(status: DurableOrchestrationStatus): RunView | undefined {
   const input = status.input as OrchestrationInput | undefined;
-  const request = input?.request;
-  if (request === undefined || typeof request.server !== 'string') return undefined;
-  const progress = (status.customStatus ?? input?.carried?.progress) as RunProgress | undefined;
-  const output = status.runtimeStatus === 'Completed' ? (status.output as RunResult | undefined) : undefined;
+  // Inputs written before the backend port have no `backend`: AAS.
+  const request = readRunRequest(input?.request);
+  if (request === undefined) return undefined;
+  const target = targetOf(request);
+  const storedProgress = (status.customStatus ?? input?.carried?.progress) as StoredProgress | undefined;
+  const progress = storedProgress === undefined || storedProgress === null ? undefined : readProgress(storedProgress);
+  const storedOutput = status.runtimeStatus === 'Completed' ? (status.output as (RunResult & Partial<StoredProgress>) | undefined) : undefined;
+  const output = storedOutput === undefined || storedOutput === null ? undefined : readProgress(storedOutput);
   const facts: Partial<RunResult & RunProgress> = output ?? progress ?? {};
 
   let runStatus: RunStatus;
@@ -73,7 +107,7 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
       break;
     case 'Terminated':
       runStatus = 'cancelled';
-      error = { code: ErrorCodes.RUN_CANCELLED, message: 'The run was terminated through the Durable Functions management API; the AAS refresh was not cancelled by it.' };
+      error = { code: ErrorCodes.RUN_CANCELLED, message: `The run was terminated through the Durable Functions management API; the ${backendLabel(target.backend)} refresh was not cancelled by it.` };
       break;
     default:
       // The outcome is decided before the callback is delivered; show it from then on.
@@ -82,11 +116,11 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
       error = progress?.error;
   }
 
+  const aas = target.backend === 'aas';
   const view: RunView = {
     id: status.instanceId,
     status: runStatus,
-    server: request.server,
-    model: request.model,
+    ...targetFields(target),
     source: request.source,
     request: {
       type: request.refresh.type,
@@ -98,6 +132,8 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
       timeoutSeconds: Math.round(request.timeoutMs / 1000),
       onConflict: request.onConflict,
       callback: request.callbackUrl !== undefined,
+      applyRefreshPolicy: request.refresh.applyRefreshPolicy,
+      effectiveDate: request.refresh.effectiveDate,
     },
     // The run's own start, not createdTime (overwritten on continueAsNew in Azure).
     createdAt: runStartedAt(status).toISOString(),
@@ -107,7 +143,8 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
     deadline: facts.deadline,
     refreshId: facts.refreshId,
     adopted: facts.adopted,
-    aasStatus: facts.aasStatus,
+    refreshStatus: facts.refreshStatus,
+    aasStatus: aas ? facts.refreshStatus : undefined,
     refreshStartTime: facts.refreshStartTime,
     refreshEndTime: facts.refreshEndTime,
     objects: facts.objects ?? [],
@@ -116,7 +153,8 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
     messages: facts.messages ?? [],
     committedObjects: output?.committedObjects,
     syncOperationId: facts.syncOperationId,
-    syncState: facts.syncState,
+    syncStatus: facts.syncStatus,
+    syncState: aas && typeof facts.syncServiceState === 'number' ? facts.syncServiceState : undefined,
     syncDetails: facts.syncDetails,
     statusCalls: facts.statusCalls ?? 0,
     expectedDurationSeconds: facts.expectedDurationMs === undefined ? undefined : Math.round(facts.expectedDurationMs / 1000),

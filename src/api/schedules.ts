@@ -2,7 +2,8 @@ import type { InvocationContext, Timer } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import type { Config, ScheduleConfig } from '../config/config';
 import { detailOf } from '../errors';
-import type { RunRequest } from '../orchestration/contracts';
+import { targetOf, type RunRequest } from '../orchestration/contracts';
+import { targetAttributes } from '../refresh/target';
 import { parseTimerSchedule, type TimerSchedule } from '../schedules/timerSchedule';
 import type { Services } from '../services';
 import { parseRunRequest } from './requestSchema';
@@ -71,10 +72,11 @@ export function logDisabledSchedules(log: Pick<InvocationContext, LogLevel>, sch
 export function createScheduleHandler(services: () => Promise<Services>, schedule: ActiveSchedule) {
   return async (_timer: Timer, client: DurableClient, context: InvocationContext): Promise<void> => {
     const outcome = await (await services()).api.startRun(client, schedule.runRequest);
+    const target = targetAttributes(targetOf(outcome.request));
     if (outcome.kind === 'busy') {
-      logEvent(context, 'warn', 'schedule.skipped', { schedule: schedule.name, server: schedule.runRequest.server, model: schedule.runRequest.model, activeRunId: outcome.activeRunId });
+      logEvent(context, 'warn', 'schedule.skipped', { schedule: schedule.name, ...target, activeRunId: outcome.activeRunId });
       return;
     }
-    logEvent(context, 'info', 'run.started', { runId: outcome.runId, server: schedule.runRequest.server, model: schedule.runRequest.model, source: `schedule:${schedule.name}` });
+    logEvent(context, 'info', 'run.started', { runId: outcome.runId, ...target, source: `schedule:${schedule.name}` });
   };
 }

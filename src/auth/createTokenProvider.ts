@@ -6,7 +6,7 @@ import type { SecretClient } from '@azure/keyvault-secrets';
 import type { AuthConfig } from '../config/config';
 import { AppError, ErrorCodes } from '../errors';
 import { classifyAuthError, type AuthStage, type ClassifyContext } from './classify';
-import { AAS_SCOPE, type TokenProvider } from './tokenProvider';
+import type { TokenProvider } from './tokenProvider';
 
 /** Event-name-plus-attributes logger (InvocationContext or pino adapt to it). Never given a secret or token. */
 export interface AuthLogger {
@@ -40,9 +40,9 @@ let keyVaultModule: Promise<KeyVaultModule> | undefined;
 const loadIdentity = (): Promise<IdentityModule> => (identityModule ??= import('@azure/identity'));
 const loadKeyVault = (): Promise<KeyVaultModule> => (keyVaultModule ??= import('@azure/keyvault-secrets'));
 
-/** One way of getting an AAS token, without caching of the final token (the provider does that). */
+/** One way of getting a token for a scope, without caching of the final token (the provider does that). */
 interface TokenSource {
-  getToken(): Promise<AccessToken>;
+  getToken(scope: string): Promise<AccessToken>;
   /** Drop whatever was derived from a secret (the secret itself, the credential built from it). */
   invalidate(): void;
 }
@@ -51,24 +51,33 @@ interface TokenSource {
 export function createTokenProvider(auth: AuthConfig, options: TokenProviderOptions = {}): TokenProvider {
   const now = options.now ?? Date.now;
   const source = createSource(auth, { ...options, now });
-  let cached: AccessToken | undefined;
-  let inflight: Promise<string> | undefined;
-  let generation = 0;
+  /** Per scope: the token, the fetch in flight, and a generation that an invalidation bumps. */
+  const scopes = new Map<string, { cached?: AccessToken; inflight?: Promise<string>; generation: number }>();
+  const entryOf = (scope: string) => {
+    let entry = scopes.get(scope);
+    if (entry === undefined) {
+      entry = { generation: 0 };
+      scopes.set(scope, entry);
+    }
+    return entry;
+  };
 
   return {
-    getAasToken(): Promise<string> {
+    getToken(scope: string): Promise<string> {
+      const entry = entryOf(scope);
+      const { cached } = entry;
       if (cached !== undefined && now() < cached.expiresOnTimestamp - TOKEN_REFRESH_MARGIN_MS) return Promise.resolve(cached.token);
-      if (inflight !== undefined) return inflight;
-      const started = generation;
-      const fetch = source.getToken().then(
+      if (entry.inflight !== undefined) return entry.inflight;
+      const started = entry.generation;
+      const fetch = source.getToken(scope).then(
         (token) => {
-          if (started === generation) cached = token;
-          options.logger?.info('auth.token', { mode: auth.mode, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
+          if (started === entry.generation) entry.cached = token;
+          options.logger?.info('auth.token', { mode: auth.mode, scope, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
           return token.token;
         },
         (error: unknown) => {
           const appError = error instanceof AppError ? error : classifyAuthError(error, { stage: 'servicePrincipal', tenantId: auth.tenantId, clientId: auth.clientId });
-          options.logger?.warn('auth.failed', { mode: auth.mode, code: appError.code, retryable: appError.retryable, message: appError.message });
+          options.logger?.warn('auth.failed', { mode: auth.mode, scope, code: appError.code, retryable: appError.retryable, message: appError.message });
           // A rejected secret may have been rotated meanwhile: drop the cached secret and its
           // credential so that the retry reads Key Vault again instead of reusing the old one.
           // After an Entra 5xx, MSAL refuses a credential's token requests locally for 60 s;
@@ -77,19 +86,22 @@ export function createTokenProvider(auth: AuthConfig, options: TokenProviderOpti
           throw appError;
         },
       );
-      inflight = fetch;
+      entry.inflight = fetch;
       const clear = () => {
-        if (inflight === fetch) inflight = undefined;
+        if (entry.inflight === fetch) entry.inflight = undefined;
       };
       fetch.then(clear, clear);
       return fetch;
     },
-    invalidate(): void {
-      generation += 1;
-      cached = undefined;
-      inflight = undefined;
+    invalidate(scope?: string): void {
+      for (const [name, entry] of scopes) {
+        if (scope !== undefined && name !== scope) continue;
+        entry.generation += 1;
+        entry.cached = undefined;
+        entry.inflight = undefined;
+      }
       source.invalidate();
-      options.logger?.info('auth.invalidated', { mode: auth.mode });
+      options.logger?.info('auth.invalidated', { mode: auth.mode, ...(scope === undefined ? {} : { scope }) });
     },
   };
 }
@@ -168,9 +180,9 @@ function classifiedCredential(inner: TokenCredential, ctx: ClassifyContext): Tok
 function managedIdentitySource(auth: AuthConfig, options: SourceOptions): TokenSource {
   let credential: Promise<TokenCredential> | undefined;
   return {
-    async getToken() {
+    async getToken(scope) {
       credential ??= createManagedIdentityCredential(auth, options);
-      return tokenFrom(await credential, AAS_SCOPE, context(auth, 'managedIdentity'));
+      return tokenFrom(await credential, scope, context(auth, 'managedIdentity'));
     },
     // The managed identity's token cache lives in the SDK; nothing of ours derives from a secret.
     invalidate() {},
@@ -237,10 +249,10 @@ function servicePrincipalSource(auth: AuthConfig, options: SourceOptions): Token
     return servicePrincipalCredential(auth, { kind: 'certificate', pem: checkCertificatePem(pem, 'AAS_CLIENT_CERTIFICATE_PATH') }, options);
   };
   return {
-    async getToken() {
+    async getToken(scope) {
       const pending = (credential ??= build());
       try {
-        return await tokenFrom(await pending, AAS_SCOPE, context(auth, 'servicePrincipal'));
+        return await tokenFrom(await pending, scope, context(auth, 'servicePrincipal'));
       } catch (error) {
         // A file that could not be read may be fixed; do not keep the failure.
         if (credential === pending && error instanceof AppError && error.code === ErrorCodes.AUTH_CERTIFICATE_UNREADABLE) credential = undefined;
@@ -307,8 +319,8 @@ function keyVaultSource(auth: AuthConfig, options: SourceOptions): TokenSource {
   };
 
   return {
-    async getToken() {
-      return tokenFrom(await credential(), AAS_SCOPE, context(auth, 'servicePrincipal'));
+    async getToken(scope) {
+      return tokenFrom(await credential(), scope, context(auth, 'servicePrincipal'));
     },
     invalidate() {
       current = undefined;
@@ -322,8 +334,7 @@ function keyVaultSource(auth: AuthConfig, options: SourceOptions): TokenSource {
  * --resource https://*.asazure.windows.net` works. No shell: the `*` is passed as is.
  */
 function developerSource(auth: AuthConfig, _options: SourceOptions): TokenSource {
-  const resource = AAS_SCOPE.replace(/\/\.default$/, '');
-  const run = (): Promise<{ stdout: string; stderr: string }> =>
+  const run = (resource: string): Promise<{ stdout: string; stderr: string }> =>
     new Promise((resolve, reject) => {
       const args = ['account', 'get-access-token', '--output', 'json', '--resource', resource, ...(auth.tenantId === undefined ? [] : ['--tenant', auth.tenantId])];
       const windows = process.platform === 'win32';
@@ -334,10 +345,10 @@ function developerSource(auth: AuthConfig, _options: SourceOptions): TokenSource
       });
     });
   return {
-    async getToken() {
+    async getToken(scope) {
       let token: AccessToken;
       try {
-        const { stdout } = await run();
+        const { stdout } = await run(scope.replace(/\/\.default$/, ''));
         const parsed = JSON.parse(stdout) as { accessToken?: unknown; expires_on?: unknown; expiresOn?: unknown };
         const expiresOnTimestamp = typeof parsed.expires_on === 'number' || typeof parsed.expires_on === 'string'
           ? Number(parsed.expires_on) * 1000

@@ -1,3 +1,3 @@
-export { AAS_SCOPE, type TokenProvider } from './tokenProvider';
+export type { TokenProvider } from './tokenProvider';
 export { createTokenProvider, TOKEN_REFRESH_MARGIN_MS, type AuthLogger, type TokenProviderOptions } from './createTokenProvider';
 export { classifyAuthError, type AuthStage } from './classify';

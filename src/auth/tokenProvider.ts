@@ -1,16 +1,15 @@
-/** The audience AAS requires, with a literal `*` (not a wildcard). */
-export const AAS_SCOPE = 'https://*.asazure.windows.net/.default';
-
 /**
- * Port between the AAS client and the identity chain. Implementations cache tokens until shortly
- * before expiry and share one in-flight fetch between concurrent callers.
+ * Port between the backends and the identity chain: tokens for any Entra scope (each backend
+ * names its own: src/backends/<name> `tokenScope`). Implementations cache a token per scope until
+ * shortly before expiry and share one in-flight fetch per scope between concurrent callers.
  */
 export interface TokenProvider {
-  /** A bearer token for the AAS audience. Throws AppError with an AUTH_* code. */
-  getAasToken(): Promise<string>;
+  /** A bearer token for `scope` (e.g. `https://*.asazure.windows.net/.default`). Throws AppError with an AUTH_* code. */
+  getToken(scope: string): Promise<string>;
   /**
-   * AAS or Entra rejected the credential (401/403, expired token, rotated secret): drop the
-   * cached token and any cached secret so that the next call starts over.
+   * A service or Entra rejected the credential (401/403, expired token, rotated secret): drop the
+   * cached token of `scope` (every scope's when none is given) and any cached secret, so that the
+   * next call starts over.
    */
-  invalidate(): void;
+  invalidate(scope?: string): void;
 }

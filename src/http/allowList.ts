@@ -1,4 +1,4 @@
-import { isHostAllowed } from '../backends/aas/serverName';
+import { isHostAllowed } from './hostPolicy';
 
 /**
  * Checks a callback URL: https only, no credentials in it, host (and port) on the allow-list.

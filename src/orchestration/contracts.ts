@@ -1,13 +1,32 @@
-import type { ModelRef, RefreshDetails, RefreshObjectStatus, RefreshMessage, RefreshRequest, RefreshStatus, SyncState } from '../backends/aas/types';
-import type { ErrorCode } from '../errors';
+import type { RefreshDetails, RefreshObjectStatus, RefreshMessage, RefreshRequest, RefreshStatus, SyncStatus } from '../refresh/types';
+import { readTarget, type LegacyModelRef, type RefreshTarget } from '../refresh/target';
+import { ErrorCodes, type ErrorCode } from '../errors';
 import type { PollingConfig } from '../config/config';
 
+// ---- Activities: one typed map of names, inputs and results ----
+
 /**
- * Registered function names are stored in orchestration history: never rename one in place.
- * Add a new name (and keep the old registration) if behaviour must change incompatibly.
+ * Every activity, with its input and result. Registrations (src/functions/activities.ts) and the
+ * orchestrator's calls are typed from this map. Registered names are stored in orchestration
+ * history: never rename one (the key is the name, see ActivityNames).
  */
-export const FunctionNames = {
-  refreshOrchestrator: 'refreshOrchestrator',
+export interface ActivityContracts {
+  inspectModel: { input: InspectModelInput; result: InspectModelResult };
+  submitRefresh: { input: SubmitRefreshInput; result: SubmitRefreshResult };
+  getRefreshStatus: { input: RefreshStatusInput; result: RefreshStatusResult };
+  cancelRefresh: { input: CancelRefreshInput; result: CancelRefreshResult };
+  submitSync: { input: SubmitSyncInput; result: SubmitSyncResult };
+  getSyncStatus: { input: SyncStatusInput; result: SyncStatusResult };
+  sendCallback: { input: CallbackInput; result: CallbackResult };
+  getRunState: { input: RunStateInput; result: RunStateResult };
+}
+
+export type ActivityName = keyof ActivityContracts;
+export type ActivityInput<N extends ActivityName> = ActivityContracts[N]['input'];
+export type ActivityResult<N extends ActivityName> = ActivityContracts[N]['result'];
+
+/** Each activity's registered name is its key: the type makes a rename in place impossible. */
+export const ActivityNames: { readonly [N in ActivityName]: N } = {
   inspectModel: 'inspectModel',
   submitRefresh: 'submitRefresh',
   getRefreshStatus: 'getRefreshStatus',
@@ -16,6 +35,17 @@ export const FunctionNames = {
   getSyncStatus: 'getSyncStatus',
   sendCallback: 'sendCallback',
   getRunState: 'getRunState',
+};
+
+export const ACTIVITY_NAMES = Object.keys(ActivityNames) as ActivityName[];
+
+/**
+ * Registered function names are stored in orchestration history: never rename one in place.
+ * Add a new name (and keep the old registration) if behaviour must change incompatibly.
+ */
+export const FunctionNames = {
+  refreshOrchestrator: 'refreshOrchestrator',
+  ...ActivityNames,
 } as const;
 
 /** External event the cancel endpoint raises. */
@@ -23,8 +53,8 @@ export const CANCEL_EVENT = 'cancel';
 
 export type OnConflict = 'fail' | 'wait';
 
-/** A validated refresh request with every default applied: the orchestration's input. */
-export interface RunRequest extends ModelRef {
+/** Everything a run request says besides its target. */
+export interface RunOptions {
   refresh: RefreshRequest;
   sync: boolean;
   timeoutMs: number;
@@ -36,10 +66,48 @@ export interface RunRequest extends ModelRef {
   polling: PollingConfig;
 }
 
+/**
+ * A validated refresh request with every default applied: the orchestration's input. The target's
+ * fields sit beside the options (`backend`, `server`, `model` or `backend`, `workspace`,
+ * `semanticModel`, the resolved ids), as AAS requests always had them.
+ */
+export type RunRequest = RunOptions & RefreshTarget;
+
+/** A request as stored before the backend port: AAS, without `backend`. */
+export type LegacyRunRequest = RunOptions & LegacyModelRef & { backend?: undefined };
+
+/**
+ * Reads a stored request: one without `backend` (written before the backend port) is AAS.
+ * Undefined when it names no target or has no refresh (not a run of this app).
+ */
+export function readRunRequest(value: unknown): RunRequest | undefined {
+  const target = readTarget(value);
+  if (target === undefined) return undefined;
+  const request = value as RunOptions;
+  if (typeof request.refresh !== 'object' || request.refresh === null) return undefined;
+  return { ...request, ...target };
+}
+
+/** The target of a request (without the options). */
+export function targetOf(request: RunRequest): RefreshTarget {
+  return readTarget(request) as RefreshTarget;
+}
+
 export type RunPhase = 'pending' | 'waiting' | 'refreshing' | 'syncing';
 export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'timedOut';
-/** `cancelling`: the run is cancelling its AAS refresh (on request, at the deadline or on an error). */
 export type RunStatus = RunPhase | 'cancelling' | RunOutcome;
+
+/**
+ * The one list of run statuses, in the order a run goes through them. `cancelling`: the run is
+ * cancelling its refresh in the service (on request, at the deadline or on an error).
+ */
+export const RUN_STATUSES = ['pending', 'waiting', 'refreshing', 'cancelling', 'syncing', 'succeeded', 'failed', 'cancelled', 'timedOut'] as const satisfies readonly RunStatus[];
+export const RUN_OUTCOMES = ['succeeded', 'failed', 'cancelled', 'timedOut'] as const satisfies readonly RunOutcome[];
+export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(RUN_OUTCOMES);
+
+export function isRunOutcome(status: RunStatus): status is RunOutcome {
+  return FINAL_STATUSES.has(status);
+}
 
 export interface RunError {
   code: ErrorCode;
@@ -54,29 +122,32 @@ export interface RunProgress {
   refreshId?: string;
   /** True when the refresh was found already started by an earlier attempt of this run. */
   adopted?: boolean;
-  aasStatus?: RefreshStatus;
+  /** The refresh's status in the service, neutral words (src/refresh/types.ts). */
+  refreshStatus?: RefreshStatus;
   refreshStartTime?: string;
   refreshEndTime?: string;
   objects: RefreshObjectStatus[];
   messages: RefreshMessage[];
   syncOperationId?: string;
-  syncState?: SyncState;
+  syncStatus?: SyncStatus;
+  /** The service's own sync state (AAS: the syncstate number), for the view's compatibility field. */
+  syncServiceState?: number | string;
   syncDetails?: string | null;
-  /** GET calls made to AAS for refresh and sync status. */
+  /** GET calls made to the service for refresh and sync status. */
   statusCalls: number;
   /** Median duration of the model's recent successful refreshes, which shapes polling. */
   expectedDurationMs?: number;
   nextPollAt?: string;
   /** The last transient problem (a missed poll, a busy model), for people watching. */
   lastIssue?: RunError;
-  /** What a caller should know about how the run ended, e.g. a cancel that reached AAS after the refresh had succeeded. */
+  /** What a caller should know about how the run ended, e.g. a cancel that reached the service after the refresh had succeeded. */
   note?: string;
   executions: number;
   /** Objects per status; in the custom status, which lists only the first objects. */
   objectCounts?: Record<string, number>;
   /** The custom status lists only the first objects (its size is limited). */
   objectsTruncated?: boolean;
-  /** Set while the run cancels its AAS refresh; the API shows the run as `cancelling`. */
+  /** Set while the run cancels its refresh; the API shows the run as `cancelling`. */
   cancelling?: 'request' | 'deadline' | 'error';
   /** Set once the outcome is decided, while the callback is still being delivered. */
   outcome?: RunOutcome;
@@ -103,7 +174,8 @@ export interface RunResult extends Omit<RunProgress, 'phase' | 'nextPollAt' | 'o
 
 /** Orchestration input: the request, plus the carried state after continueAsNew. */
 export interface OrchestrationInput {
-  request: RunRequest;
+  /** Inputs written before the backend port hold a LegacyRunRequest (no `backend`): read it with readRunRequest. */
+  request: RunRequest | LegacyRunRequest;
   /**
    * The run of this app that was active on the same model when this one was accepted with
    * onConflict "wait": it goes first, so that two runs never race to submit to one model.
@@ -122,19 +194,60 @@ export interface CarriedState {
   minNextDelayMs?: number;
 }
 
+/** Progress as stored by any build: fields of builds before the backend port (`aasStatus`, numeric `syncState`). */
+export type StoredProgress = RunProgress & { aasStatus?: RefreshStatus; syncState?: number };
+
+/**
+ * Reads progress stored by any build (custom status, carried input, output): `aasStatus` becomes
+ * `refreshStatus`, AAS's numeric `syncState` the neutral `syncStatus` (kept as the service state).
+ */
+export function readProgress<T extends Partial<RunProgress>>(stored: T & { aasStatus?: RefreshStatus; syncState?: number }): T {
+  const { aasStatus, syncState, ...rest } = stored;
+  const progress = { ...rest } as T;
+  if (progress.refreshStatus === undefined && aasStatus !== undefined) progress.refreshStatus = aasStatus;
+  if (progress.syncStatus === undefined && typeof syncState === 'number') {
+    progress.syncStatus = legacySyncStatus(syncState);
+    progress.syncServiceState = syncState;
+  }
+  return progress;
+}
+
+/** AAS's syncstate as histories before the backend port recorded it: 2 succeeded, 3 failed, the rest running. */
+function legacySyncStatus(syncState: number): SyncStatus {
+  return syncState === 2 ? 'succeeded' : syncState === 3 ? 'failed' : 'running';
+}
+
 // ---- Activity contracts ----
+
+/**
+ * Activity inputs name their target. Inputs written before the backend port carry `model`
+ * (`{ server, model }`, AAS) instead; a deploy may hand such an input to today's activity.
+ */
+export type TargetInput = { target: RefreshTarget } | { model: LegacyModelRef };
+
+export function inputTarget(input: TargetInput): RefreshTarget {
+  const target = 'target' in input ? readTarget(input.target) : readTarget(input.model);
+  if (target === undefined) throw new Error('The activity input names no refresh target.');
+  return target;
+}
 
 /** A status call that missed (network, 429, 5xx, token problems): the next poll tries again. */
 export type Unavailable = { kind: 'unavailable'; error: RunError; retryAfterMs?: number };
 
-/** AAS answered 429: the orchestrator waits `retryAfterMs` (durable timer) and calls again. */
-export type Throttled = { kind: 'throttled'; retryAfterMs: number; message: string };
+/**
+ * The service answered 429: the orchestrator waits `retryAfterMs` (durable timer) and calls
+ * again. `code`: the backend's code (absent in histories before the backend port: AAS_THROTTLED).
+ */
+export type Throttled = { kind: 'throttled'; retryAfterMs: number; message: string; code?: ErrorCode };
 
-export interface InspectModelInput {
-  model: ModelRef;
-  /** What the run will ask AAS to refresh: the expected duration comes from refreshes of the same shape. */
-  refresh?: RefreshRequest;
+export function throttledCode(result: Throttled): ErrorCode {
+  return result.code ?? ErrorCodes.AAS_THROTTLED;
 }
+
+export type InspectModelInput = TargetInput & {
+  /** What the run will refresh: the expected duration comes from refreshes of the same shape. */
+  refresh?: RefreshRequest;
+};
 
 export type InspectModelResult =
   | {
@@ -148,8 +261,7 @@ export type InspectModelResult =
   | { kind: 'rejected'; error: RunError }
   | Throttled;
 
-export interface SubmitRefreshInput {
-  model: ModelRef;
+export type SubmitRefreshInput = TargetInput & {
   refresh: RefreshRequest;
   knownRefreshIds: string[];
   /**
@@ -158,7 +270,7 @@ export interface SubmitRefreshInput {
    * began between this run's snapshot and its submit is not mistaken for its own.
    */
   notBefore: string;
-}
+};
 
 export type SubmitRefreshResult =
   | { kind: 'submitted'; refreshId: string; adopted: boolean }
@@ -166,10 +278,7 @@ export type SubmitRefreshResult =
   | Throttled
   | { kind: 'rejected'; error: RunError };
 
-export interface RefreshStatusInput {
-  model: ModelRef;
-  refreshId: string;
-}
+export type RefreshStatusInput = TargetInput & { refreshId: string };
 
 export type RefreshStatusResult =
   | { kind: 'status'; refresh: RefreshDetails }
@@ -177,29 +286,32 @@ export type RefreshStatusResult =
   | Unavailable
   | { kind: 'rejected'; error: RunError };
 
-export interface CancelRefreshInput {
-  model: ModelRef;
-  refreshId: string;
-}
+export type CancelRefreshInput = TargetInput & { refreshId: string };
 
-/** `notRunning`: AAS knows the refresh and it had ended; `unknown`: AAS does not know it (404). */
+/** `notRunning`: the service knows the refresh and it had ended; `unknown`: the service does not know it (404). */
 export type CancelRefreshResult = { kind: 'cancelled' } | { kind: 'notRunning'; message: string } | { kind: 'unknown'; message: string } | { kind: 'rejected'; error: RunError } | Throttled;
 
-export interface SubmitSyncInput {
-  model: ModelRef;
-}
+export type SubmitSyncInput = TargetInput;
 
 export type SubmitSyncResult = { kind: 'submitted'; operationId: string } | { kind: 'rejected'; error: RunError } | Throttled;
 
-export interface SyncStatusInput {
-  model: ModelRef;
-  operationId: string;
-}
+export type SyncStatusInput = TargetInput & { operationId: string };
 
+/**
+ * `status` and `serviceState` since the backend port; histories before it carry AAS's numeric
+ * `syncState` only (read them with readSyncStatus).
+ */
 export type SyncStatusResult =
-  | { kind: 'status'; syncState: SyncState; details?: string | null }
+  | { kind: 'status'; status?: SyncStatus; serviceState?: number | string; syncState?: number; details?: string | null }
   | Unavailable
   | { kind: 'rejected'; error: RunError };
+
+/** The neutral status of a sync status result of any build (see SyncStatusResult). */
+export function readSyncStatus(result: Extract<SyncStatusResult, { kind: 'status' }>): { status: SyncStatus; serviceState?: number | string } {
+  if (result.status !== undefined) return { status: result.status, ...(result.serviceState === undefined ? {} : { serviceState: result.serviceState }) };
+  const syncState = result.syncState ?? 0;
+  return { status: legacySyncStatus(syncState), serviceState: syncState };
+}
 
 export interface RunStateInput {
   runId: string;

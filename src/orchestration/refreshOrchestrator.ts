@@ -1,43 +1,45 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { TERMINAL_REFRESH_STATUSES, type ModelRef, type RefreshDetails } from '../backends/aas/types';
 import { codeOf, detailOf, ErrorCodes, type ErrorCode } from '../errors';
+import { backendLabel, targetAttributes, type RefreshTarget } from '../refresh/target';
+import { TERMINAL_REFRESH_STATUSES, type RefreshDetails, type SyncStatus } from '../refresh/types';
 import {
+  ActivityNames,
   CANCEL_EVENT,
-  FunctionNames,
+  readProgress,
+  readRunRequest,
+  readSyncStatus,
+  targetOf,
+  throttledCode,
+  type ActivityInput,
+  type ActivityName,
+  type ActivityResult,
   type AdfCallbackBody,
   type CallbackReport,
-  type CallbackResult,
   type CancelRefreshResult,
   type CarriedState,
-  type InspectModelInput,
-  type InspectModelResult,
   type OrchestrationInput,
   type RunError,
   type RunOutcome,
+  type RunPhase,
   type RunProgress,
   type RunRequest,
   type RunResult,
-  type SubmitRefreshResult,
-  type SubmitSyncResult,
-  type SyncStatusResult,
-  type RefreshStatusResult,
-  type RunStateResult,
-  type SubmitRefreshInput,
   type Throttled,
   type Unavailable,
 } from './contracts';
 import { logEvent } from '../logging';
+import { isIdentityProblem } from './identity';
 import { compactProgress } from './statusSummary';
 import { conflictWaitMs, nextPollDelayMs, nextSyncPollDelayMs } from './pollingPolicy';
 
-/** Allowance for the difference between this host's clock and AAS's when recognising an own refresh. */
+/** Allowance for the difference between this host's clock and the service's when recognising an own refresh. */
 export const SUBMIT_CLOCK_SKEW_MS = 2_000;
 
 /** Polls per execution before `continueAsNew`: about six history events each, so history stays under 200 events. */
 export const MAX_POLLS_PER_EXECUTION = 20;
 
-/** Retries for calls that must eventually reach AAS (history read, submit, cancel, sync): 5 attempts, 5 s doubling. */
+/** Retries for calls that must eventually reach the service (history read, submit, cancel, sync): 5 attempts, 5 s doubling. */
 export function submitRetryOptions(): df.RetryOptions {
   const options = new df.RetryOptions(5_000, 5);
   options.backoffCoefficient = 2;
@@ -63,6 +65,11 @@ function* awaitTask<T>(task: Task): Step<T> {
   return (yield task) as T;
 }
 
+/** Schedules an activity by its name in the typed map (contracts.ts ActivityContracts). */
+function activity<N extends ActivityName>(run: RunState, name: N, input: ActivityInput<N>, retry?: df.RetryOptions): Task {
+  return retry === undefined ? run.context.df.callActivity(name, input) : run.context.df.callActivityWithRetry(name, retry, input);
+}
+
 /** Activities that exhausted their retries fail the run with the error's code, never the whole orchestration. */
 function* attempt<T>(task: Task): Step<{ ok: true; value: T } | { ok: false; error: RunError }> {
   try {
@@ -75,55 +82,53 @@ function* attempt<T>(task: Task): Step<{ ok: true; value: T } | { ok: false; err
 /** How many 429s in a row one call waits out before the run gives up on it. */
 export const MAX_THROTTLE_WAITS = 10;
 
-/** `afterFailedAttempt`: an attempt failed before the cancel, so AAS may have done its work (a lost answer). */
+/** `afterFailedAttempt`: an attempt failed before the cancel, so the service may have done its work (a lost answer). */
 type Called<T> = { status: 'done'; value: Exclude<T, Throttled> } | { status: 'failed'; error: RunError } | { status: 'cancelled'; afterFailedAttempt: boolean };
 
+/** Activities whose result may be a 429 to wait out. */
+type PatientActivity = 'inspectModel' | 'submitRefresh' | 'cancelRefresh' | 'submitSync';
+
 /**
- * Calls an activity, retrying its transient failures, and waits out AAS's 429s for exactly their
- * Retry-After (a durable timer) before calling again. `cancellable` calls (before the submit)
+ * Calls an activity, retrying its transient failures, and waits out the service's 429s for exactly
+ * their Retry-After (a durable timer) before calling again. `cancellable` calls (before the submit)
  * retry with the same backoff as Durable's (5 attempts, 5 s doubling) but by hand, so that a
  * cancel request ends a backoff or a 429 wait at once and stops the next attempt (Durable's own
  * retry timers cannot be interrupted); the others use Durable's retry. `untilDeadline` stops
  * waiting at the run's deadline (a cancel of the refresh must still be attempted past it).
  */
-function callPatiently<T extends { kind: string }>(run: RunState, name: string, input: unknown, options: { cancellable: true; untilDeadline: boolean }): Step<Called<T>>;
-function callPatiently<T extends { kind: string }>(run: RunState, name: string, input: unknown, options: { cancellable: false; untilDeadline: boolean }): Step<Exclude<Called<T>, { status: 'cancelled' }>>;
-function* callPatiently<T extends { kind: string }>(
-  run: RunState,
-  name: string,
-  input: unknown,
-  options: { cancellable: boolean; untilDeadline: boolean },
-): Step<Called<T>> {
-  const { context } = run;
+function callPatiently<N extends PatientActivity>(run: RunState, name: N, input: ActivityInput<N>, options: { cancellable: true; untilDeadline: boolean }): Step<Called<ActivityResult<N>>>;
+function callPatiently<N extends PatientActivity>(run: RunState, name: N, input: ActivityInput<N>, options: { cancellable: false; untilDeadline: boolean }): Step<Exclude<Called<ActivityResult<N>>, { status: 'cancelled' }>>;
+function* callPatiently<N extends PatientActivity>(run: RunState, name: N, input: ActivityInput<N>, options: { cancellable: boolean; untilDeadline: boolean }): Step<Called<ActivityResult<N>>> {
+  type Result = ActivityResult<N>;
   for (let waits = 0; ; waits += 1) {
-    const called = options.cancellable ? yield* attemptCancellably<T | Throttled>(run, name, input) : yield* attempt<T | Throttled>(context.df.callActivityWithRetry(name, submitRetryOptions(), input));
+    const called = options.cancellable ? yield* attemptCancellably<Result>(run, name, input) : yield* attempt<Result>(activity(run, name, input, submitRetryOptions()));
     if ('cancelled' in called) return { status: 'cancelled', afterFailedAttempt: called.afterFailedAttempt };
     if (!called.ok) return { status: 'failed', error: called.error };
     const result = called.value;
-    if (!isThrottled(result)) return { status: 'done', value: result as Exclude<T, Throttled> };
-    const throttledError: RunError = { code: ErrorCodes.AAS_THROTTLED, message: result.message };
+    if (!isThrottled(result)) return { status: 'done', value: result as Exclude<Result, Throttled> };
+    const throttledError: RunError = { code: throttledCode(result), message: result.message };
     if (waits >= MAX_THROTTLE_WAITS) return { status: 'failed', error: throttledError };
     const retryAfterMs = run.cappedRetryAfter(result.retryAfterMs);
     if (options.untilDeadline && run.remainingMs() <= retryAfterMs) {
-      return { status: 'failed', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `AAS kept throttling until the deadline: ${result.message}` } };
+      return { status: 'failed', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `${run.label} kept throttling until the deadline: ${result.message}` } };
     }
     run.noteIssue(throttledError);
     if (options.cancellable) {
       if ((yield* waitOrCancel(run, run.at(retryAfterMs))) === 'cancelled') return { status: 'cancelled', afterFailedAttempt: false };
     } else {
-      yield* awaitTask<unknown>(context.df.createTimer(new Date(run.now() + retryAfterMs)));
+      yield* awaitTask<unknown>(run.context.df.createTimer(new Date(run.now() + retryAfterMs)));
     }
   }
 }
 
 /** Durable's retry for the calls before the submit, by hand: see callPatiently. */
-function* attemptCancellably<T>(run: RunState, name: string, input: unknown): Step<{ ok: true; value: T } | { ok: false; error: RunError } | { cancelled: true; afterFailedAttempt: boolean }> {
+function* attemptCancellably<T>(run: RunState, name: PatientActivity, input: ActivityInput<PatientActivity>): Step<{ ok: true; value: T } | { ok: false; error: RunError } | { cancelled: true; afterFailedAttempt: boolean }> {
   const retry = submitRetryOptions();
   for (let attempts = 1; ; attempts += 1) {
     const cancel = run.cancelRequest();
     if (cancel.isCompleted) return { cancelled: true, afterFailedAttempt: attempts > 1 };
     let called: { ok: true; value: T } | { ok: false; error: RunError };
-    if (name === FunctionNames.submitRefresh) {
+    if (name === ActivityNames.submitRefresh) {
       // A submit is waited for: abandoned, it could still POST after the run has ended. The
       // cancel is acted on as soon as it answers (the poll loop cancels what it submitted).
       called = yield* attempt<T>(run.context.df.callActivity(name, input));
@@ -149,16 +154,16 @@ function isThrottled(result: { kind: string }): result is Throttled {
  * One status call, without Durable's retry: the next poll is the retry. A missed call is noted on
  * the run, with any Retry-After kept for the next wait; it returns undefined then.
  */
-function* pollStatus<T extends { kind: string }>(run: RunState, name: string, input: unknown): Step<Exclude<T, Unavailable> | undefined> {
-  const polled = yield* attempt<T | Unavailable>(run.context.df.callActivity(name, input));
-  run.progress.statusCalls += 1;
-  const result: T | Unavailable = polled.ok ? polled.value : { kind: 'unavailable', error: polled.error };
+function* pollStatus<N extends 'getRefreshStatus' | 'getSyncStatus'>(run: RunState, name: N, input: ActivityInput<N>): Step<Exclude<ActivityResult<N>, Unavailable> | undefined> {
+  const polled = yield* attempt<ActivityResult<N>>(activity(run, name, input));
+  run.countStatusCall();
+  const result: ActivityResult<N> | Unavailable = polled.ok ? polled.value : { kind: 'unavailable', error: polled.error };
   if (isUnavailable(result)) {
     run.noteIssue(result.error);
     run.minNextDelayMs = run.cappedRetryAfter(result.retryAfterMs ?? 0);
     return undefined;
   }
-  return result as Exclude<T, Unavailable>;
+  return result as Exclude<ActivityResult<N>, Unavailable>;
 }
 
 function isUnavailable(result: { kind: string }): result is Unavailable {
@@ -169,96 +174,128 @@ export function toRunError(error: unknown): RunError {
   return { code: codeOf(error), message: detailOf(error) };
 }
 
+/** How a phase ends: the run goes on to the next phase, or it ends with an outcome. */
+type Ended = { next: false; outcome: RunOutcome; error?: RunError } | { next: false; continuedAsNew: true };
+type PhaseOutcome = { next: true } | Ended;
+
+const goOn: PhaseOutcome = { next: true };
+const endWith = (outcome: RunOutcome, error?: RunError): Ended => ({ next: false, outcome, ...(error === undefined ? {} : { error }) });
+
 /**
- * Refresh-and-sync of one AAS model: look at the model, submit (or adopt) the refresh, poll it
- * with durable timers, cancel it on request or at the deadline, sync the replicas, call back.
- * Deterministic: time from `currentUtcDateTime`, no I/O, everything else through activities.
+ * Refresh-and-sync of one model (AAS or Power BI, through the backend port's activities): look at
+ * the model, submit (or adopt) the refresh, poll it with durable timers, cancel it on request or at
+ * the deadline, sync the replicas, call back. Deterministic: time from `currentUtcDateTime`, no
+ * I/O, everything else through activities. Each phase returns how it ended.
  */
 export function* refreshOrchestrator(context: OrchestrationContext): Step<RunResult | undefined> {
-  const input = context.df.getInput() as OrchestrationInput;
-  const run = new RunState(context, input);
-  const { request } = input;
-  const { model } = run;
+  const run = new RunState(context, context.df.getInput());
 
-  if (input.carried === undefined) {
-    if (input.predecessorRunId !== undefined) {
-      const waited = yield* waitForPredecessor(run, input.predecessorRunId);
-      if (waited !== undefined) return yield* finish(run, waited.outcome, waited.error);
-    }
-    const submitted = yield* submitPhase(run);
-    if (submitted.ended) return yield* finish(run, submitted.outcome, submitted.error);
-    run.startPolling(submitted.refreshId, submitted.adopted);
+  if (run.isFirstExecution) {
+    const started = yield* startPhase(run);
+    if (!started.next) return yield* endPhase(run, started);
   }
-
   if (run.resumeAt === 'pollRefresh') {
-    for (;;) {
-      const timing = run.pollTiming();
-      let ending: Ending | undefined;
-      if (timing.remainingMs <= 0) {
-        const blind = run.identityTrouble();
-        ending = yield* cancelAndEnd(run, 'deadline', 'timedOut', (cancelled) =>
-          blind === undefined
-            ? { code: ErrorCodes.RUN_TIMED_OUT, message: `The refresh did not finish within ${request.timeoutMs / 1000} s; ${cancelled}` }
-            : // The run could not see the refresh: say what to fix, with the identity's own code.
-              { code: blind.code, message: `The run could not read the refresh's status until the deadline (${request.timeoutMs / 1000} s) because of this app's identity: ${blind.message} Fix that; ${cancelled}` },
-        );
-      } else {
-        const woke = yield* waitOrCancel(run, run.at(Math.max(nextPollDelayMs(timing, request.polling), run.minNextDelayMs)));
-        run.minNextDelayMs = 0;
-        if (woke === 'cancelled') {
-          ending = yield* cancelAndEnd(run, 'request', 'cancelled', (cancelled) => ({ code: ErrorCodes.RUN_CANCELLED, message: `Cancelled on request; ${cancelled}` }));
-        }
-      }
-      if (ending?.kind === 'ended') return ending.result;
-      if (ending?.kind === 'succeeded') {
-        if (!request.sync) return yield* finish(run, 'succeeded');
-        break;
-      }
-      const result = yield* pollStatus<RefreshStatusResult>(run, FunctionNames.getRefreshStatus, { model, refreshId: run.refreshId });
-      if (result?.kind === 'rejected') {
-        // The run ends here, so it must not leave the refresh running in AAS.
-        const rejected = result.error;
-        const ended = yield* cancelAndEnd(run, 'error', 'failed', (cancelled) => ({ code: rejected.code, message: `${rejected.message} ${cancelled}` }));
-        if (ended.kind === 'ended') return ended.result;
-        if (!request.sync) return yield* finish(run, 'succeeded');
-        break;
-      }
-      if (result !== undefined) {
-        run.record(result.refresh);
-        if (TERMINAL_REFRESH_STATUSES.has(result.refresh.status)) {
-          if (result.refresh.status !== 'succeeded') return yield* finish(run, 'failed', refreshFailure(result.refresh));
-          run.log('refresh.succeeded', { refreshId: run.refreshId, statusCalls: run.progress.statusCalls });
-          if (!request.sync) return yield* finish(run, 'succeeded');
-          break;
-        }
-      }
-      if (run.countPoll() && !run.cancelRequest().isCompleted) return run.continueAsNew('pollRefresh');
-    }
-    const sync = yield* callPatiently<SubmitSyncResult>(run, FunctionNames.submitSync, { model }, { cancellable: false, untilDeadline: true });
-    if (sync.status === 'failed') return yield* finish(run, 'failed', syncFailure(sync.error.message, sync.error.code));
-    if (sync.value.kind === 'rejected') return yield* finish(run, 'failed', syncFailure(sync.value.error.message, sync.value.error.code));
-    run.startSync(sync.value.operationId);
+    const refreshed = yield* pollRefreshPhase(run);
+    if (!refreshed.next) return yield* endPhase(run, refreshed);
+    if (!run.request.sync) return yield* finish(run, 'succeeded');
+    const syncStarted = yield* startSyncPhase(run);
+    if (!syncStarted.next) return yield* endPhase(run, syncStarted);
   }
+  return yield* endPhase(run, yield* pollSyncPhase(run));
+}
 
-  // Sync phase: the refresh succeeded; replicas are catching up.
+function* endPhase(run: RunState, ended: Ended): Step<RunResult | undefined> {
+  if ('continuedAsNew' in ended) return undefined;
+  return yield* finish(run, ended.outcome, ended.error);
+}
+
+/** Waits for the run that went first on the model, then submits (or adopts) the refresh. */
+function* startPhase(run: RunState): Step<PhaseOutcome> {
+  if (run.predecessorRunId !== undefined) {
+    const waited = yield* waitForPredecessor(run, run.predecessorRunId);
+    if (waited !== undefined) return endWith(waited.outcome, waited.error);
+  }
+  const submitted = yield* submitPhase(run);
+  if (submitted.ended) return endWith(submitted.outcome, submitted.error);
+  run.startPolling(submitted.refreshId, submitted.adopted);
+  return goOn;
+}
+
+/**
+ * Polls the refresh until it ends, cancelling it on request, at the deadline or when its status
+ * cannot be read any more. `next`: it succeeded (also when a cancel came too late).
+ */
+function* pollRefreshPhase(run: RunState): Step<PhaseOutcome> {
+  const { request } = run;
+  for (;;) {
+    const timing = run.pollTiming();
+    let ending: Ending | undefined;
+    if (timing.remainingMs <= 0) {
+      const blind = run.identityTrouble();
+      ending = yield* cancelAndEnd(run, 'deadline', 'timedOut', (cancelled) =>
+        blind === undefined
+          ? { code: ErrorCodes.RUN_TIMED_OUT, message: `The refresh did not finish within ${request.timeoutMs / 1000} s; ${cancelled}` }
+          : // The run could not see the refresh: say what to fix, with the identity's own code.
+            { code: blind.code, message: `The run could not read the refresh's status until the deadline (${request.timeoutMs / 1000} s) because of this app's identity: ${blind.message} Fix that; ${cancelled}` },
+      );
+    } else {
+      const woke = yield* waitOrCancel(run, run.at(Math.max(nextPollDelayMs(timing, request.polling), run.minNextDelayMs)));
+      run.minNextDelayMs = 0;
+      if (woke === 'cancelled') {
+        ending = yield* cancelAndEnd(run, 'request', 'cancelled', (cancelled) => ({ code: ErrorCodes.RUN_CANCELLED, message: `Cancelled on request; ${cancelled}` }));
+      }
+    }
+    if (ending !== undefined) return ending;
+    const result = yield* pollStatus(run, 'getRefreshStatus', { target: run.target, refreshId: run.refreshId });
+    if (result?.kind === 'rejected') {
+      // The run ends here, so it must not leave the refresh running in the service.
+      const rejected = result.error;
+      return yield* cancelAndEnd(run, 'error', 'failed', (cancelled) => ({ code: rejected.code, message: `${rejected.message} ${cancelled}` }));
+    }
+    if (result !== undefined) {
+      run.record(result.refresh);
+      if (TERMINAL_REFRESH_STATUSES.has(result.refresh.status)) {
+        if (result.refresh.status !== 'succeeded') return endWith('failed', refreshFailure(run, result.refresh));
+        run.log('refresh.succeeded', { refreshId: run.refreshId, statusCalls: run.statusCalls });
+        return goOn;
+      }
+    }
+    if (run.countPoll() && !run.cancelRequest().isCompleted) return run.continueAsNew('pollRefresh');
+  }
+}
+
+/** Asks the service to sync the replicas (the refresh succeeded). */
+function* startSyncPhase(run: RunState): Step<PhaseOutcome> {
+  const sync = yield* callPatiently(run, 'submitSync', { target: run.target }, { cancellable: false, untilDeadline: true });
+  if (sync.status === 'failed') return endWith('failed', syncFailure(sync.error.message, sync.error.code));
+  if (sync.value.kind === 'rejected') return endWith('failed', syncFailure(sync.value.error.message, sync.value.error.code));
+  run.startSync(sync.value.operationId);
+  return goOn;
+}
+
+/** Sync phase: the refresh succeeded; replicas are catching up. */
+function* pollSyncPhase(run: RunState): Step<Ended> {
+  const { request } = run;
   for (;;) {
     const remainingMs = run.remainingMs();
     if (remainingMs <= 0) {
-      return yield* finish(run, 'timedOut', { code: ErrorCodes.RUN_TIMED_OUT, message: 'The refresh succeeded but the replica sync did not finish before the deadline.' });
+      return endWith('timedOut', { code: ErrorCodes.RUN_TIMED_OUT, message: 'The refresh succeeded but the replica sync did not finish before the deadline.' });
     }
     const delay = Math.max(nextSyncPollDelayMs(run.elapsedMs(), request.polling, remainingMs), run.minNextDelayMs);
     const woke = yield* waitOrCancel(run, run.at(delay));
     run.minNextDelayMs = 0;
     if (woke === 'cancelled') {
-      return yield* finish(run, 'cancelled', { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request during the replica sync; the refresh had succeeded and AAS syncs cannot be cancelled.' });
+      return endWith('cancelled', { code: ErrorCodes.RUN_CANCELLED, message: `Cancelled on request during the replica sync; the refresh had succeeded and ${run.label} syncs cannot be cancelled.` });
     }
-    const result = yield* pollStatus<SyncStatusResult>(run, FunctionNames.getSyncStatus, { model, operationId: run.progress.syncOperationId });
-    if (result?.kind === 'rejected') return yield* finish(run, 'failed', syncFailure(result.error.message, result.error.code));
+    const result = yield* pollStatus(run, 'getSyncStatus', { target: run.target, operationId: run.syncOperationId });
+    if (result?.kind === 'rejected') return endWith('failed', syncFailure(result.error.message, result.error.code));
     if (result !== undefined) {
-      run.progress.syncState = result.syncState;
-      run.progress.syncDetails = result.details ?? null;
-      if (result.syncState === 2) return yield* finish(run, 'succeeded');
-      if (result.syncState === 3) return yield* finish(run, 'failed', syncFailure(result.details ?? 'AAS reported syncstate 3 (failed) without details.'));
+      const sync = readSyncStatus(result);
+      run.recordSync(sync.status, sync.serviceState, result.details ?? null);
+      if (sync.status === 'succeeded') return endWith('succeeded');
+      if (sync.status === 'failed') {
+        return endWith('failed', syncFailure(result.details ?? `${run.label} reported the sync failed (${String(sync.serviceState ?? 'failed')}) without details.`));
+      }
     }
     if (run.countPoll() && (run.cancelTooLate || !run.cancelRequest().isCompleted)) return run.continueAsNew('pollSync');
   }
@@ -268,33 +305,28 @@ type SubmitOutcome = { ended: false; refreshId: string; adopted: boolean } | { e
 
 /** Looks at the model, then submits; waits for a busy model when asked to. */
 function* submitPhase(run: RunState): Step<SubmitOutcome> {
-  const { request, model } = run;
+  const { request, target } = run;
   const patiently = { cancellable: true, untilDeadline: true } as const;
   for (let busyWaits = 0; ; busyWaits += 1) {
     if (run.remainingMs() <= 0) {
       return { ended: true, outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: 'The deadline passed before a refresh could be submitted; nothing was submitted.' } };
     }
-    const inspected = yield* callPatiently<InspectModelResult>(run, FunctionNames.inspectModel, { model, refresh: request.refresh } satisfies InspectModelInput, patiently);
+    const inspected = yield* callPatiently(run, 'inspectModel', { target, refresh: request.refresh }, patiently);
     if (inspected.status !== 'done') return endedBeforeSubmit(inspected);
     if (inspected.value.kind === 'rejected') return { ended: true, outcome: 'failed', error: inspected.value.error };
     const snapshot = inspected.value;
-    run.progress.expectedDurationMs = snapshot.expectedDurationMs;
+    run.expectDuration(snapshot.expectedDurationMs);
 
     let busy: { activeRefreshId?: string; message: string };
     if (snapshot.activeRefreshId !== undefined) {
-      busy = { activeRefreshId: snapshot.activeRefreshId, message: `AAS is already running refresh ${snapshot.activeRefreshId} on this model.` };
+      busy = { activeRefreshId: snapshot.activeRefreshId, message: `${run.label} is already running refresh ${snapshot.activeRefreshId} on this model.` };
     } else {
       const notBefore = new Date(run.now() - SUBMIT_CLOCK_SKEW_MS).toISOString();
-      const submitted = yield* callPatiently<SubmitRefreshResult>(
-        run,
-        FunctionNames.submitRefresh,
-        { model, refresh: request.refresh, knownRefreshIds: snapshot.knownRefreshIds, notBefore } satisfies SubmitRefreshInput,
-        patiently,
-      );
+      const submitted = yield* callPatiently(run, 'submitRefresh', { target, refresh: request.refresh, knownRefreshIds: snapshot.knownRefreshIds, notBefore }, patiently);
       if (submitted.status === 'cancelled' && submitted.afterFailedAttempt) {
-        // A failed attempt may have reached AAS (its answer lost): a refresh that appeared since
-        // the snapshot is taken as ours and cancelled like any other (the poll loop sees the cancel).
-        const looked = yield* callPatiently<InspectModelResult>(run, FunctionNames.inspectModel, { model }, { cancellable: false, untilDeadline: false });
+        // A failed attempt may have reached the service (its answer lost): a refresh that appeared
+        // since the snapshot is taken as ours and cancelled like any other (the poll loop sees the cancel).
+        const looked = yield* callPatiently(run, 'inspectModel', { target }, { cancellable: false, untilDeadline: false });
         const appeared = looked.status === 'done' && looked.value.kind === 'inspected' ? looked.value.activeRefreshId : undefined;
         if (appeared !== undefined && !snapshot.knownRefreshIds.includes(appeared)) return { ended: false, refreshId: appeared, adopted: true };
       }
@@ -309,7 +341,7 @@ function* submitPhase(run: RunState): Step<SubmitOutcome> {
     if (request.onConflict === 'fail') return { ended: true, outcome: 'failed', error: busyError };
     const delay = conflictWaitMs(busyWaits, request.polling, run.remainingMs());
     if (delay <= 0) return { ended: true, outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `The model was still busy at the deadline. ${busy.message}` } };
-    run.progress.phase = 'waiting';
+    run.enterPhase('waiting');
     run.noteIssue(busyError);
     if ((yield* waitOrCancel(run, run.at(delay))) === 'cancelled') return cancelledBeforeSubmit();
   }
@@ -323,15 +355,15 @@ function endedBeforeSubmit(called: { status: 'failed'; error: RunError } | { sta
 
 /** Waits (durable timers) until the run of this app that went first on the model has ended. */
 function* waitForPredecessor(run: RunState, predecessorRunId: string): Step<{ outcome: RunOutcome; error: RunError } | undefined> {
-  const { context, request } = run;
+  const { request } = run;
   for (let checks = 0; ; checks += 1) {
-    const state = yield* attempt<RunStateResult>(context.df.callActivityWithRetry(FunctionNames.getRunState, submitRetryOptions(), { runId: predecessorRunId }));
+    const state = yield* attempt<ActivityResult<'getRunState'>>(activity(run, 'getRunState', { runId: predecessorRunId }, submitRetryOptions()));
     if (!state.ok) return { outcome: 'failed', error: state.error };
     if (state.value.ended) return undefined;
     const busy: RunError = { code: ErrorCodes.MODEL_BUSY, message: `Waiting for run ${predecessorRunId} of this app to finish with the model.` };
     const delay = conflictWaitMs(checks, request.polling, run.remainingMs());
     if (delay <= 0) return { outcome: 'timedOut', error: { code: ErrorCodes.RUN_TIMED_OUT, message: `Run ${predecessorRunId} was still refreshing the model at the deadline.` } };
-    run.progress.phase = 'waiting';
+    run.enterPhase('waiting');
     run.noteIssue(busy);
     if ((yield* waitOrCancel(run, run.at(delay))) === 'cancelled') {
       return { outcome: 'cancelled', error: { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request before a refresh was submitted.' } };
@@ -365,83 +397,70 @@ function* waitOrCancel(run: RunState, fireAt: Date): Step<'fired' | 'cancelled'>
   return 'fired';
 }
 
-type Ending = { kind: 'ended'; result: RunResult } | { kind: 'succeeded' };
+/** How a cancel ended the refresh phase: the run ends, or the refresh had succeeded (`next`). */
+type Ending = PhaseOutcome;
 
 /**
  * After any cancel (on request, at the deadline, after an error), reads the refresh once more and
- * ends on AAS's last word: a refresh that had already succeeded is a success (the cancel came too
- * late; the caller syncs as asked), one that had failed is that failure, otherwise the intended
- * outcome, with the objects' final statuses.
+ * ends on the service's last word: a refresh that had already succeeded is a success (the cancel
+ * came too late; the caller syncs as asked), one that had failed is that failure, otherwise the
+ * intended outcome, with the objects' final statuses.
  */
 function* cancelAndEnd(run: RunState, why: 'deadline' | 'request' | 'error', intended: RunOutcome, errorFor: (cancelled: string) => RunError): Step<Ending> {
-  const cancelled = yield* cancelInAas(run, why);
-  const last = yield* pollStatus<RefreshStatusResult>(run, FunctionNames.getRefreshStatus, { model: run.model, refreshId: run.refreshId });
+  const cancelled = yield* cancelInService(run, why);
+  const last = yield* pollStatus(run, 'getRefreshStatus', { target: run.target, refreshId: run.refreshId });
   if (last?.kind === 'status') {
     run.record(last.refresh);
     if (last.refresh.status === 'succeeded') {
       const late = why === 'request' ? 'The cancel came too late' : why === 'deadline' ? 'The deadline came too late' : 'The status call failed too late';
-      run.cancelTooLate = true;
-      Object.assign(run.progress, { cancelling: undefined, note: `${late}: AAS had already finished refresh ${run.refreshId} successfully${run.request.sync ? '; the replicas are synced as asked' : ''}.` });
-      run.publish();
-      run.log('refresh.succeeded', { refreshId: run.refreshId, statusCalls: run.progress.statusCalls, lateCancel: why });
-      return { kind: 'succeeded' };
+      run.cancelCameTooLate(`${late}: ${run.label} had already finished refresh ${run.refreshId} successfully${run.request.sync ? '; the replicas are synced as asked' : ''}.`);
+      run.log('refresh.succeeded', { refreshId: run.refreshId, statusCalls: run.statusCalls, lateCancel: why });
+      return goOn;
     }
-    if (last.refresh.status === 'failed') return { kind: 'ended', result: yield* finish(run, 'failed', refreshFailure(last.refresh)) };
+    if (last.refresh.status === 'failed') return endWith('failed', refreshFailure(run, last.refresh));
   }
-  return { kind: 'ended', result: yield* finish(run, intended, errorFor(cancelled)) };
+  return endWith(intended, errorFor(cancelled));
 }
 
-/** Cancels the run's refresh in AAS; returns what happened, in words for the run's error message. */
-function* cancelInAas(run: RunState, why: 'deadline' | 'request' | 'error'): Step<string> {
+/** Cancels the run's refresh in the service; returns what happened, in words for the run's error message. */
+function* cancelInService(run: RunState, why: 'deadline' | 'request' | 'error'): Step<string> {
   // Shown while the cancel is in flight (it may wait out throttling): no poll is due any more.
-  Object.assign(run.progress, { cancelling: why, nextPollAt: undefined });
-  run.publish();
+  run.startCancelling(why);
   // The cancel must happen even past the deadline, and a cancel request cannot interrupt it.
-  const cancelled = yield* callPatiently<CancelRefreshResult>(
-    run,
-    FunctionNames.cancelRefresh,
-    { model: run.model, refreshId: run.refreshId },
-    { cancellable: false, untilDeadline: false },
-  );
+  const cancelled = yield* callPatiently(run, 'cancelRefresh', { target: run.target, refreshId: run.refreshId }, { cancellable: false, untilDeadline: false });
   const outcome: Exclude<CancelRefreshResult, Throttled> = cancelled.status === 'done' ? cancelled.value : { kind: 'rejected', error: cancelled.error };
+  const label = run.label;
   switch (outcome.kind) {
     case 'cancelled':
-      run.progress.aasStatus = 'cancelled';
+      run.recordCancelled();
       run.log('refresh.cancelled', { refreshId: run.refreshId, why });
-      return 'the AAS refresh was cancelled.';
+      return `the ${label} refresh was cancelled.`;
     case 'notRunning':
       run.log('refresh.cancelled', { refreshId: run.refreshId, why, alreadyEnded: true });
-      return `the AAS refresh had already ended (${outcome.message}).`;
+      return `the ${label} refresh had already ended (${outcome.message}).`;
     case 'unknown':
-      run.log('refresh.cancelled', { refreshId: run.refreshId, why, unknownToAas: true });
-      return `AAS does not know refresh ${run.refreshId} (it may have lost it, for example in a restart), so there was nothing to cancel (${outcome.message}).`;
+      run.log('refresh.cancelled', { refreshId: run.refreshId, why, unknownToService: true });
+      return `${label} does not know refresh ${run.refreshId} (it may have lost it, for example in a restart), so there was nothing to cancel (${outcome.message}).`;
     case 'rejected':
-      run.noteIssue({ code: outcome.error.code, message: `Cancelling refresh ${run.refreshId} in AAS failed: ${outcome.error.message}` });
+      run.noteIssue({ code: outcome.error.code, message: `Cancelling refresh ${run.refreshId} in ${label} failed: ${outcome.error.message}` });
       run.log('refresh.cancelFailed', { refreshId: run.refreshId, why, code: outcome.error.code }, 'warn');
-      return `cancelling the AAS refresh failed (${outcome.error.code}: ${outcome.error.message}); check it in AAS.`;
+      return `cancelling the ${label} refresh failed (${outcome.error.code}: ${outcome.error.message}); check it in ${label}.`;
   }
 }
 
 function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunResult> {
   const { context, request } = run;
-  const endedAt = context.df.currentUtcDateTime.toISOString();
   // The outcome is decided: show it now, and free the model (the API treats a run with an outcome
   // as ended), not only after the callback, whose retries may take minutes.
-  Object.assign(run.progress, { outcome: status, error, endedAt, nextPollAt: undefined });
-  run.publish();
-  run.log(`run.${status}`, { refreshId: run.progress.refreshId ?? '', code: error?.code ?? '', statusCalls: run.progress.statusCalls }, status === 'succeeded' ? 'info' : 'warn');
-  const { phase: _phase, nextPollAt: _next, outcome: _outcome, objectsTruncated: _truncated, cancelling: _cancelling, ...progress } = run.progress;
-  const result: RunResult = { ...progress, status, endedAt, error };
-  if (request.refresh.commitMode === 'partialBatch' && status === 'failed' && progress.objects.length > 0) {
-    result.committedObjects = progress.objects.filter((object) => object.status.toLowerCase() === 'succeeded');
-  }
+  const result = run.decide(status, error);
+  run.log(`run.${status}`, { refreshId: result.refreshId ?? '', code: error?.code ?? '', statusCalls: result.statusCalls }, status === 'succeeded' ? 'info' : 'warn');
   if (request.callbackUrl !== undefined) {
     const body: AdfCallbackBody = {
       Output: { runId: context.df.instanceId, ...result },
       StatusCode: status === 'succeeded' ? '200' : status === 'timedOut' ? '504' : '500',
       ...(error === undefined ? {} : { Error: { ErrorCode: error.code, Message: error.message } }),
     };
-    const sent = yield* attempt<CallbackResult>(context.df.callActivityWithRetry(FunctionNames.sendCallback, callbackRetryOptions(), { url: request.callbackUrl, body }));
+    const sent = yield* attempt<ActivityResult<'sendCallback'>>(activity(run, 'sendCallback', { url: request.callbackUrl, body }, callbackRetryOptions()));
     const report: CallbackReport = !sent.ok
       ? { delivered: false, error: sent.error.message }
       : sent.value.delivered
@@ -454,10 +473,10 @@ function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunR
   return result;
 }
 
-function refreshFailure(refresh: RefreshDetails): RunError {
+function refreshFailure(run: RunState, refresh: RefreshDetails): RunError {
   const details = refresh.messages.map((message) => message.message).filter((text) => text.length > 0);
   const failedObjects = refresh.objects.filter((object) => object.status.toLowerCase() === 'failed').map((object) => (object.partition === undefined ? object.table : `${object.table}/${object.partition}`));
-  const parts = [`AAS refresh ${refresh.refreshId} ended ${refresh.status}.`];
+  const parts = [`${run.label} refresh ${refresh.refreshId} ended ${refresh.status}.`];
   if (failedObjects.length > 0) parts.push(`Failed objects: ${failedObjects.join(', ')}.`);
   if (details.length > 0) parts.push(details.join(' '));
   const code: ErrorCode = refresh.status === 'cancelled' ? ErrorCodes.REFRESH_CANCELLED : refresh.status === 'timedOut' ? ErrorCodes.RUN_TIMED_OUT : ErrorCodes.REFRESH_FAILED;
@@ -469,40 +488,58 @@ function syncFailure(detail: string, cause?: ErrorCode): RunError {
   return { code: ErrorCodes.SYNC_FAILED, message: `The refresh succeeded but the replica sync failed${suffix}: ${detail}` };
 }
 
-/** The run's progress and its bookkeeping, published as custom status on every change of step. */
+/**
+ * The run's progress and its bookkeeping. Every change to the progress goes through a method
+ * here, which publishes it as custom status: nothing else writes `progress`.
+ */
 class RunState {
   readonly request: RunRequest;
-  readonly progress: RunProgress;
+  readonly target: RefreshTarget;
+  readonly predecessorRunId?: string;
+  readonly isFirstExecution: boolean;
+  private readonly progress: RunProgress;
   resumeAt: CarriedState['resumeAt'];
   minNextDelayMs: number;
   private pollingSince: number;
   private polls = 0;
   private cancelTask?: Task;
-  /** A cancel request arrived after AAS had finished the refresh: it has been answered. */
+  /** A cancel request arrived after the service had finished the refresh: it has been answered. */
   cancelTooLate = false;
 
   constructor(
     readonly context: OrchestrationContext,
-    input: OrchestrationInput,
+    rawInput: unknown,
   ) {
-    this.request = input.request;
+    const input = rawInput as OrchestrationInput;
+    // Inputs written before the backend port have no `backend`: AAS.
+    const request = readRunRequest(input.request);
+    if (request === undefined) throw new Error('The orchestration input names no refresh target.');
+    this.request = request;
+    this.target = targetOf(request);
+    this.predecessorRunId = input.predecessorRunId;
     const now = context.df.currentUtcDateTime;
     const carried = input.carried;
+    this.isFirstExecution = carried === undefined;
     // A copy: the input belongs to the replay machinery.
     this.progress = carried === undefined ? {
       phase: 'pending',
       startedAt: now.toISOString(),
-      deadline: new Date(now.getTime() + input.request.timeoutMs).toISOString(),
+      deadline: new Date(now.getTime() + request.timeoutMs).toISOString(),
       objects: [],
       messages: [],
       statusCalls: 0,
       executions: 0,
-    } : { ...carried.progress };
+    } : readProgress({ ...carried.progress });
     this.progress.executions += 1;
     this.resumeAt = carried?.resumeAt ?? 'pollRefresh';
     this.pollingSince = carried === undefined ? now.getTime() : Date.parse(carried.pollingSince);
     this.minNextDelayMs = carried?.minNextDelayMs ?? 0;
     this.publish();
+  }
+
+  /** "AAS", "Power BI": how messages name the service. */
+  get label(): string {
+    return backendLabel(this.target.backend);
   }
 
   /** The cancel request, one task per execution (see waitOrCancel). */
@@ -511,12 +548,16 @@ class RunState {
     return this.cancelTask;
   }
 
-  get model(): ModelRef {
-    return { server: this.request.server, model: this.request.model };
-  }
-
   get refreshId(): string {
     return this.progress.refreshId ?? '';
+  }
+
+  get syncOperationId(): string {
+    return this.progress.syncOperationId ?? '';
+  }
+
+  get statusCalls(): number {
+    return this.progress.statusCalls;
   }
 
   now(): number {
@@ -531,6 +572,7 @@ class RunState {
     return this.now() - this.pollingSince;
   }
 
+  /** When the next poll (or wait) fires, capped at the deadline; shown as nextPollAt. */
   at(delayMs: number): Date {
     const fireAt = Math.min(this.now() + delayMs, Date.parse(this.progress.deadline));
     this.progress.nextPollAt = new Date(fireAt).toISOString();
@@ -542,6 +584,18 @@ class RunState {
     return { elapsedMs: this.elapsedMs(), expectedDurationMs: this.progress.expectedDurationMs, remainingMs: this.remainingMs() };
   }
 
+  enterPhase(phase: RunPhase): void {
+    this.progress.phase = phase;
+  }
+
+  expectDuration(expectedDurationMs: number | undefined): void {
+    this.progress.expectedDurationMs = expectedDurationMs;
+  }
+
+  countStatusCall(): void {
+    this.progress.statusCalls += 1;
+  }
+
   startPolling(refreshId: string, adopted: boolean): void {
     Object.assign(this.progress, { phase: 'refreshing', refreshId, adopted, lastIssue: undefined });
     this.pollingSince = this.now();
@@ -550,7 +604,7 @@ class RunState {
   }
 
   startSync(operationId: string): void {
-    Object.assign(this.progress, { phase: 'syncing', syncOperationId: operationId, syncState: 0, lastIssue: undefined });
+    Object.assign(this.progress, { phase: 'syncing', syncOperationId: operationId, syncStatus: 'running' satisfies SyncStatus, lastIssue: undefined });
     this.resumeAt = 'pollSync';
     this.pollingSince = this.now();
     this.polls = 0;
@@ -560,7 +614,7 @@ class RunState {
 
   record(refresh: RefreshDetails): void {
     Object.assign(this.progress, {
-      aasStatus: refresh.status,
+      refreshStatus: refresh.status,
       refreshStartTime: refresh.startTime,
       refreshEndTime: refresh.endTime,
       objects: refresh.objects,
@@ -571,9 +625,42 @@ class RunState {
     this.publish();
   }
 
+  recordSync(status: SyncStatus, serviceState: number | string | undefined, details: string | null): void {
+    Object.assign(this.progress, { syncStatus: status, syncServiceState: serviceState, syncDetails: details });
+  }
+
+  startCancelling(why: 'deadline' | 'request' | 'error'): void {
+    Object.assign(this.progress, { cancelling: why, nextPollAt: undefined });
+    this.publish();
+  }
+
+  recordCancelled(): void {
+    this.progress.refreshStatus = 'cancelled';
+  }
+
+  /** The refresh had succeeded before the cancel reached the service: the run goes on as a success. */
+  cancelCameTooLate(note: string): void {
+    this.cancelTooLate = true;
+    Object.assign(this.progress, { cancelling: undefined, note });
+    this.publish();
+  }
+
+  /** Records and shows the outcome; returns the run's result (the callback report is added after). */
+  decide(status: RunOutcome, error?: RunError): RunResult {
+    const endedAt = this.context.df.currentUtcDateTime.toISOString();
+    Object.assign(this.progress, { outcome: status, error, endedAt, nextPollAt: undefined });
+    this.publish();
+    const { phase: _phase, nextPollAt: _next, outcome: _outcome, objectsTruncated: _truncated, cancelling: _cancelling, ...progress } = this.progress;
+    const result: RunResult = { ...progress, status, endedAt, error };
+    if (this.request.refresh.commitMode === 'partialBatch' && status === 'failed' && progress.objects.length > 0) {
+      result.committedObjects = progress.objects.filter((object) => object.status.toLowerCase() === 'succeeded');
+    }
+    return result;
+  }
+
   /**
-   * A Retry-After is honoured up to POLL_MAX_INTERVAL_SECONDS: AAS (or a proxy) asking for a day
-   * must not park a run that AAS may finish in seconds.
+   * A Retry-After is honoured up to POLL_MAX_INTERVAL_SECONDS: the service (or a proxy) asking for
+   * a day must not park a run that the service may finish in seconds.
    */
   cappedRetryAfter(retryAfterMs: number): number {
     return Math.min(Math.max(0, retryAfterMs), this.request.polling.maxIntervalMs);
@@ -582,7 +669,7 @@ class RunState {
   /** The last issue, when it is this app's identity failing (the status calls cannot see the refresh). */
   identityTrouble(): RunError | undefined {
     const issue = this.progress.lastIssue;
-    return issue !== undefined && (issue.code.startsWith('AUTH_') || issue.code === ErrorCodes.AAS_UNAUTHORIZED) ? issue : undefined;
+    return issue !== undefined && isIdentityProblem(issue.code) ? issue : undefined;
   }
 
   noteIssue(issue: RunError): void {
@@ -597,10 +684,10 @@ class RunState {
     return this.polls >= MAX_POLLS_PER_EXECUTION;
   }
 
-  continueAsNew(resumeAt: CarriedState['resumeAt']): undefined {
+  continueAsNew(resumeAt: CarriedState['resumeAt']): Ended {
     const carried: CarriedState = { progress: this.progress, resumeAt, pollingSince: new Date(this.pollingSince).toISOString(), minNextDelayMs: this.minNextDelayMs };
     this.context.df.continueAsNew({ request: this.request, carried } satisfies OrchestrationInput);
-    return undefined;
+    return { next: false, continuedAsNew: true };
   }
 
   publish(): void {
@@ -609,7 +696,7 @@ class RunState {
 
   log(event: string, attributes: Record<string, string | number | boolean>, level: 'info' | 'warn' = 'info'): void {
     if (this.context.df.isReplaying) return;
-    const entry = { instanceId: this.context.df.instanceId, server: this.request.server, model: this.request.model, ...attributes };
+    const entry = { instanceId: this.context.df.instanceId, ...targetAttributes(this.target), ...attributes };
     logEvent(this.context, level, event, entry);
   }
 }

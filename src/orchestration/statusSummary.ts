@@ -1,10 +1,10 @@
-import type { RefreshMessage, RefreshObjectStatus } from '../backends/aas/types';
+import type { RefreshMessage, RefreshObjectStatus } from '../refresh/types';
 import type { RunError, RunProgress } from './contracts';
 
 /**
  * The Durable extension refuses a custom status over 16 KB, counted as UTF-16 bytes of its JSON
  * (DurableOrchestrationContext.SetCustomStatus: MaxCustomStatusPayloadSizeInKB = 16), and the
- * orchestration fails. Everything in a run's status that AAS supplies (object names, statuses,
+ * orchestration fails. Everything in a run's status that the service supplies (object names, statuses,
  * messages, ids, sync details) can be of any length, so while a run is going its custom status
  * carries clipped text, the first objects and messages that fit, and a count per status; the
  * finished run's output carries them all.
@@ -81,7 +81,8 @@ export function compactProgress(progress: RunProgress): RunProgress {
   const base: RunProgress = dropUndefined({
     ...progress,
     refreshId: clipOptional(progress.refreshId, SHORT_LIMIT),
-    aasStatus: clipOptional(progress.aasStatus, SHORT_LIMIT) as RunProgress['aasStatus'],
+    refreshStatus: clipOptional(progress.refreshStatus, SHORT_LIMIT) as RunProgress['refreshStatus'],
+    syncServiceState: typeof progress.syncServiceState === 'string' ? clipText(progress.syncServiceState, SHORT_LIMIT) : progress.syncServiceState,
     refreshStartTime: clipOptional(progress.refreshStartTime, SHORT_LIMIT),
     refreshEndTime: clipOptional(progress.refreshEndTime, SHORT_LIMIT),
     syncOperationId: clipOptional(progress.syncOperationId, SHORT_LIMIT),
@@ -127,7 +128,8 @@ export function compactProgress(progress: RunProgress): RunProgress {
     statusCalls: progress.statusCalls,
     executions: progress.executions,
     nextPollAt: progress.nextPollAt,
-    syncState: progress.syncState,
+    syncStatus: progress.syncStatus,
+    syncServiceState: typeof progress.syncServiceState === 'number' ? progress.syncServiceState : undefined,
     lastIssue: clipError(progress.lastIssue, 40),
     outcome: progress.outcome,
     error: clipError(progress.error, 40),

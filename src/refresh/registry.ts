@@ -14,6 +14,15 @@ export interface BackendRegistry {
   get<N extends BackendName>(name: N): RefreshBackend<TargetOf<N>>;
 }
 
+/**
+ * An adapter as the registry holds it. A `RefreshBackend<AasTarget>` takes only AAS targets, so it
+ * is not a `RefreshBackend<RefreshTarget>`; the registry hands each adapter only targets of its own
+ * backend (forTarget picks by `target.backend`), which makes this widening safe.
+ */
+export function registered<T extends RefreshTarget>(backend: RefreshBackend<T>): RefreshBackend {
+  return backend as unknown as RefreshBackend;
+}
+
 export function createBackendRegistry(backends: readonly RefreshBackend[]): BackendRegistry {
   const byName = new Map<BackendName, RefreshBackend>();
   for (const backend of backends) {

@@ -83,8 +83,8 @@ export type SyncStatus = (typeof SYNC_STATUSES)[number];
 export interface SyncDetails {
   operationId: string;
   status: SyncStatus;
-  /** The service's own state in its words, for people (AAS: "syncstate 0 (replicating)"). */
-  serviceState?: string;
+  /** The service's own state as it reported it (AAS: the syncstate number; Power BI: scaleOutStatus). */
+  serviceState?: number | string;
   details?: string | null;
 }
 
@@ -99,4 +99,14 @@ export interface SubmittedSync {
   /** Undefined when the answer named none. Power BI answers at once and has no operation id: the adapter makes one. */
   operationId?: string;
   serviceRequestId?: string;
+}
+
+/**
+ * What is wrong with a refresh type, in words, or undefined when it is one of REFRESH_TYPES.
+ * The one place that refuses `add`: neither AAS's nor Power BI's REST API takes it.
+ */
+export function refreshTypeProblem(type: string): string | undefined {
+  if (type.toLowerCase() === 'add') return `type "add" is not supported by the AAS and Power BI refresh REST APIs; use ${REFRESH_TYPES.join(', ')}`;
+  if (!(REFRESH_TYPES as readonly string[]).includes(type)) return `type "${type.slice(0, 64)}" is not one of ${REFRESH_TYPES.join(', ')}`;
+  return undefined;
 }

@@ -58,7 +58,7 @@ describe('server and model names: the same schema on every route', () => {
   });
 
   it('accepts a valid history query and a list query without filters', () => {
-    expect(parseHistoryQuery(new URLSearchParams({ server, model: 'Sales 📈' }), config)).toEqual({ ok: true, value: { server, model: 'Sales 📈' } });
+    expect(parseHistoryQuery(new URLSearchParams({ server, model: 'Sales 📈' }), config)).toEqual({ ok: true, value: { backend: 'aas', server, model: 'Sales 📈' } });
     expect(parseListQuery(new URLSearchParams(''), config)).toEqual({ ok: true, value: { limit: 50 } });
     expect(parseListQuery(new URLSearchParams('limit=200&status=cancelling&code=key'), config)).toEqual({ ok: true, value: { limit: 200, status: 'cancelling' } });
   });

@@ -16,6 +16,7 @@ describe('refresh request schema', () => {
     expect(parsed).toEqual({
       ok: true,
       request: {
+        backend: 'aas',
         server,
         model: 'Sales',
         refresh: { type: 'automatic', commitMode: 'transactional', maxParallelism: 10, retryCount: 0, objects: [] },
@@ -91,7 +92,7 @@ describe('refresh request schema', () => {
 
   it('keeps a well-formed surrogate pair (an emoji) and distinct partitions of one table', () => {
     const parsed = parseRunRequest({ server, model: 'Sales \ud83d\udcc8', objects: [{ table: 'F', partition: 'F 2025' }, { table: 'F', partition: 'F 2026' }, { table: 'G' }] }, config, 'http');
-    expect(parsed.ok && parsed.request.model).toBe('Sales 📈');
+    expect(parsed.ok && parsed.request.backend === 'aas' && parsed.request.model).toBe('Sales 📈');
     expect(parsed.ok && parsed.request.refresh.objects).toHaveLength(3);
   });
 

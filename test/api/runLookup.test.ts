@@ -1,14 +1,17 @@
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { findActiveRun, runStartedAt } from '../../src/api/runLookup';
 import { toRunView } from '../../src/api/runView';
-import type { OrchestrationInput, RunProgress, RunRequest } from '../../src/orchestration/contracts';
+import type { LegacyRunRequest, OrchestrationInput, RunProgress } from '../../src/orchestration/contracts';
+import type { AasTarget } from '../../src/refresh/target';
 
 // Azure Storage's tracking store overwrites an instance's CreatedTime with the start of each new
 // execution (continueAsNew): a long run then looks newer than the runs queued behind it. The
 // app orders runs by their own start, carried in the input and shown in the custom status.
 
 const server = 'asazure://westeurope.asazure.windows.net/myserver';
-const request = (model: string): RunRequest => ({
+const sales: AasTarget = { backend: 'aas', server, model: 'Sales' };
+// As stored before the backend port (no `backend`): such runs still hold their model.
+const request = (model: string): LegacyRunRequest => ({
   server,
   model,
   refresh: { type: 'full', commitMode: 'transactional', maxParallelism: 10, retryCount: 0, objects: [] },
@@ -45,21 +48,21 @@ describe('run order', () => {
   const queued = status('b-queued', { createdTime: '2026-01-05T11:00:00.000Z', startedAt: '2026-01-05T11:00:01.000Z' });
 
   it('a new run queues behind the newest run, not behind the one that continued as new', async () => {
-    expect(await findActiveRun(clientListing([longRun, queued]), server, 'Sales')).toBe('b-queued');
-    expect(await findActiveRun(clientListing([queued, longRun]), server, 'Sales')).toBe('b-queued');
+    expect(await findActiveRun(clientListing([longRun, queued]), sales)).toBe('b-queued');
+    expect(await findActiveRun(clientListing([queued, longRun]), sales)).toBe('b-queued');
   });
 
   it('a run queued behind another is newer than it, even when both started in the same millisecond', async () => {
     const same = '2026-01-05T10:00:00.000Z';
     const behind = { ...status('d-behind', { createdTime: same, startedAt: same }), input: { request: request('Sales'), predecessorRunId: 'a-first' } } as DurableOrchestrationStatus;
     const ahead = status('a-first', { createdTime: same, startedAt: same });
-    expect(await findActiveRun(clientListing([behind, ahead]), server, 'Sales')).toBe('d-behind');
-    expect(await findActiveRun(clientListing([ahead, behind]), server, 'Sales')).toBe('d-behind');
+    expect(await findActiveRun(clientListing([behind, ahead]), sales)).toBe('d-behind');
+    expect(await findActiveRun(clientListing([ahead, behind]), sales)).toBe('d-behind');
   });
 
   it('a run not started yet counts from its creation', async () => {
     const pending = status('c-pending', { createdTime: '2026-01-05T12:30:00.000Z' });
-    expect(await findActiveRun(clientListing([longRun, queued, pending]), server, 'Sales')).toBe('c-pending');
+    expect(await findActiveRun(clientListing([longRun, queued, pending]), sales)).toBe('c-pending');
     expect(runStartedAt(pending).toISOString()).toBe('2026-01-05T12:30:00.000Z');
   });
 

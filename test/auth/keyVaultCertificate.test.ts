@@ -1,3 +1,4 @@
+import { AAS_PUBLIC_SCOPE } from '../../src/backends/aas/serverName';
 import { AAS_RESOURCE, PEM_CONTENT_TYPE, PFX_CONTENT_TYPE } from '../../local/emulators/identity/server';
 import { createTestCertificate, type TestCertificate } from '../../local/emulators/identity/certificates';
 import { createTokenProvider } from '../../src/auth';
@@ -27,7 +28,7 @@ const provider = (overrides: Record<string, string>) =>
   createTokenProvider(authConfig(fx.emulator, { AAS_CLIENT_ID: CERT_CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID: userAssigned, ...overrides }), { logger: memoryLogger() });
 
 test('PEM certificate: a signed client assertion gets the AAS token; the user-assigned identity read the vault', async () => {
-  const token = await provider({ KEY_VAULT_SECRET_NAME: 'sp-cert-pem' }).getAasToken();
+  const token = await provider({ KEY_VAULT_SECRET_NAME: 'sp-cert-pem' }).getToken(AAS_PUBLIC_SCOPE);
   expect(fx.issuer.verify(token, AAS_RESOURCE).ok).toBe(true);
   expect(claimsOf(token)).toMatchObject({ appid: CERT_CLIENT_ID, tid: fx.emulator.tenantId });
   expect(fx.emulator.requests.find((r) => r.kind === 'managedIdentity')?.detail.client_id).toBe(userAssigned);
@@ -35,7 +36,7 @@ test('PEM certificate: a signed client assertion gets the AAS token; the user-as
 });
 
 test('PFX certificate: asks Key Vault again with outContentType application/x-pem-file', async () => {
-  const token = await provider({ KEY_VAULT_SECRET_NAME: 'sp-cert-pfx' }).getAasToken();
+  const token = await provider({ KEY_VAULT_SECRET_NAME: 'sp-cert-pfx' }).getToken(AAS_PUBLIC_SCOPE);
   expect(fx.issuer.verify(token, AAS_RESOURCE).ok).toBe(true);
   expect(fx.emulator.requests.filter((r) => r.kind === 'keyVault' && r.status === 200).map((r) => r.detail.outContentType)).toEqual([undefined, PEM_CONTENT_TYPE]);
 });
@@ -43,7 +44,7 @@ test('PFX certificate: asks Key Vault again with outContentType application/x-pe
 test('a certificate Entra does not know for the service principal is an invalid client', async () => {
   const other = createTestCertificate('someone else');
   fx.emulator.setSecret('sp-cert-other', other.pem, { contentType: PEM_CONTENT_TYPE });
-  const error = await failure(provider({ KEY_VAULT_SECRET_NAME: 'sp-cert-other' }).getAasToken());
+  const error = await failure(provider({ KEY_VAULT_SECRET_NAME: 'sp-cert-other' }).getToken(AAS_PUBLIC_SCOPE));
   expect(error).toMatchObject({ code: ErrorCodes.AUTH_INVALID_CLIENT });
   expect(error.message).toMatch(/certificate/);
 });
@@ -54,13 +55,13 @@ test.each([
   ['garbage', () => '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'],
 ])('an unusable PEM (%s) is AUTH_CERTIFICATE_UNREADABLE', async (_name, pem) => {
   fx.emulator.setSecret('sp-cert-bad', pem(), { contentType: PEM_CONTENT_TYPE });
-  const error = await failure(provider({ KEY_VAULT_SECRET_NAME: 'sp-cert-bad' }).getAasToken());
+  const error = await failure(provider({ KEY_VAULT_SECRET_NAME: 'sp-cert-bad' }).getToken(AAS_PUBLIC_SCOPE));
   expect(error).toMatchObject({ code: ErrorCodes.AUTH_CERTIFICATE_UNREADABLE, retryable: false });
   expect(fx.emulator.count('token')).toBe(0);
 });
 
 test('a user-assigned identity the app does not have: AUTH_MANAGED_IDENTITY_UNAVAILABLE naming MANAGED_IDENTITY_CLIENT_ID', async () => {
-  const error = await failure(provider({ KEY_VAULT_SECRET_NAME: 'sp-cert-pem', MANAGED_IDENTITY_CLIENT_ID: 'dddddddd-0000-4000-8000-000000000000' }).getAasToken());
+  const error = await failure(provider({ KEY_VAULT_SECRET_NAME: 'sp-cert-pem', MANAGED_IDENTITY_CLIENT_ID: 'dddddddd-0000-4000-8000-000000000000' }).getToken(AAS_PUBLIC_SCOPE));
   expect(error).toMatchObject({ code: ErrorCodes.AUTH_MANAGED_IDENTITY_UNAVAILABLE, retryable: false });
   expect(error.message).toMatch(/MANAGED_IDENTITY_CLIENT_ID/);
   expect(fx.emulator.requests.find((r) => r.kind === 'managedIdentity')?.status).toBe(400);

@@ -1,3 +1,4 @@
+import { AAS_PUBLIC_SCOPE } from '../../src/backends/aas/serverName';
 import { AAS_RESOURCE } from '../../local/emulators/identity/server';
 import { VirtualClock } from '../../local/clock';
 import { createTokenProvider } from '../../src/auth';
@@ -24,7 +25,7 @@ const provider = (overrides: Record<string, string> = {}, logger = memoryLogger(
   createTokenProvider(authConfig(fx.emulator, overrides), { now: () => clock.now(), logger });
 
 test('gets an AAS token the AAS emulator accepts: audience, tenant, service principal', async () => {
-  const token = await provider().getAasToken();
+  const token = await provider().getToken(AAS_PUBLIC_SCOPE);
   const check = fx.issuer.verify(token, AAS_RESOURCE);
   expect(check.ok).toBe(true);
   expect(claimsOf(token)).toMatchObject({ aud: 'https://*.asazure.windows.net', tid: fx.emulator.tenantId, appid: SP_CLIENT_ID });
@@ -38,12 +39,12 @@ test('gets an AAS token the AAS emulator accepts: audience, tenant, service prin
 
 test('caches the token until 5 minutes before expiry, and the secret for KEY_VAULT_SECRET_CACHE_SECONDS', async () => {
   const p = provider({ KEY_VAULT_SECRET_CACHE_SECONDS: '600' });
-  const first = await p.getAasToken();
-  expect(await p.getAasToken()).toBe(first);
+  const first = await p.getToken(AAS_PUBLIC_SCOPE);
+  expect(await p.getToken(AAS_PUBLIC_SCOPE)).toBe(first);
   expect(fx.emulator.count('keyVault', 200)).toBe(1);
   expect(fx.emulator.count('token', 200)).toBe(1);
   clock.advanceBy(3599_000 - 4 * 60_000); // a minute into the renewal margin; the secret cache expired too
-  const second = await p.getAasToken();
+  const second = await p.getToken(AAS_PUBLIC_SCOPE);
   expect(second).not.toBe(first);
   expect(fx.emulator.count('keyVault', 200)).toBe(2);
   expect(fx.emulator.count('token', 200)).toBe(2);
@@ -51,7 +52,7 @@ test('caches the token until 5 minutes before expiry, and the secret for KEY_VAU
 
 test('concurrent callers share one Key Vault read and one token request', async () => {
   const p = provider();
-  const tokens = await Promise.all(Array.from({ length: 20 }, () => p.getAasToken()));
+  const tokens = await Promise.all(Array.from({ length: 20 }, () => p.getToken(AAS_PUBLIC_SCOPE)));
   expect(new Set(tokens).size).toBe(1);
   expect(fx.emulator.count('keyVault', 200)).toBe(1);
   expect(fx.emulator.count('token')).toBe(1);
@@ -59,13 +60,13 @@ test('concurrent callers share one Key Vault read and one token request', async 
 
 test('rotation: after the secret changes and the AAS side rejects, invalidate() makes the next token work without a restart', async () => {
   const p = provider({ KEY_VAULT_SECRET_CACHE_SECONDS: '3600' });
-  const before = await p.getAasToken();
+  const before = await p.getToken(AAS_PUBLIC_SCOPE);
   expect(fx.issuer.verify(before, AAS_RESOURCE).ok).toBe(true);
   const rotated = 'rotated-secret-Zz9~0123456789abcdefghijklmnopqr';
   fx.emulator.rotateSecret(fx.emulator.secretName, SP_CLIENT_ID, rotated);
   // The AAS server rejects the old token (e.g. revoked): the caller invalidates and asks again.
   p.invalidate();
-  const after = await p.getAasToken();
+  const after = await p.getToken(AAS_PUBLIC_SCOPE);
   expect(after).not.toBe(before);
   expect(fx.issuer.verify(after, AAS_RESOURCE).ok).toBe(true);
   expect(fx.emulator.count('keyVault', 200)).toBe(2);
@@ -76,11 +77,11 @@ test('rotation in Entra before Key Vault: invalid_client is retryable, and the r
   const p = provider({ KEY_VAULT_SECRET_CACHE_SECONDS: '3600' });
   const newSecret = 'entra-first-secret-Yy8~abcdefghijklmnopqrstuvw';
   fx.emulator.setServicePrincipalSecret(SP_CLIENT_ID, newSecret);
-  const error = await failure(p.getAasToken());
+  const error = await failure(p.getToken(AAS_PUBLIC_SCOPE));
   expect(error).toMatchObject({ code: ErrorCodes.AUTH_INVALID_CLIENT, retryable: true });
   fx.emulator.setSecret(fx.emulator.secretName, newSecret);
   p.invalidate();
-  expect(fx.issuer.verify(await p.getAasToken(), AAS_RESOURCE).ok).toBe(true);
+  expect(fx.issuer.verify(await p.getToken(AAS_PUBLIC_SCOPE), AAS_RESOURCE).ok).toBe(true);
   fx.emulator.rotateSecret(fx.emulator.secretName, SP_CLIENT_ID, SP_SECRET);
 });
 
@@ -88,9 +89,9 @@ test('a failure is not cached: the next call tries again', async () => {
   // (Entra 5xx would not do here: MSAL itself throttles a client for 60 s after a 5xx.)
   const p = provider();
   fx.emulator.faults.keyVaultForbidden = true;
-  expect(await failure(p.getAasToken())).toMatchObject({ code: ErrorCodes.AUTH_KEY_VAULT_FORBIDDEN, retryable: false });
+  expect(await failure(p.getToken(AAS_PUBLIC_SCOPE))).toMatchObject({ code: ErrorCodes.AUTH_KEY_VAULT_FORBIDDEN, retryable: false });
   fx.emulator.faults.keyVaultForbidden = false;
-  expect(fx.issuer.verify(await p.getAasToken(), AAS_RESOURCE).ok).toBe(true);
+  expect(fx.issuer.verify(await p.getToken(AAS_PUBLIC_SCOPE), AAS_RESOURCE).ok).toBe(true);
 });
 
 describe.each<{ name: string; arrange: () => unknown; overrides: Record<string, string>; code: string; retryable: boolean; says: RegExp }>([
@@ -154,7 +155,7 @@ describe.each<{ name: string; arrange: () => unknown; overrides: Record<string, 
   test(`fails with ${code}`, async () => {
     arrange();
     const logger = memoryLogger();
-    const error = await failure(provider(overrides, logger).getAasToken());
+    const error = await failure(provider(overrides, logger).getToken(AAS_PUBLIC_SCOPE));
     expect(error).toMatchObject({ code, retryable });
     expect(error.message).toMatch(says);
     expect(logger.events).toContainEqual(expect.objectContaining({ level: 'warn', event: 'auth.failed', attributes: expect.objectContaining({ code }) }));

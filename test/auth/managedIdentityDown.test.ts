@@ -1,3 +1,4 @@
+import { AAS_PUBLIC_SCOPE } from '../../src/backends/aas/serverName';
 import { createTokenProvider } from '../../src/auth';
 import { ErrorCodes } from '../../src/errors';
 import { authConfig, failure, pointManagedIdentityAt, startFixture, type AuthFixture } from './helpers';
@@ -13,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => fx.emulator.close());
 
 test('keyVault mode: AUTH_MANAGED_IDENTITY_UNAVAILABLE, retryable, and Key Vault is never read', async () => {
-  const error = await failure(createTokenProvider(authConfig(fx.emulator)).getAasToken());
+  const error = await failure(createTokenProvider(authConfig(fx.emulator)).getToken(AAS_PUBLIC_SCOPE));
   expect(error).toMatchObject({ code: ErrorCodes.AUTH_MANAGED_IDENTITY_UNAVAILABLE, retryable: true });
   expect(error.message).toMatch(/system-assigned managed identity.*not answering/);
   expect(fx.emulator.count('keyVault', 200)).toBe(0);
@@ -21,12 +22,12 @@ test('keyVault mode: AUTH_MANAGED_IDENTITY_UNAVAILABLE, retryable, and Key Vault
 });
 
 test('managedIdentity mode: the same code', async () => {
-  const error = await failure(createTokenProvider(authConfig(fx.emulator, { AUTH_MODE: 'managedIdentity' })).getAasToken());
+  const error = await failure(createTokenProvider(authConfig(fx.emulator, { AUTH_MODE: 'managedIdentity' })).getToken(AAS_PUBLIC_SCOPE));
   expect(error).toMatchObject({ code: ErrorCodes.AUTH_MANAGED_IDENTITY_UNAVAILABLE });
 });
 
 test('the endpoint comes back: the next call works', async () => {
   fx.emulator.faults.managedIdentityDown = false;
-  const token = await createTokenProvider(authConfig(fx.emulator)).getAasToken();
+  const token = await createTokenProvider(authConfig(fx.emulator)).getToken(AAS_PUBLIC_SCOPE);
   expect(token.split('.')).toHaveLength(3);
 });

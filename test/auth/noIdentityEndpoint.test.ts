@@ -1,3 +1,4 @@
+import { AAS_PUBLIC_SCOPE } from '../../src/backends/aas/serverName';
 import net from 'node:net';
 import { createTokenProvider } from '../../src/auth';
 import { loadConfig } from '../../src/config/config';
@@ -19,7 +20,7 @@ beforeAll(async () => {
 });
 
 test('no managed identity at all: AUTH_MANAGED_IDENTITY_UNAVAILABLE telling where to enable it', async () => {
-  const error = await failure(createTokenProvider(loadConfig({ AUTH_MODE: 'managedIdentity' }).auth).getAasToken());
+  const error = await failure(createTokenProvider(loadConfig({ AUTH_MODE: 'managedIdentity' }).auth).getToken(AAS_PUBLIC_SCOPE));
   expect(error).toMatchObject({ code: ErrorCodes.AUTH_MANAGED_IDENTITY_UNAVAILABLE });
   expect(error.message).toMatch(/enable the identity on the function app/);
 });

@@ -1,3 +1,4 @@
+import { AAS_PUBLIC_SCOPE } from '../../src/backends/aas/serverName';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +31,7 @@ async function attempt(settings: Record<string, string>): Promise<void> {
   const config = loadConfig(emulators.appSettings(settings));
   const provider = createTokenProvider(config.auth, { logger });
   try {
-    tokens.push(await provider.getAasToken());
+    tokens.push(await provider.getToken(AAS_PUBLIC_SCOPE));
     const client = createAasClient({ allowedHosts: config.aas.allowedHosts, tokenProvider: provider, requestTimeoutMs: 10_000 });
     await client.listRefreshes({ server: emulators.aas.serverName(), model: 'AdventureWorks' });
     await client.close();

@@ -1,3 +1,4 @@
+import { AAS_PUBLIC_SCOPE } from '../../src/backends/aas/serverName';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +35,7 @@ const settings = (extra: Record<string, string>) => ({
 
 describe('servicePrincipal mode', () => {
   test('client secret from settings', async () => {
-    const token = await createTokenProvider(loadConfig(settings({ AAS_CLIENT_ID: SP_CLIENT_ID, AAS_CLIENT_SECRET: SP_SECRET })).auth).getAasToken();
+    const token = await createTokenProvider(loadConfig(settings({ AAS_CLIENT_ID: SP_CLIENT_ID, AAS_CLIENT_SECRET: SP_SECRET })).auth).getToken(AAS_PUBLIC_SCOPE);
     expect(fx.issuer.verify(token, AAS_RESOURCE).ok).toBe(true);
     expect(claimsOf(token)).toMatchObject({ appid: SP_CLIENT_ID });
   });
@@ -42,29 +43,29 @@ describe('servicePrincipal mode', () => {
   test('certificate file (PEM with key and certificate)', async () => {
     const file = path.join(dir, 'sp.pem');
     fs.writeFileSync(file, certificate.pem);
-    const token = await createTokenProvider(loadConfig(settings({ AAS_CLIENT_ID: CERT_CLIENT_ID, AAS_CLIENT_CERTIFICATE_PATH: file })).auth).getAasToken();
+    const token = await createTokenProvider(loadConfig(settings({ AAS_CLIENT_ID: CERT_CLIENT_ID, AAS_CLIENT_CERTIFICATE_PATH: file })).auth).getToken(AAS_PUBLIC_SCOPE);
     expect(claimsOf(token)).toMatchObject({ appid: CERT_CLIENT_ID, aud: AAS_RESOURCE });
   });
 
   test('a missing certificate file is AUTH_CERTIFICATE_UNREADABLE naming the setting; fixed file works without restart', async () => {
     const file = path.join(dir, 'later.pem');
     const provider = createTokenProvider(loadConfig(settings({ AAS_CLIENT_ID: CERT_CLIENT_ID, AAS_CLIENT_CERTIFICATE_PATH: file })).auth);
-    const error = await failure(provider.getAasToken());
+    const error = await failure(provider.getToken(AAS_PUBLIC_SCOPE));
     expect(error).toMatchObject({ code: ErrorCodes.AUTH_CERTIFICATE_UNREADABLE });
     expect(error.message).toMatch(/AAS_CLIENT_CERTIFICATE_PATH.*ENOENT/);
     fs.writeFileSync(file, certificate.pem);
-    expect(claimsOf(await provider.getAasToken())).toMatchObject({ appid: CERT_CLIENT_ID });
+    expect(claimsOf(await provider.getToken(AAS_PUBLIC_SCOPE))).toMatchObject({ appid: CERT_CLIENT_ID });
   });
 
   test('a PFX file is AUTH_CERTIFICATE_UNREADABLE', async () => {
     const file = path.join(dir, 'sp.pfx');
     fs.writeFileSync(file, Buffer.from(certificate.pfxBase64, 'base64'));
-    const error = await failure(createTokenProvider(loadConfig(settings({ AAS_CLIENT_ID: CERT_CLIENT_ID, AAS_CLIENT_CERTIFICATE_PATH: file })).auth).getAasToken());
+    const error = await failure(createTokenProvider(loadConfig(settings({ AAS_CLIENT_ID: CERT_CLIENT_ID, AAS_CLIENT_CERTIFICATE_PATH: file })).auth).getToken(AAS_PUBLIC_SCOPE));
     expect(error).toMatchObject({ code: ErrorCodes.AUTH_CERTIFICATE_UNREADABLE });
   });
 
   test('a wrong secret is AUTH_INVALID_CLIENT', async () => {
-    const error = await failure(createTokenProvider(loadConfig(settings({ AAS_CLIENT_ID: SP_CLIENT_ID, AAS_CLIENT_SECRET: 'nope-nope-nope' })).auth).getAasToken());
+    const error = await failure(createTokenProvider(loadConfig(settings({ AAS_CLIENT_ID: SP_CLIENT_ID, AAS_CLIENT_SECRET: 'nope-nope-nope' })).auth).getToken(AAS_PUBLIC_SCOPE));
     expect(error).toMatchObject({ code: ErrorCodes.AUTH_INVALID_CLIENT, retryable: true });
   });
 
@@ -89,13 +90,13 @@ describe('developer mode (Azure CLI login)', () => {
     fs.writeFileSync(path.join(bin, 'az'), `#!/bin/sh\necho "$@" > "${dir}/az-args"\ncat "${dir}/cli-token.json"\n`, { mode: 0o755 });
     process.env.PATH = `${bin}:${originalPath ?? ''}`;
     const provider = createTokenProvider(loadConfig({ AUTH_MODE: 'developer', AAS_TENANT_ID: fx.emulator.tenantId }).auth);
-    expect(await provider.getAasToken()).toBe(token);
+    expect(await provider.getToken(AAS_PUBLIC_SCOPE)).toBe(token);
     expect(fs.readFileSync(path.join(dir, 'az-args'), 'utf8')).toContain(`--resource ${AAS_RESOURCE} --tenant ${fx.emulator.tenantId}`);
   });
 
   test('nobody signed in: AUTH_FAILED telling to run az login', async () => {
     process.env.PATH = '/nonexistent';
-    const error = await failure(createTokenProvider(loadConfig({ AUTH_MODE: 'developer' }).auth).getAasToken());
+    const error = await failure(createTokenProvider(loadConfig({ AUTH_MODE: 'developer' }).auth).getToken(AAS_PUBLIC_SCOPE));
     expect(error).toMatchObject({ code: ErrorCodes.AUTH_FAILED, retryable: false });
     expect(error.message).toMatch(/az login/);
   });

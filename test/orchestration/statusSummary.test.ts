@@ -59,13 +59,14 @@ function adversarialProgress(seed: number): RunProgress {
     deadline: '2026-01-05T14:00:00.000Z',
     refreshId: text(),
     adopted: next() < 0.5,
-    aasStatus: text() as RunProgress['aasStatus'],
+    refreshStatus: text() as RunProgress['refreshStatus'],
     refreshStartTime: text(),
     refreshEndTime: text(),
     objects,
     messages,
     syncOperationId: text(),
-    syncState: 1,
+    syncStatus: 'running',
+    syncServiceState: 1,
     syncDetails: next() < 0.8 ? text() : null,
     statusCalls: Math.floor(next() * 1_000),
     expectedDurationMs: 60_000,
@@ -116,7 +117,7 @@ describe('custom status size', () => {
       lastIssue: undefined,
       syncDetails: null,
       refreshId: '8b9b2c8e-1d55-4c43-9f9c-1f2d3e4a5b6c',
-      aasStatus: 'inProgress',
+      refreshStatus: 'inProgress',
     };
     const compact = compactProgress(ordinary);
     expect(compact.objects).toEqual(ordinary.objects);

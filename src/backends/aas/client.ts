@@ -1,12 +1,13 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ZodError } from 'zod';
 import { AppError, ErrorCodes, type ErrorCode } from '../../errors';
-import type { TokenProvider } from '../../auth/tokenProvider';
+import { callWithBearer, clip, createPooledAgent, header, parseRetryAfter, redact, transportFailure, type HttpAnswer } from '../../http/call';
+import type { ScopedTokens } from '../../refresh/port';
+import { refreshTypeProblem } from '../../refresh/types';
 import { parseRefreshDetails, parseRefreshList, parseSyncDetails } from './parse';
-import { encodeSegment, modelBaseUrl, resolveServer } from './serverName';
+import { aasTokenScope, encodeSegment, modelBaseUrl, resolveServer } from './serverName';
 import {
   COMMIT_MODES,
-  REFRESH_TYPES,
   type AasClient,
   type ModelRef,
   type RefreshRequest,
@@ -17,7 +18,8 @@ import {
 export interface AasClientOptions {
   /** AAS_ALLOWED_HOSTS patterns. */
   allowedHosts: readonly string[];
-  tokenProvider: TokenProvider;
+  /** Tokens by scope; the client asks for its server's (aasTokenScope). */
+  tokenProvider: ScopedTokens;
   /** Connect, headers and body timeout of each call. */
   requestTimeoutMs: number;
   /** Tests inject a MockAgent or an agent with a custom CA; otherwise the client owns a pooled agent. */
@@ -46,12 +48,9 @@ export function toRefreshRequest(partial: Partial<RefreshRequest> = {}): Refresh
 
 /** Refuses what the service would refuse, before a token is requested. */
 function validateRefreshRequest(refresh: RefreshRequest): void {
-  const type: string = refresh.type;
-  if (type.toLowerCase() === 'add') {
-    throw new AppError(ErrorCodes.AAS_BAD_REQUEST, 'Refresh type "add" is not supported by the AAS REST API; use full, dataOnly, automatic, calculate, clearValues or defragment.');
-  }
   const problems: string[] = [];
-  if (!(REFRESH_TYPES as readonly string[]).includes(type)) problems.push(`type "${type}" is not one of ${REFRESH_TYPES.join(', ')}`);
+  const typeProblem = refreshTypeProblem(refresh.type);
+  if (typeProblem !== undefined) problems.push(typeProblem);
   if (!(COMMIT_MODES as readonly string[]).includes(refresh.commitMode)) problems.push(`commitMode "${refresh.commitMode}" is not one of ${COMMIT_MODES.join(', ')}`);
   if (!Number.isInteger(refresh.maxParallelism) || refresh.maxParallelism < 1) problems.push('maxParallelism must be an integer >= 1');
   if (!Number.isInteger(refresh.retryCount) || refresh.retryCount < 0) problems.push('retryCount must be an integer >= 0');
@@ -62,18 +61,7 @@ function validateRefreshRequest(refresh: RefreshRequest): void {
   if (problems.length > 0) throw new AppError(ErrorCodes.INVALID_REQUEST, `Invalid refresh request: ${problems.join('; ')}.`);
 }
 
-function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Retry-After in seconds or as an HTTP date, in milliseconds from now. */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
+export { parseRetryAfter };
 
 /** The `message` of a flat AAS error body (or of a Power BI style `{error: {...}}` wrapper). */
 function errorBodyMessage(body: string): string | undefined {
@@ -91,15 +79,7 @@ function errorBodyMessage(body: string): string | undefined {
   }
 }
 
-function clip(text: string, max = 1000): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
-export interface AasAnswer {
-  status: number;
-  headers: Dispatcher.ResponseData['headers'];
-  body: string;
-}
+export type AasAnswer = HttpAnswer;
 
 /**
  * The one place that turns an AAS answer into success or an AppError. Returns normally for 2xx;
@@ -170,26 +150,13 @@ function idFromLocation(location: string | undefined, baseUrl: string, marker: s
 }
 
 function transportError(operation: AasOperation, target: string, error: unknown): AppError {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
-  const message = error instanceof Error ? error.message : String(error);
-  return new AppError(ErrorCodes.AAS_TRANSIENT, `AAS ${operation} on ${target}: no answer (${[code, clip(message, 300)].filter((part) => part !== undefined).join(': ')})`, {
-    retryable: true,
-    cause: error,
-  });
+  return new AppError(ErrorCodes.AAS_TRANSIENT, `AAS ${operation} on ${target}: no answer (${transportFailure(error)})`, { retryable: true, cause: error });
 }
 
 export function createAasClient(options: AasClientOptions): ClosableAasClient {
   const { allowedHosts, tokenProvider, requestTimeoutMs } = options;
   const ownsDispatcher = options.dispatcher === undefined;
-  const dispatcher =
-    options.dispatcher ??
-    new Agent({
-      connect: { timeout: Math.min(requestTimeoutMs, 30_000) },
-      headersTimeout: requestTimeoutMs,
-      bodyTimeout: requestTimeoutMs,
-      keepAliveTimeout: 30_000,
-      connections: 16,
-    });
+  const dispatcher = options.dispatcher ?? createPooledAgent(requestTimeoutMs);
 
   interface Call {
     operation: AasOperation;
@@ -205,32 +172,20 @@ export function createAasClient(options: AasClientOptions): ClosableAasClient {
     const server = resolveServer(model.server, allowedHosts);
     const baseUrl = modelBaseUrl(server, model.model);
     const target = `${model.server} model "${model.model}"`;
-    const token = await tokenProvider.getAasToken();
-    const redact = (text: string): string => (token.length > 0 ? text.split(token).join('[redacted]') : text);
+    const scope = aasTokenScope(server);
+    const token = await tokenProvider.getToken(scope);
     let answer: AasAnswer;
     try {
-      const response = await request(`${baseUrl}${path}`, {
-        method,
-        dispatcher,
-        headersTimeout: requestTimeoutMs,
-        bodyTimeout: requestTimeoutMs,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      answer = { status: response.statusCode, headers: response.headers, body: await response.body.text() };
+      answer = await callWithBearer({ url: `${baseUrl}${path}`, method, token, body, dispatcher, timeoutMs: requestTimeoutMs });
     } catch (error) {
       const mapped = transportError(operation, target, error);
-      throw new AppError(mapped.code, redact(mapped.detail), { retryable: true, cause: error });
+      throw new AppError(mapped.code, redact(mapped.detail, token), { retryable: true, cause: error });
     }
     try {
-      raiseForStatus(operation, target, answer, () => tokenProvider.invalidate());
+      raiseForStatus(operation, target, answer, () => tokenProvider.invalidate(scope));
     } catch (error) {
       if (error instanceof AppError) {
-        throw new AppError(error.code, redact(error.detail), {
+        throw new AppError(error.code, redact(error.detail, token), {
           retryable: error.retryable,
           retryAfterMs: error.retryAfterMs,
           httpStatus: error.httpStatus,

@@ -1,4 +1,5 @@
 import { AppError, ErrorCodes } from '../../errors';
+import { DEFAULT_HTTPS_PORT as DEFAULT_PORT, isHostAllowed, isHostName, parsePort } from '../../http/hostPolicy';
 
 /** A parsed, allow-listed AAS server: everything needed to build request URLs. */
 export interface AasServer {
@@ -14,37 +15,14 @@ export interface AasServer {
 
 // AAS server names: a letter, then letters and digits, 3 to 63 characters (the portal's rule).
 const SERVER_NAME = /^[a-z][a-z0-9]{2,62}$/;
-const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const PORT = /^[1-9][0-9]{0,4}$/;
 // Only these characters can appear in a well-formed name; everything else (`@`, `\`, `%`, `?`,
 // `#`, whitespace, control characters, non-ASCII look-alikes) is refused before any parsing.
 // Checked on the name as given: lower-casing first would turn look-alikes such as the Kelvin
 // sign (U+212A) into ASCII letters.
 const ALLOWED_CHARACTERS = /^[a-zA-Z0-9.:/-]+$/;
-const DEFAULT_PORT = 443;
 
 function invalid(reason: string): AppError {
   return new AppError(ErrorCodes.AAS_INVALID_SERVER_NAME, `Invalid AAS server name: ${reason}. Expected asazure://<region>.asazure.windows.net/<serverName>.`);
-}
-
-/** A host name: dot-separated DNS labels, no trailing dot, at most 253 characters. */
-function isHostName(hostname: string): boolean {
-  return hostname.length <= 253 && hostname.split('.').every((label) => LABEL.test(label));
-}
-
-/**
- * IPv4 in any spelling a URL parser accepts (dotted, decimal, hex, octal) ends in a numeric
- * label; no public DNS name does. Such hosts match only an exact allow-list entry.
- */
-function looksLikeIpAddress(hostname: string): boolean {
-  const last = hostname.split('.').pop() ?? '';
-  return /^(?:0x[0-9a-f]*|[0-9]+)$/.test(last);
-}
-
-function parsePort(text: string): number | undefined {
-  if (!PORT.test(text)) return undefined;
-  const port = Number(text);
-  return port >= 1 && port <= 65535 ? port : undefined;
 }
 
 /**
@@ -82,26 +60,6 @@ export function parseServerName(name: string): AasServer {
   return { hostname, port, authority: port === DEFAULT_PORT ? hostname : `${hostname}:${port}`, serverName };
 }
 
-/**
- * Allow-list patterns: `host`, `host:port`, or `*.suffix[:port]`. A wildcard stands for one or
- * more whole labels and never matches IP addresses; a pattern without a port allows only 443.
- */
-export function isHostAllowed(server: Pick<AasServer, 'hostname' | 'port'>, patterns: readonly string[]): boolean {
-  return patterns.some((raw) => {
-    const pattern = raw.trim().toLowerCase();
-    const colon = pattern.lastIndexOf(':');
-    const patternHost = colon >= 0 ? pattern.slice(0, colon) : pattern;
-    const patternPort = colon >= 0 ? parsePort(pattern.slice(colon + 1)) : DEFAULT_PORT;
-    if (patternPort === undefined || patternPort !== server.port) return false;
-    if (patternHost.startsWith('*.')) {
-      const suffix = patternHost.slice(1); // ".asazure.windows.net"
-      if (!isHostName(suffix.slice(1)) || looksLikeIpAddress(server.hostname)) return false;
-      return server.hostname.endsWith(suffix) && server.hostname.length > suffix.length;
-    }
-    return server.hostname === patternHost;
-  });
-}
-
 /** Parses and checks the allow-list; the one gate every AAS call passes before a token is requested. */
 export function resolveServer(name: string, allowedHosts: readonly string[]): AasServer {
   const server = parseServerName(name);
@@ -132,4 +90,18 @@ export function modelBaseUrl(server: AasServer, model: string): string {
     throw new AppError(ErrorCodes.AAS_INVALID_SERVER_NAME, `AAS host "${server.authority}" does not round-trip through URL parsing.`);
   }
   return url;
+}
+
+/** The audience AAS requires, with a literal `*` (not a wildcard), in the public cloud. */
+export const AAS_PUBLIC_SCOPE = 'https://*.asazure.windows.net/.default';
+
+/**
+ * The token scope for a server: `https://*.asazure.<cloud suffix>/.default` from its
+ * `<region>.asazure.<cloud suffix>` host (windows.net, chinacloudapi.cn, usgovcloudapi.net), so a
+ * sovereign cloud's servers get their cloud's audience; any other host (a local emulator) the
+ * public cloud's.
+ */
+export function aasTokenScope(server: Pick<AasServer, 'hostname'>): string {
+  const match = /^[a-z0-9-]+\.asazure\.((?:[a-z0-9-]+\.)+[a-z]+)$/.exec(server.hostname);
+  return match === null ? AAS_PUBLIC_SCOPE : `https://*.asazure.${match[1]}/.default`;
 }

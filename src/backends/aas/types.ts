@@ -1,15 +1,21 @@
-/** Shapes of the AAS asynchronous refresh REST API, as this project uses them. */
+/** Shapes of the AAS asynchronous refresh REST API, as this project uses them; the refresh shapes are the neutral ones (src/refresh/types.ts). */
 
-export const REFRESH_TYPES = ['full', 'clearValues', 'calculate', 'dataOnly', 'automatic', 'defragment'] as const;
-export type RefreshType = (typeof REFRESH_TYPES)[number];
-
-export const COMMIT_MODES = ['transactional', 'partialBatch'] as const;
-export type CommitMode = (typeof COMMIT_MODES)[number];
-
-export const REFRESH_STATUSES = ['notStarted', 'inProgress', 'timedOut', 'cancelled', 'failed', 'succeeded'] as const;
-export type RefreshStatus = (typeof REFRESH_STATUSES)[number];
-
-export const TERMINAL_REFRESH_STATUSES: ReadonlySet<RefreshStatus> = new Set(['timedOut', 'cancelled', 'failed', 'succeeded']);
+export {
+  COMMIT_MODES,
+  REFRESH_STATUSES,
+  REFRESH_TYPES,
+  TERMINAL_REFRESH_STATUSES,
+  type CommitMode,
+  type RefreshDetails,
+  type RefreshMessage,
+  type RefreshObject,
+  type RefreshObjectStatus,
+  type RefreshRequest,
+  type RefreshStatus,
+  type RefreshSummary,
+  type RefreshType,
+} from '../../refresh/types';
+import type { RefreshDetails, RefreshRequest, RefreshSummary, SyncStatus } from '../../refresh/types';
 
 /** The model a call is about. `server` is the `asazure://<host>/<serverName>` name. */
 export interface ModelRef {
@@ -17,55 +23,13 @@ export interface ModelRef {
   model: string;
 }
 
-export interface RefreshObject {
-  table: string;
-  partition?: string;
-}
-
-/** The body of POST /refreshes with the documented defaults applied. */
-export interface RefreshRequest {
-  type: RefreshType;
-  commitMode: CommitMode;
-  maxParallelism: number;
-  retryCount: number;
-  /** Empty: the whole model. */
-  objects: RefreshObject[];
-}
-
-export interface RefreshObjectStatus {
-  table: string;
-  partition?: string;
-  status: string;
-}
-
-export interface RefreshMessage {
-  code?: string;
-  message: string;
-  type?: string;
-}
-
-/** GET /refreshes/{id}. Times are ISO 8601 UTC strings (zone-less inputs are read as UTC). */
-export interface RefreshDetails {
-  refreshId: string;
-  status: RefreshStatus;
-  startTime?: string;
-  endTime?: string;
-  type?: string;
-  currentRefreshType?: string;
-  objects: RefreshObjectStatus[];
-  messages: RefreshMessage[];
-}
-
-/** One entry of GET /refreshes (the last 30 days). */
-export interface RefreshSummary {
-  refreshId: string;
-  status: RefreshStatus;
-  startTime?: string;
-  endTime?: string;
-}
-
 /** syncstate: 0 replicating, 1 rehydrating, 2 completed, 3 failed, 4 finalizing. */
 export type SyncState = 0 | 1 | 2 | 3 | 4;
+
+/** AAS's syncstate as a neutral sync status: 2 succeeded, 3 failed, the others running. */
+export function syncStatusOf(syncState: number): SyncStatus {
+  return syncState === 2 ? 'succeeded' : syncState === 3 ? 'failed' : 'running';
+}
 
 export interface SyncDetails {
   operationId: string;
@@ -88,7 +52,7 @@ export interface SubmitSyncResult {
 }
 
 /**
- * Port to the AAS REST API. Every method refuses a server outside the host allow-list before
+ * The AAS REST API as the client calls it (the adapter in ./index.ts maps it onto the backend port). Every method refuses a server outside the host allow-list before
  * asking for a token, and throws AppError with an AAS_* code for every non-success answer.
  */
 export interface AasClient {

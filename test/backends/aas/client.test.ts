@@ -42,7 +42,7 @@ describe('AAS client against the emulator over HTTPS', () => {
 
   it('refuses type "add" with a clear message before any call', async () => {
     const error = await rejectionOf(h.client.submitRefresh(h.model, toRefreshRequest({ type: 'add' as RefreshType })));
-    expect(codeOf(error)).toBe('AAS_BAD_REQUEST');
+    expect(codeOf(error)).toBe('INVALID_REQUEST');
     expect(error.message).toMatch(/"add" is not supported/);
     expect(h.tokens.calls).toBe(0);
     expect(h.emulator.requests).toHaveLength(0);

@@ -4,7 +4,8 @@ import { loadLocalTls } from '../../../local/tls';
 import { TokenIssuer } from '../../../local/emulators/jwt';
 import { VirtualClock } from '../../../local/clock';
 import { createAasClient, toRefreshRequest } from '../../../src/backends/aas/client';
-import { isHostAllowed, modelBaseUrl, parseServerName, resolveServer } from '../../../src/backends/aas/serverName';
+import { aasTokenScope, modelBaseUrl, parseServerName, resolveServer } from '../../../src/backends/aas/serverName';
+import { isHostAllowed } from '../../../src/http/hostPolicy';
 import { codeOf } from '../../../src/errors';
 import { IssuerTokenProvider, rejectionOf } from './support';
 
@@ -157,5 +158,17 @@ describe('a token never reaches a host outside the allow-list', () => {
     for (const error of errors) expect(['AAS_INVALID_SERVER_NAME', 'AAS_HOST_NOT_ALLOWED']).toContain(codeOf(error));
     expect(tokens.calls).toBe(0);
     expect(canaryRequests).toEqual([]);
+  });
+});
+
+describe('AAS token scope', () => {
+  it.each([
+    ['asazure://westeurope.asazure.windows.net/myserver', 'https://*.asazure.windows.net/.default'],
+    ['asazure://chinaeast2.asazure.chinacloudapi.cn/myserver:rw', 'https://*.asazure.chinacloudapi.cn/.default'],
+    ['asazure://usgovvirginia.asazure.usgovcloudapi.net/myserver', 'https://*.asazure.usgovcloudapi.net/.default'],
+    // A local emulator's host: the public cloud's audience, which the emulator checks.
+    ['asazure://127.0.0.1:8443/myserver', 'https://*.asazure.windows.net/.default'],
+  ])('%s asks for %s', (name, scope) => {
+    expect(aasTokenScope(parseServerName(name))).toBe(scope);
   });
 });

@@ -17,8 +17,12 @@ export class IssuerTokenProvider implements TokenProvider {
     public audience: string = AAS_AUDIENCE,
   ) {}
 
-  async getAasToken(): Promise<string> {
+  /** The scopes asked for, in order. */
+  readonly scopes: string[] = [];
+
+  async getToken(scope: string): Promise<string> {
     this.calls += 1;
+    this.scopes.push(scope);
     const { token } = this.issuer.issue({ aud: this.audience, tid: 'tenant-1', appid: 'app-1', iss: 'https://login.local/tenant-1/v2.0' });
     this.issued.push(token);
     return token;

@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { toRefreshRequest } from '../../../src/backends/aas/client';
+import { AAS_PUBLIC_SCOPE } from '../../../src/backends/aas/serverName';
 import { NOT_STARTED_MS } from '../../../local/emulators/aas';
 import { startHarness, type Harness } from '../../backends/aas/support';
 
@@ -93,7 +94,7 @@ describe('AAS emulator refresh timeline (virtual clock)', () => {
     expect(h.emulator.activeRefresh('myserver', 'AdventureWorks')?.refreshId).toBe(outsideId);
     const conflict = await request(`${h.emulator.url}/servers/myserver/models/AdventureWorks/refreshes`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await h.tokens.getAasToken()}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${await h.tokens.getToken(AAS_PUBLIC_SCOPE)}`, 'content-type': 'application/json' },
       body: '{}',
     });
     const body = (await conflict.body.json()) as Record<string, unknown>;
@@ -132,14 +133,14 @@ describe('AAS emulator HTTP surface', () => {
   it('answers with realistic headers: absolute Location to a GUID, activity id, 7-digit UTC date', async () => {
     const response = await request(`${h.emulator.url}/servers/myserver/models/AdventureWorks/refreshes`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await h.tokens.getAasToken()}` },
+      headers: { authorization: `Bearer ${await h.tokens.getToken(AAS_PUBLIC_SCOPE)}` },
       body: JSON.stringify({ type: 'Full', objects: [{ table: 'DimDate' }] }),
     });
     await response.body.text();
     expect(response.statusCode).toBe(202);
     expect(response.headers.location).toMatch(new RegExp(`^https://127\\.0\\.0\\.1:\\d+/servers/myserver/models/AdventureWorks/refreshes/[0-9a-f-]{36}$`));
     expect(response.headers['x-ms-current-utc-date']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$/);
-    const get = await request(String(response.headers.location), { headers: { authorization: `Bearer ${await h.tokens.getAasToken()}` } });
+    const get = await request(String(response.headers.location), { headers: { authorization: `Bearer ${await h.tokens.getToken(AAS_PUBLIC_SCOPE)}` } });
     const body = (await get.body.json()) as { startTime: string; type: string };
     expect(body.startTime).toMatch(/\.\d{7}Z$/);
     expect(body.type).toBe('full');
@@ -169,7 +170,7 @@ describe('AAS emulator HTTP surface', () => {
 
   it('the not-admin answer has the documented header and flat body', async () => {
     h.emulator.setNotAdmin('myserver', true);
-    const response = await request(`${h.emulator.url}/servers/myserver/models/AdventureWorks/refreshes`, { headers: { authorization: `Bearer ${await h.tokens.getAasToken()}` } });
+    const response = await request(`${h.emulator.url}/servers/myserver/models/AdventureWorks/refreshes`, { headers: { authorization: `Bearer ${await h.tokens.getToken(AAS_PUBLIC_SCOPE)}` } });
     const body = (await response.body.json()) as Record<string, unknown>;
     expect(response.statusCode).toBe(400);
     expect(response.headers['x-ms-xmlaerror-extended']).toBe(`Either server '${h.emulator.serverName()}' does not exist or user is not the administrator of '${h.emulator.serverName()}'.`);
