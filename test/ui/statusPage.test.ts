@@ -6,10 +6,7 @@ import { stepUntil } from '../support/virtualTime';
 import { openApiDocument } from '../../src/api/openapi';
 import { focused, launchChromium, openStatusPage, type OpenedPage } from './browser';
 
-const { buildStatusPage, errorGuidance } = require('../../web/build.js') as {
-  buildStatusPage: () => Promise<string>;
-  errorGuidance: (markdown: string) => Record<string, { meaning: string; todo: string }>;
-};
+import { buildStatusPage, errorGuidance } from '../../web/build';
 
 // The status page end to end: the real app (src/index.ts) on the local durable host under a
 // virtual clock, against the AAS and identity emulators, driven through Debian's chromium.
@@ -25,7 +22,8 @@ beforeAll(async () => {
   await buildStatusPage();
   const models = testModels(9);
   models.servers[0]?.models.push({ name: HOSTILE, tables: [{ name: HOSTILE_TABLE, durationMs: 30_000 }] });
-  stack = await startAppStack({ models, clockStart: Date.now() });
+  // Virtual time starts in the past (the stack's default), so tokens the SDKs cache by the real clock never outlive the emulators' virtual one.
+  stack = await startAppStack({ models });
   browser = await launchChromium();
 }, 120_000);
 
@@ -52,7 +50,11 @@ async function nextPoll(page: Page): Promise<void> {
 
 async function startRunning(model: string, extra: Record<string, unknown> = {}): Promise<string> {
   const id = await stack.start({ server: stack.server, model, sync: false, ...extra });
-  await stepUntil(stack.host, async () => (await stack.run(id)).body.status === 'refreshing', `${model} refreshing`);
+  // Refreshing, and polled once: the objects are listed.
+  await stepUntil(stack.host, async () => {
+    const run = (await stack.run(id)).body;
+    return run.status === 'refreshing' && run.objects.length > 0;
+  }, `${model} refreshing with its objects listed`);
   return id;
 }
 
@@ -154,4 +156,231 @@ describe('status page', () => {
     await page.getByRole('table').getByText('26 runs, newest first').waitFor();
     expect(await rows.last().getByRole('link', { name: /^Open run/ }).getAttribute('href')).toBe(runHref(ids[0] ?? ''));
   });
+
+  it('shows a running run live: each poll the page sees extends the bars, without a reload', async () => {
+    const model = modelName(3);
+    // One object at a time, so the objects change status at different polls.
+    const id = await startRunning(model, { maxParallelism: 1, callbackUrl: `${stack.callbackUrl}?ui-live` });
+    const { page } = await open({ hash: runHref(id) });
+    let navigations = 0;
+    page.on('framenavigated', () => (navigations += 1));
+    await page.getByRole('heading', { name: `Run: ${model}` }).waitFor();
+    const status = page.locator('.phase .badge');
+    expect(await status.textContent()).toBe('refreshing');
+    await page.getByText('Live: updates by itself.').waitFor();
+    const bar = (name: string) => page.getByRole('img', { name: new RegExp(`^${name}: `) });
+    const firstSeen = await bar('DimCustomer').getAttribute('aria-label');
+
+    // The app polls AAS until the first object is done; the page's next poll shows it.
+    await stepUntil(stack.host, async () => (await stack.run(id)).body.objects.some((o) => o.status === 'succeeded'), 'an object succeeded');
+    const doneInApp = (await stack.run(id)).body.objects.filter((o) => o.status === 'succeeded').map((o) => o.partition ?? o.table);
+    await nextPoll(page);
+    await page.locator('.timeline .badge', { hasText: 'succeeded' }).first().waitFor();
+    expect(await page.locator('.timeline li', { has: page.locator('.badge', { hasText: 'succeeded' }) }).locator('.object').allTextContents()).toEqual(doneInApp.map((name) => (name === 'DimCustomer' || name === 'DimDate' ? name : `FactSales / ${name}`)));
+    // Two segments now on a finished object's bar: what it was at the first poll, then succeeded.
+    const changed = page.locator('.timeline li', { has: page.locator('.badge', { hasText: 'succeeded' }) }).first().locator('svg rect');
+    expect(await changed.count()).toBe(2);
+    expect(await bar('DimCustomer').getAttribute('aria-label')).not.toBe(firstSeen);
+    if (process.env.STATUS_PAGE_SCREENSHOT === '1') await page.screenshot({ path: path.join(__dirname, '..', '..', 'docs', 'status-page.png'), fullPage: true });
+
+    await stack.finish(id);
+    await nextPoll(page);
+    await page.locator('.phase .badge', { hasText: 'succeeded' }).waitFor();
+    await page.getByText('Live: updates by itself.').waitFor({ state: 'detached' });
+    expect(await page.getByRole('button', { name: 'Cancel this refresh…' }).isHidden()).toBe(true);
+    await page.getByText('delivered (HTTP 200)').waitFor();
+    expect(navigations).toBe(0);
+  });
+
+  it('cancels a running run only after the operator confirms', async () => {
+    const model = modelName(4);
+    const id = await startRunning(model);
+    const opened = await open({ hash: runHref(id) });
+    const { page } = opened;
+    const deletes = () => opened.requests.filter((request) => request.method() === 'DELETE');
+    await page.getByRole('button', { name: 'Cancel this refresh…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Cancel this refresh?' });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain(model);
+    await page.getByRole('button', { name: 'No, keep it running' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(deletes()).toEqual([]);
+    expect((await stack.run(id)).body.status).toBe('refreshing');
+
+    await page.getByRole('button', { name: 'Cancel this refresh…' }).click();
+    const answered = page.waitForResponse((response) => response.request().method() === 'DELETE');
+    await page.getByRole('button', { name: 'Yes, cancel the refresh' }).click();
+    expect((await answered).status()).toBe(202);
+    expect(deletes().map((request) => [new URL(request.url()).pathname, request.headers()['x-functions-key']])).toEqual([[`/api/refreshes/${id}`, stack.functionKey]]);
+    await stack.finish(id);
+    await nextPoll(page);
+    await page.locator('.phase .badge', { hasText: 'cancelled' }).waitFor();
+    expect(await page.locator('.error code').first().textContent()).toBe('RUN_CANCELLED');
+    expect(stack.emulators.aas.requests.filter((entry) => entry.operation === 'cancelRefresh' && entry.model === model)).not.toHaveLength(0);
+  });
+
+  it('works from the keyboard alone, with a visible focus and readable contrast', async () => {
+    const model = modelName(5);
+    const id = await startRunning(model);
+    const { page } = await open({ key: null, hash: `#/runs?model=${model}` });
+    // The key field has the focus: type and press Enter; the runs view then has it at its heading.
+    await page.locator('#function-key:focus').waitFor();
+    await page.keyboard.type(stack.functionKey);
+    await page.keyboard.press('Enter');
+    await page.getByRole('table').getByText('1 run, newest first').waitFor();
+    expect(await focused(page)).toMatchObject({ tag: 'h1', text: 'Refresh runs' });
+    const stops: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      await page.keyboard.press('Tab');
+      const now = await focused(page);
+      stops.push(now.id !== '' ? now.id : (now.label ?? now.text));
+    }
+    expect(stops.slice(0, 6)).toEqual(['filter-model', 'filter-server', 'filter-status', 'filter-since', 'Show runs', model]);
+    expect(stops[6]).toMatch(new RegExp(`^Open run of ${model} started`));
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: `Run: ${model}` }).waitFor();
+    expect(await focused(page)).toMatchObject({ tag: 'h1', text: `Run: ${model}` });
+    for (let i = 0; i < 30 && (await focused(page)).text !== 'Cancel this refresh…'; i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    expect(await focused(page)).toMatchObject({ text: 'No, keep it running' });
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    expect(await focused(page)).toMatchObject({ text: 'Cancel this refresh…' });
+    expect((await stack.run(id)).body.status).toBe('refreshing');
+    // On a fresh load the first Tab reaches the skip link, which moves the focus to the content.
+    await page.reload();
+    await page.getByRole('heading', { name: `Run: ${model}` }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).toMatchObject({ tag: 'a', text: 'Skip to the content' });
+    await page.keyboard.press('Enter');
+    expect(await focused(page)).toMatchObject({ tag: 'main' });
+
+    // WCAG AA: 4.5:1 for the page's text on its background, badges and buttons included.
+    const pairs = (await page.evaluate(`(() => {
+      const background = (element) => { for (let e = element; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor; if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; } return 'rgb(255, 255, 255)'; };
+      return [...document.querySelectorAll('h1, h2, dt, dd, p, a, button, .badge, label, th, td')].filter((e) => e.offsetParent !== null && e.textContent.trim() !== '').map((e) => ({ text: e.textContent.trim().slice(0, 40), fg: getComputedStyle(e).color, bg: background(e) }));
+    })()`)) as { text: string; fg: string; bg: string }[];
+    expect(pairs.length).toBeGreaterThan(20);
+    const low = pairs.filter((pair) => contrast(pair.fg, pair.bg) < 4.5).map((pair) => `${pair.text}: ${pair.fg} on ${pair.bg} (${contrast(pair.fg, pair.bg).toFixed(2)})`);
+    expect(low).toEqual([]);
+    await stack.finish(id);
+  });
+
+  it('shows hostile model and table names as text, in the list, the run and the model view', async () => {
+    const id = await finished(HOSTILE);
+    const { page } = await open({ hash: `#/runs?model=${encodeURIComponent(HOSTILE)}` });
+    await page.getByRole('table').getByText('1 run, newest first').waitFor();
+    await page.getByRole('link', { name: HOSTILE, exact: true }).waitFor();
+    await page.getByRole('link', { name: /^Open run of / }).click();
+    await page.getByRole('heading', { name: `Run: ${HOSTILE}`, exact: true }).waitFor();
+    await page.locator('.timeline .object', { hasText: HOSTILE_TABLE }).first().waitFor();
+    expect(await page.locator('.timeline .object').first().textContent()).toBe(HOSTILE_TABLE);
+    await page.getByRole('link', { name: HOSTILE, exact: true }).click();
+    await page.getByRole('heading', { name: `Model: ${HOSTILE}`, exact: true }).waitFor();
+    // Nothing from the names became markup or ran.
+    expect(await page.locator('img, b, main script').count()).toBe(0);
+    expect(await page.locator('script').count()).toBe(1);
+    expect(await page.evaluate('window.pwned')).toBeUndefined();
+    expect(await page.title()).toBe('Refresh status');
+    expect((await stack.run(id)).body.model).toBe(HOSTILE);
+  });
+
+  it('checks the start form against the request schema the app serves, then shows the app\'s own problems', async () => {
+    const model = modelName(6);
+    const opened = await open({ hash: '#/start' });
+    const { page } = opened;
+    // The served schema decides: a stricter maximum in it is what the form enforces.
+    const served = openApiDocument.components.schemas.RefreshRequest.properties.maxParallelism.maximum;
+    await page.route('**/api/openapi.json', async (route) => {
+      const document = JSON.parse(JSON.stringify(openApiDocument)) as { components: { schemas: { RefreshRequest: { properties: { maxParallelism: { maximum: number } } } } } };
+      document.components.schemas.RefreshRequest.properties.maxParallelism.maximum = 4;
+      await route.fulfill({ json: document });
+    });
+    await page.reload();
+    await page.getByRole('heading', { name: 'Start a refresh' }).waitFor();
+    const posts = () => opened.requests.filter((request) => request.method() === 'POST');
+    expect(await page.getByLabel(/^Type/).locator('option').allTextContents()).toEqual(['Default (automatic)', ...openApiDocument.components.schemas.RefreshRequest.properties.type.enum]);
+    await page.getByLabel(/^Server/).fill(stack.server);
+    await page.getByLabel(/^Max parallelism/).fill('5');
+    await page.getByRole('button', { name: 'Start the refresh' }).click();
+    const summary = page.locator('.error-summary');
+    await summary.waitFor();
+    expect(await summary.locator('li').allTextContents()).toEqual(['Max parallelism must be at most 4.', 'Model is required.']);
+    expect(await page.getByLabel(/^Max parallelism/).getAttribute('aria-invalid')).toBe('true');
+    expect(served).toBeGreaterThan(4);
+    expect(posts()).toEqual([]);
+
+    // What only the app can check (the timeout's form) comes back as its 400 problems.
+    await page.getByLabel(/^Model/).fill(model);
+    await page.getByLabel(/^Max parallelism/).fill('4');
+    await page.getByLabel(/^Timeout/).fill('two hours');
+    await page.getByRole('button', { name: 'Start the refresh' }).click();
+    await summary.getByText('The refresh request is not valid.').waitFor();
+    expect(await summary.locator('li').count()).toBeGreaterThan(1);
+    expect(await summary.textContent()).toMatch(/timeout/i);
+    expect(posts()).toHaveLength(1);
+
+    await page.getByLabel(/^Timeout/).fill('PT2H');
+    await page.getByLabel(/^Objects/).fill('DimDate\nFactSales :: FactSales 2026');
+    await page.getByRole('button', { name: 'Start the refresh' }).click();
+    await page.getByRole('heading', { name: `Run: ${model}` }).waitFor();
+    const id = new URL(page.url()).hash.replace('#/runs/', '');
+    const run = (await stack.run(id)).body;
+    expect(run.request).toMatchObject({ maxParallelism: 4, timeoutSeconds: 7200, objects: [{ table: 'DimDate' }, { table: 'FactSales', partition: 'FactSales 2026' }] });
+    expect(JSON.parse(posts()[1]?.postData() ?? '{}')).toEqual({ server: stack.server, model, maxParallelism: 4, timeout: 'PT2H', objects: [{ table: 'DimDate' }, { table: 'FactSales', partition: 'FactSales 2026' }] });
+    await stack.finish(id);
+  });
+
+  it("charts a model's recent refresh durations with the duration its polling policy expects", async () => {
+    const model = modelName(7);
+    await finished(model);
+    await finished(model);
+    const last = await finished(model);
+    const expected = (await stack.run(last)).body.expectedDurationSeconds;
+    expect(expected).toBeGreaterThan(0);
+    const history = (await stack.request('GET', `models/refreshes?server=${encodeURIComponent(stack.server)}&model=${model}`)).body as { refreshes: unknown[] };
+    const { page } = await open({ hash: `#/model?server=${encodeURIComponent(stack.server)}&model=${model}` });
+    await page.getByRole('heading', { name: `Model: ${model}` }).waitFor();
+    await page.locator('svg.chart').waitFor();
+    expect(await page.locator('svg.chart rect').count()).toBe(history.refreshes.length);
+    expect(history.refreshes.length).toBe(3);
+    await page.locator('svg.chart line.expected').waitFor({ state: 'attached' });
+    const minutes = Math.floor((expected ?? 0) / 60);
+    expect(await page.locator('svg.chart .expected-label').textContent()).toBe(`expected ${minutes === 0 ? `${expected} s` : `${minutes} min ${(expected ?? 0) % 60} s`}`);
+    await page.getByText('Durations as a table').click();
+    expect(await page.locator('table.durations tbody tr').count()).toBe(3);
+    expect(await page.locator('section', { hasText: "This app's recent runs of the model" }).getByRole('link').count()).toBe(3);
+  });
+
+  it('shows a failed run with the service messages and what to do from docs/operations.md', async () => {
+    const model = modelName(8);
+    stack.emulators.aas.setTable('myserver', model, 'DimDate', { failAttempts: 1_000, failMessage: 'The column DateKey has a duplicate value 20260101.' });
+    const id = await finished(model);
+    expect((await stack.run(id)).body.error?.code).toBe('REFRESH_FAILED');
+    const { page } = await open({ hash: runHref(id) });
+    await page.locator('.phase .badge', { hasText: 'failed' }).waitFor();
+    const error = page.locator('#main div.error').first();
+    expect(await error.locator('code').textContent()).toBe('REFRESH_FAILED');
+    const todo = errorGuidance(fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8')).REFRESH_FAILED?.todo;
+    expect(todo).toMatch(/re-run/);
+    expect(await error.textContent()).toContain(`What to do: ${todo}`);
+    await page.locator('.messages li', { hasText: 'The column DateKey has a duplicate value 20260101.' }).first().waitFor();
+    expect(await page.locator('.timeline li', { hasText: 'DimDate' }).locator('.badge').textContent()).toBe('failed');
+    // The operator sees the app's words, never a stack trace or a file path.
+    expect(await page.locator('body').textContent()).not.toMatch(/\bat \S+ \(|\/work\/|node_modules|\.ts:\d+/);
+  });
 });
+
+/** WCAG 2 contrast ratio of two computed CSS colours (rgb/rgba). */
+function contrast(foreground: string, background: string): number {
+  const luminance = (color: string) => {
+    const [r = 0, g = 0, b = 0] = (color.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number).map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [light, dark] = [luminance(foreground), luminance(background)].sort((a, b) => b - a);
+  return ((light ?? 0) + 0.05) / ((dark ?? 0) + 0.05);
+}

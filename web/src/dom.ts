@@ -74,3 +74,12 @@ export function definitionList(rows: [string, Child][]): HTMLDListElement {
   }
   return list;
 }
+
+let moved = false;
+/** From the first navigation on, a new view takes the focus at its heading (screen readers announce it); the first load leaves it to the skip link. */
+export function viewOpened(heading: HTMLElement): void {
+  if (moved) heading.focus();
+}
+export function userNavigated(): void {
+  moved = true;
+}

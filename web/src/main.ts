@@ -2,7 +2,7 @@
 // Routes live in the URL fragment (#/runs, #/runs/<id>, #/model?…, #/start), which the browser
 // never sends to the app; the function key is never part of any URL.
 import { api, ApiProblem, functionKey, KeyRefused, setFunctionKey } from './api';
-import { h, replace } from './dom';
+import { h, replace, userNavigated } from './dom';
 import { renderModel } from './model';
 import { renderRun, type LiveHandle } from './run';
 import { renderRuns, type ListLimits } from './runs';
@@ -65,6 +65,7 @@ function renderKeyGate(main: HTMLElement): void {
     }
     setFunctionKey(key);
     keyMessage = undefined;
+    userNavigated();
     void route();
   });
   const heading = h('h1', { tabindex: '-1' }, 'Refresh status');
@@ -110,7 +111,10 @@ function skipLink(): void {
   document.body.prepend(link);
 }
 
-window.addEventListener('hashchange', () => void route());
+window.addEventListener('hashchange', () => {
+  userNavigated();
+  void route();
+});
 // Errors inside live updates: shown in words, never as a stack trace.
 window.addEventListener('unhandledrejection', (event) => {
   event.preventDefault();

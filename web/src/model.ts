@@ -1,5 +1,5 @@
 import { api, ApiProblem, FINAL_STATUSES, type Run } from './api';
-import { formatDuration, formatTime, h, replace, statusClass, svg } from './dom';
+import { formatDuration, formatTime, h, replace, statusClass, svg, viewOpened } from './dom';
 import { runDurationMs, statusBadge } from './runs';
 
 interface HistoryEntry {
@@ -27,7 +27,7 @@ export async function renderModel(main: HTMLElement, params: URLSearchParams): P
   const runsSection = h('section', { 'aria-labelledby': 'model-runs-title' });
   const listLink = new URLSearchParams(target);
   replace(main, h('p', {}, h('a', { href: '#/runs' }, '← All runs')), heading, h('p', { class: 'where' }, place), chart, runsSection, h('p', {}, h('a', { href: `#/runs?${listLink.toString()}` }, "This model's runs in the list"), ' · ', h('a', { href: `#/start?${target.toString()}` }, 'Start a refresh of this model')));
-  heading.focus();
+  viewOpened(heading);
 
   const runsQuery = new URLSearchParams(target);
   runsQuery.set('limit', '20');

@@ -1,5 +1,5 @@
 import { api, ApiProblem, FINAL_STATUSES, modelLabel, placeLabel, type Run } from './api';
-import { announce, definitionList, formatDuration, formatTime, h, replace, statusClass, svg } from './dom';
+import { announce, definitionList, formatDuration, formatTime, h, replace, statusClass, svg, viewOpened } from './dom';
 import { modelHref, runDurationMs, statusBadge } from './runs';
 
 declare const ERROR_GUIDANCE: Record<string, { meaning: string; todo: string }>;
@@ -29,7 +29,8 @@ interface Sample {
 const observed = new Map<string, Sample[]>();
 
 const objectKey = (object: { table: string; partition?: string }) => `${object.table}\u0000${object.partition ?? ''}`;
-const objectLabel = (object: { table: string; partition?: string }) => (object.partition === undefined ? object.table : `${object.table} / ${object.partition}`);
+// AAS names a table's single partition after the table: the label then names it once.
+const objectLabel = (object: { table: string; partition?: string }) => (object.partition === undefined || object.partition === object.table ? object.table : `${object.table} / ${object.partition}`);
 
 function record(run: Run): Sample[] {
   const samples = observed.get(run.id) ?? [];
@@ -57,7 +58,7 @@ export function renderRun(main: HTMLElement, id: string): LiveHandle {
   const details = h('section', { 'aria-labelledby': 'details-title' });
   const problem = h('div', { role: 'alert' });
   replace(main, h('p', {}, h('a', { href: '#/runs' }, '← All runs')), heading, problem, status, actions, timeline, messages, details);
-  heading.focus();
+  viewOpened(heading);
 
   const cancelButton = h('button', { type: 'button', class: 'danger', hidden: true }, 'Cancel this refresh…');
   const dialog = cancelDialog();
@@ -193,7 +194,9 @@ function timelineOf(run: Run, samples: Sample[]): HTMLElement {
   if (objects.length === 0) return h('p', {}, run.objectsTruncated === true ? 'Too many objects to list while running; see the counts above.' : 'The service has not listed the objects yet.');
   const onlyFinal = samples.length <= 1 && FINAL_STATUSES.has(run.status);
   const start = Date.parse(onlyFinal ? (run.refreshStartTime ?? run.startedAt ?? run.createdAt) : (run.startedAt ?? run.createdAt));
-  const end = Math.max(Date.parse(onlyFinal ? (run.refreshEndTime ?? run.endedAt ?? run.lastUpdatedAt) : (run.endedAt ?? run.lastUpdatedAt)), ...samples.map((s) => s.at));
+  // While running, the status of the latest poll is drawn up to the next poll: until then it is all anyone knows.
+  const nextPoll = FINAL_STATUSES.has(run.status) || run.nextPollAt === undefined ? Number.NaN : Date.parse(run.nextPollAt);
+  const end = Math.max(Date.parse(onlyFinal ? (run.refreshEndTime ?? run.endedAt ?? run.lastUpdatedAt) : (run.endedAt ?? run.lastUpdatedAt)), ...samples.map((s) => s.at), Number.isFinite(nextPoll) ? nextPoll : 0);
   const span = Math.max(end - start, 1);
   const x = (time: number) => Math.round(((Math.min(Math.max(time, start), end) - start) / span) * 1000);
   const seen = new Set<string>();
@@ -223,7 +226,7 @@ function timelineOf(run: Run, samples: Sample[]): HTMLElement {
     list.append(h('li', {}, h('span', { class: 'object' }, objectLabel(object)), h('span', { class: 'object-status' }, statusBadge(object.status)), bar));
   }
   const legend = h('p', { class: 'legend' }, 'Key: ', ...[...seen].map((status) => h('span', { class: 'legend-item' }, h('span', { class: `swatch ${statusClass(status)}`, 'aria-hidden': 'true' }), status)));
-  const scale = h('p', { class: 'hint' }, `From ${formatTime(new Date(start).toISOString())} to ${formatTime(new Date(end).toISOString())} (${formatDuration(span)}). `, onlyFinal ? 'Opened after the run ended: each bar shows the final status over the refresh.' : "Drawn from the service's answers this page has seen while open.");
+  const scale = h('p', { class: 'hint' }, `From ${formatTime(new Date(start).toISOString())} to ${formatTime(new Date(end).toISOString())} (${formatDuration(span)}). `, onlyFinal ? 'Opened after the run ended: each bar shows the final status over the refresh.' : "Drawn from the service's answers this page has seen while open; while running, each bar ends with the latest status, up to the next poll.");
   const more = run.objectsTruncated === true ? h('p', { class: 'hint' }, `Showing the first ${objects.length} objects while the run is going; counts: ${Object.entries(run.objectCounts).map(([s, n]) => `${n} ${s}`).join(', ')}.`) : undefined;
   return h('div', {}, scale, legend, list, more);
 }

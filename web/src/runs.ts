@@ -1,5 +1,5 @@
 import { api, ApiProblem, FINAL_STATUSES, modelLabel, placeLabel, targetQuery, type Run } from './api';
-import { formatDuration, formatTime, h, replace, statusClass } from './dom';
+import { formatDuration, formatTime, h, replace, statusClass, viewOpened } from './dom';
 
 export const PAGE_SIZE = 25;
 const TIME_WINDOWS: [string, string, number][] = [
@@ -36,6 +36,7 @@ export async function renderRuns(main: HTMLElement, params: URLSearchParams, lim
   const filters = filterForm(params, limits);
   const results = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' }, h('p', {}, 'Loading runs…'));
   replace(main, heading, filters, results);
+  viewOpened(heading);
 
   const query = new URLSearchParams();
   for (const name of ['server', 'model', 'workspace', 'semanticModel', 'status']) {

@@ -1,5 +1,5 @@
 import { api, ApiProblem } from './api';
-import { h, replace, announce } from './dom';
+import { h, replace, announce, viewOpened } from './dom';
 import { aliasFields, checkValue, missingRequired, requestSchemaOf, typeOf, type PropertySchema, type RequestSchema } from './schema';
 
 const OBJECT_SEPARATOR = ' :: ';
@@ -23,7 +23,7 @@ export async function renderStart(main: HTMLElement, params: URLSearchParams): P
   const heading = h('h1', { tabindex: '-1' }, 'Start a refresh');
   const body = h('div', {}, h('p', {}, 'Loading the request schema…'));
   replace(main, heading, body);
-  heading.focus();
+  viewOpened(heading);
   let schema: RequestSchema | undefined;
   try {
     schema = requestSchemaOf((await api<unknown>('GET', 'openapi.json')).body);
