@@ -1,4 +1,4 @@
-import type { RunView } from '../api/runView';
+import type { CliRunView as RunView } from './runView';
 import { badInput, CliError, ExitCodes } from './errors';
 
 /** What the CLI needs from a refresh service: the deployed app's API, or the service itself (--direct). */

@@ -1,4 +1,4 @@
-import type { RunView } from '../api/runView';
+import { FINAL_RUN_STATUSES as FINAL, modelLabel, serviceName, serviceStatus, syncLabel, targetLabel, type CliRunView as RunView } from './runView';
 
 /** Where a command writes: stdout for results, stderr for messages and the Ctrl+C prompt. */
 export interface Output {
@@ -18,9 +18,7 @@ export interface Display {
   end(view: RunView): void;
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'timedOut']);
 const OBJECT_DONE = new Set(['succeeded', 'failed', 'cancelled', 'timedOut', 'completed']);
-const SYNC_STATES: Record<number, string> = { 0: 'replicating', 1: 'rehydrating', 2: 'completed', 3: 'failed', 4: 'finalizing' };
 
 export const objectName = (object: { table: string; partition?: string }) =>
   object.partition === undefined || object.partition === object.table ? object.table : `${object.table} / ${object.partition}`;
@@ -68,21 +66,22 @@ export function runSeconds(view: RunView): number {
   return Math.max(0, Math.round((end - Date.parse(view.createdAt)) / 1000));
 }
 
-function target(view: RunView): string {
-  return `${view.model} on ${view.server}`;
-}
+const target = targetLabel;
 
 function runState(view: RunView): string {
   const parts: string[] = [view.status];
-  if (view.aasStatus !== undefined && !FINAL.has(view.status)) parts.push(`AAS ${view.aasStatus}`);
-  if (view.syncState !== undefined && view.status === 'syncing') parts.push(`replica sync ${SYNC_STATES[view.syncState] ?? view.syncState}`);
+  const service = serviceStatus(view);
+  if (service !== undefined && !FINAL.has(view.status)) parts.push(service);
+  const sync = syncLabel(view);
+  if (sync !== undefined && view.status === 'syncing') parts.push(`replica sync ${sync}`);
   return parts.join(', ');
 }
 
 function doneCount(view: RunView): string {
-  const total = Object.values(view.objectCounts).reduce((sum, count) => sum + count, 0);
+  const counts = view.objectCounts ?? {};
+  const total = Object.values(counts).reduce((sum, count) => sum + count, 0);
   if (total === 0) return '';
-  const done = Object.entries(view.objectCounts).reduce((sum, [status, count]) => sum + (OBJECT_DONE.has(status) ? count : 0), 0);
+  const done = Object.entries(counts).reduce((sum, [status, count]) => sum + (OBJECT_DONE.has(status) ? count : 0), 0);
   return `${done}/${total} objects done`;
 }
 
@@ -95,14 +94,14 @@ export function summaryLines(view: RunView): string[] {
     lines.push(`Run ${view.id} (${target(view)}) is ${runState(view)} after ${seconds}${doneCount(view) === '' ? '' : `, ${doneCount(view)}`}.`);
   } else if (view.status === 'succeeded') {
     const sync = view.syncOperationId === undefined ? '' : '; replicas synced';
-    lines.push(`Run ${view.id} succeeded in ${seconds}: ${target(view)}, AAS refresh ${view.refreshId ?? '-'}, ${objects}${sync}.`);
+    lines.push(`Run ${view.id} succeeded in ${seconds}: ${target(view)}, ${serviceName(view)} refresh ${view.refreshId ?? '-'}, ${objects}${sync}.`);
   } else {
     lines.push(`Run ${view.id} ${view.status === 'timedOut' ? 'timed out' : view.status} after ${seconds}: ${target(view)}.`);
   }
   if (view.error !== undefined) lines.push(`  ${view.error.code}: ${view.error.message}`);
   const failed = view.objects.filter((object) => object.status === 'failed').map(objectName);
   if (failed.length > 0) lines.push(`  failed objects: ${failed.join(', ')}`);
-  for (const message of view.messages.slice(0, 5)) lines.push(`  AAS ${message.type ?? 'message'}: ${message.message}`);
+  for (const message of (view.messages ?? []).slice(0, 5)) lines.push(`  ${serviceName(view)} ${message.type ?? 'message'}: ${message.message}`);
   if (view.note !== undefined) lines.push(`  note: ${view.note}`);
   if (view.callback !== undefined) lines.push(`  callback: ${view.callback.delivered ? 'delivered' : `not delivered (${view.callback.error ?? 'no answer'})`}`);
   return lines;
@@ -139,7 +138,7 @@ export function plainDisplay(output: Output, now: () => number = Date.now, ci: '
       for (const text of summaryLines(view)) output.out(`${text}\n`);
       // Annotations make the failure show on the pipeline's summary page.
       if (view.status !== 'succeeded' && ci !== undefined) {
-        const message = `Refresh of ${view.model} ${view.status}${view.error === undefined ? '' : `: ${view.error.code}: ${view.error.message}`}`.replace(/[\r\n]+/g, ' ');
+        const message = `Refresh of ${modelLabel(view)} ${view.status}${view.error === undefined ? '' : `: ${view.error.code}: ${view.error.message}`}`.replace(/[\r\n]+/g, ' ');
         output.out(ci === 'github' ? `::error title=aas-refresh::${message}\n` : `##vso[task.logissue type=error]${message}\n`);
       }
     },

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RunView } from '../api/runView';
+import type { CliRunView as RunView } from './runView';
 import { appService, type RefreshService } from './appClient';
+import { modelLabel } from './runView';
 import { parseCommandLine, type Command, type Connection } from './args';
 import { formatSeconds, liveDisplay, objectName, plainDisplay, runSeconds, silentDisplay, summaryLines, type Display, type Output } from './display';
 import { CliError, ExitCodes, type ExitCode } from './errors';
@@ -149,7 +150,7 @@ function listText(runs: RunView[]): string {
   if (runs.length === 0) return 'No runs.\n';
   return table(
     ['RUN', 'STATUS', 'MODEL', 'CREATED (UTC)', 'DURATION', 'SOURCE'],
-    runs.map((run) => [run.id, run.status, run.model, run.createdAt.slice(0, 19).replace('T', ' '), formatSeconds(runSeconds(run)), run.source]),
+    runs.map((run) => [run.id, run.status, modelLabel(run), run.createdAt.slice(0, 19).replace('T', ' '), formatSeconds(runSeconds(run)), run.source ?? '-']),
   );
 }
 

@@ -1,10 +1,10 @@
-import type { RunView } from '../api/runView';
+import { FINAL_RUN_STATUSES, modelLabel, type CliRunView as RunView } from './runView';
 import type { RefreshService } from './appClient';
 import type { Display } from './display';
 import { CliError, ExitCodes, exitCodeOfRun, type ExitCode } from './errors';
 import type { Interrupts } from './interrupts';
 
-const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'timedOut']);
+const FINAL = FINAL_RUN_STATUSES;
 /** A status read that fails (network, 5xx) is tried again, backing off, for this long. */
 const GIVE_UP_AFTER_MS = 5 * 60 * 1000;
 const DEFAULT_INTERVAL_MS = 10_000;
@@ -67,7 +67,7 @@ export async function watchRun(options: WatchOptions): Promise<WatchResult> {
     let decision: 'cancel' | 'detach' | 'continue';
     if (interrupts.interactive && signal === 'SIGINT' && !cancelSent) {
       display.pause();
-      const answer = await interrupts.ask(`Cancel run ${runId}${last === undefined ? '' : ` (refresh of ${last.model})`}? y: cancel the refresh, n: leave it running and stop watching [y/N] `);
+      const answer = await interrupts.ask(`Cancel run ${runId}${last === undefined ? '' : ` (refresh of ${modelLabel(last)})`}? y: cancel the refresh, n: leave it running and stop watching [y/N] `);
       decision = answer === 'yes' ? 'cancel' : 'detach';
     } else if (!interrupts.interactive && options.startedHere && !cancelSent) {
       decision = 'cancel';

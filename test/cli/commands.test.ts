@@ -1,0 +1,247 @@
+import net from 'node:net';
+import type { RunView } from '../../src/api/runView';
+import { modelName, startAppStack, type AppStack } from '../support/appStack';
+import { cliEnv, cliHasReadAgain, removeTranspiledCli, runCli, spawnCli, startAppProxy, until, type AppProxy, type CliProcess } from './support/cli';
+
+/**
+ * `aas-refresh` as a pipeline runs it (pipes, no terminal) against the app on the local durable
+ * host and the AAS emulator. Virtual time moves only when a test moves it; the CLI polls in real
+ * time every 0.1 s, and the proxy in front of the app counts its reads so that a test knows the
+ * CLI has seen a state before moving on.
+ */
+let stack: AppStack;
+let proxy: AppProxy;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  stack = await startAppStack();
+  proxy = await startAppProxy(stack);
+  env = cliEnv({ AAS_REFRESH_URL: proxy.url, AAS_REFRESH_KEY: stack.functionKey });
+});
+
+afterAll(async () => {
+  // Each only if it started: a failed start must not leave the other running.
+  await proxy?.close();
+  await stack?.stop();
+  removeTranspiledCli();
+});
+
+const FAST = ['--poll-interval', '0.1'];
+const target = (index: number) => ['--server', stack.server, '--model', modelName(index)];
+
+/** The function key appears in no output, whatever the command did. */
+function expectNoKey(...texts: string[]): void {
+  for (const text of texts) expect(text).not.toContain(stack.functionKey);
+}
+
+/** The id of the run the app started for the model (the CLI's POST has reached it). */
+async function runIdOf(model: string): Promise<string> {
+  let id: string | undefined;
+  await until(() => {
+    id = stack.host.listInstances().find((instance) => (instance.input as { request?: { model?: string } } | undefined)?.request?.model === model)?.instanceId;
+    return id !== undefined;
+  }, `a run of ${model}`);
+  return id as string;
+}
+
+/** Moves virtual time one durable timer at a time; after each, waits until the CLI has read the run. */
+async function driveWhileWatched(id: string): Promise<RunView> {
+  for (let step = 0; step < 300; step += 1) {
+    await stack.host.runUntilIdle({ maxVirtualMs: 0 });
+    const view = (await stack.run(id)).body;
+    if (['succeeded', 'failed', 'cancelled', 'timedOut'].includes(view.status)) return view;
+    await cliHasReadAgain(proxy, `step ${step}, run ${view.status}`);
+    const next = stack.host.engine.nextTimerAt();
+    if (next === undefined) throw new Error('no timer left');
+    await stack.host.runUntilIdle({ maxVirtualMs: Math.max(0, next - stack.clock.now()) });
+  }
+  throw new Error('the run did not end within 300 timers');
+}
+
+/** A port nothing listens on: one the system just gave out and took back. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function exitOf(cli: CliProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const code = await cli.exited;
+  return { code, stdout: cli.stdout(), stderr: cli.stderr() };
+}
+
+test('refresh --wait in a CI log: a timestamped line per object as it changes, the outcome, exit 0; the key travels only as x-functions-key', async () => {
+  const cli = spawnCli(['refresh', ...target(1), '--type', 'full', ...FAST, '--wait'], env);
+  const id = await runIdOf(modelName(1));
+  const view = await driveWhileWatched(id);
+  expect(view.status).toBe('succeeded');
+  const { code, stdout, stderr } = await exitOf(cli);
+
+  expect(code).toBe(0);
+  expect(stdout).toContain(`Run ${id} accepted; waiting for it to end`);
+  expect(stdout).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d run ${id} pending \\(Model01 on asazure://127\\.0\\.0\\.1:\\d+/myserver\\)$`, 'm'));
+  expect(stdout).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d run ${id} refreshing, AAS inProgress$`, 'm'));
+  // Each object once per status it showed, in order.
+  const partition = 'FactSales / FactSales 2024';
+  const lines = stdout.split('\n').filter((line) => line.includes(`  ${partition}: `)).map((line) => line.slice(9));
+  expect(lines[0]).toBe(`  ${partition}: inProgress`);
+  expect(lines.at(-1)).toMatch(new RegExp(`^  ${partition}: succeeded \\(\\d+ s\\)$`));
+  expect(stdout).toMatch(new RegExp(`^Run ${id} succeeded in .+: Model01 on asazure://\\S+, AAS refresh ${view.refreshId}, 5 objects; replicas synced\\.$`, 'm'));
+  expect(stderr).toBe('');
+  expectNoKey(stdout, stderr);
+  const calls = proxy.requests.filter((request) => request.url.includes(id) || request.method === 'POST');
+  expect(calls.length).toBeGreaterThan(2);
+  for (const call of calls) {
+    expect(call.headers['x-functions-key']).toBe(stack.functionKey);
+    expect(call.url).not.toContain(stack.functionKey);
+  }
+});
+
+test('a failed run exits 1 with the error code, the failed object and AAS message; on GitHub Actions an ::error annotation', async () => {
+  stack.emulators.aas.setTable('myserver', modelName(2), 'DimDate', { durationMs: 10_000, failAttempts: 5, failMessage: 'The column Date has a duplicate value 2026-01-01.' });
+  const cli = spawnCli(['refresh', ...target(2), ...FAST, '--wait'], { ...env, GITHUB_ACTIONS: 'true' });
+  const id = await runIdOf(modelName(2));
+  await stack.finish(id);
+  const { code, stdout, stderr } = await exitOf(cli);
+
+  expect(code).toBe(1);
+  expect(stdout).toMatch(new RegExp(`^Run ${id} failed after .+: Model02 on `, 'm'));
+  expect(stdout).toContain('  REFRESH_FAILED: ');
+  expect(stdout).toContain('  failed objects: DimDate');
+  expect(stdout).toContain('The column Date has a duplicate value 2026-01-01.');
+  expect(stdout).toMatch(/^::error title=aas-refresh::Refresh of Model02 failed: REFRESH_FAILED: /m);
+  expectNoKey(stdout, stderr);
+});
+
+test('a run past its timeout exits 2; --json prints the final run alone, as the API shows it', async () => {
+  stack.emulators.aas.setTable('myserver', modelName(3), 'FactSales', { durationMs: 3600_000 });
+  const cli = spawnCli(['refresh', ...target(3), '--timeout', 'PT2M', ...FAST, '--wait', '--json'], env);
+  const id = await runIdOf(modelName(3));
+  await stack.finish(id);
+  const { code, stdout, stderr } = await exitOf(cli);
+
+  expect(code).toBe(2);
+  const printed = JSON.parse(stdout) as RunView;
+  expect(printed).toEqual((await stack.run(id)).body);
+  expect(printed).toMatchObject({ id, status: 'timedOut', model: modelName(3), request: { timeoutSeconds: 120 } });
+  expect(stderr).toBe('');
+});
+
+test('cancel --wait from a second shell cancels the refresh: both commands exit 3', async () => {
+  const watcher = spawnCli(['refresh', ...target(4), ...FAST, '--wait'], env);
+  const id = await runIdOf(modelName(4));
+  await stack.host.runUntilIdle({ maxVirtualMs: 0 });
+  const canceller = spawnCli(['cancel', id, ...FAST, '--wait'], env);
+  await until(() => canceller.stdout().includes(`Run ${id} is cancelling its refresh; waiting for it to end.`), 'the cancel was accepted');
+  await stack.finish(id);
+  const [watched, cancelled] = await Promise.all([exitOf(watcher), exitOf(canceller)]);
+
+  expect(watched.code).toBe(3);
+  expect(cancelled.code).toBe(3);
+  expect(cancelled.stdout).toMatch(new RegExp(`^Run ${id} cancelled after .+: Model04 on `, 'm'));
+  expect(stack.emulators.aas.refreshes('myserver', modelName(4))[0]?.status).toBe('cancelled');
+  // Once ended there is nothing to cancel: said so, exit 1.
+  const again = await runCli(['cancel', id], env);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toBe(`aas-refresh: Run ${id} has already ended (cancelled); there is nothing to cancel.\n`);
+});
+
+test('SIGINT without a terminal (a cancelled pipeline) cancels the run this command started and exits 3', async () => {
+  const cli = spawnCli(['refresh', ...target(5), ...FAST, '--wait'], env);
+  const id = await runIdOf(modelName(5));
+  await stack.host.runUntilIdle({ maxVirtualMs: 0 });
+  await until(() => cli.stdout().includes(`run ${id} `), 'the first status line');
+  cli.child.kill('SIGINT');
+  const { code, stdout } = await exitOf(cli);
+
+  expect(code).toBe(3);
+  expect(stdout).toContain(`Cancel sent: run ${id} is cancelling its refresh.`);
+  expect((await stack.finish(id)).body.status).toBe('cancelled');
+});
+
+test('refresh without --wait, then status, list and history, each as text and as --json', async () => {
+  const started = await runCli(['refresh', ...target(6), '--objects', 'DimDate,FactSales/FactSales 2026', '--json'], env);
+  expect(started.code).toBe(0);
+  const accepted = JSON.parse(started.stdout) as Record<string, unknown>;
+  expect(Object.keys(accepted).sort()).toEqual(['cancelUrl', 'id', 'model', 'server', 'status', 'statusUrl']);
+  const id = accepted.id as string;
+  expect(accepted).toMatchObject({ status: 'pending', model: modelName(6) });
+
+  const running = await runCli(['status', id, '--json'], env);
+  expect(running.code).toBe(0);
+  expect(JSON.parse(running.stdout)).toMatchObject({ id, request: { objects: [{ table: 'DimDate' }, { table: 'FactSales', partition: 'FactSales 2026' }] } });
+
+  const view = (await stack.finish(id)).body;
+  const shown = await runCli(['status', id], env);
+  expect(shown.code).toBe(0);
+  expect(shown.stdout).toContain(`Run ${id} succeeded in `);
+  expect(shown.stdout).toMatch(/^ {4}FactSales \/ FactSales 2026 +succeeded$/m);
+
+  const listed = await runCli(['list', ...target(6), '--json'], env);
+  expect(listed.code).toBe(0);
+  expect((JSON.parse(listed.stdout) as { runs: RunView[] }).runs.map((run) => run.id)).toEqual([id]);
+  const table = await runCli(['list', '--model', modelName(6), '--status', 'succeeded'], env);
+  expect(table.stdout.split('\n')[0]).toMatch(/^RUN +STATUS +MODEL +CREATED \(UTC\) +DURATION +SOURCE$/);
+  expect(table.stdout).toMatch(new RegExp(`^${id}  succeeded  Model06 `, 'm'));
+
+  const history = await runCli(['history', modelName(6), '--server', stack.server, '--json'], env);
+  expect(history.code).toBe(0);
+  expect(JSON.parse(history.stdout)).toMatchObject({ model: modelName(6), refreshes: [{ refreshId: view.refreshId, status: 'succeeded' }] });
+  const historyTable = await runCli(['history', modelName(6), '--server', stack.server], env);
+  expect(historyTable.stdout).toMatch(new RegExp(`^${view.refreshId} +succeeded +\\d{4}-`, 'm'));
+  expectNoKey(started.stdout, running.stdout, shown.stdout, listed.stdout, table.stdout, history.stdout, historyTable.stdout);
+});
+
+test('bad input exits 4 with a message naming what is wrong, no stack trace; --json gives the API error shape', async () => {
+  const cases: { args: string[]; message: string }[] = [
+    { args: ['refresh', '--server', 'asazure://127.0.0.1/x'], message: 'aas-refresh: refresh: --model is required\n' },
+    { args: ['refresh', ...target(7), '--max-parallelism', 'ten'], message: 'aas-refresh: --max-parallelism must be a whole number (got "ten")\n' },
+    { args: ['refresh', ...target(7), '--workspace', 'Sales'], message: 'aas-refresh: refresh: give --server and --model (Azure Analysis Services) or --workspace and --semantic-model (Power BI), not both\n' },
+    { args: ['refresh', ...target(7), '--frobnicate'], message: "aas-refresh: refresh: Unknown option '--frobnicate' (see aas-refresh refresh --help)\n" },
+    { args: ['status', 'last'], message: 'aas-refresh: status: "last" is not a run id (a run id looks like 3f2b8c1e-0d4a-4e8b-9c61-2a7f5e9d0b13)\n' },
+    { args: ['status', '00000000-0000-4000-8000-000000000000'], message: 'aas-refresh: No refresh run with id "00000000-0000-4000-8000-000000000000".\n' },
+    { args: ['refresh', ...target(7), '--type', 'add'], message: 'aas-refresh: The refresh request is not valid.\n  - type "add" is not supported by the AAS REST API\n' },
+    { args: ['deploy'], message: 'aas-refresh: "deploy" is not a command; the commands are refresh, status, cancel, list, history (aas-refresh --help)\n' },
+  ];
+  for (const { args, message } of cases) {
+    const result = await runCli(args, env);
+    expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 4, stderr: message });
+  }
+
+  const json = await runCli(['refresh', ...target(7), '--type', 'add', '--timeout', 'forever', '--json'], env);
+  expect(json.code).toBe(4);
+  expect(JSON.parse(json.stdout)).toEqual({
+    error: { code: 'INVALID_REQUEST', message: 'The refresh request is not valid.', problems: ['type "add" is not supported by the AAS REST API', expect.stringContaining('timeout: ')] },
+  });
+
+  const noKey = await runCli(['list'], cliEnv({ AAS_REFRESH_URL: proxy.url }));
+  expect({ code: noKey.code, stderr: noKey.stderr }).toEqual({ code: 4, stderr: 'aas-refresh: list: no function key: set AAS_REFRESH_KEY (or pass --key)\n' });
+  const clearText = await runCli(['list', '--url', 'http://refresh.example.com', '--key', 'k'], cliEnv());
+  expect(clearText.code).toBe(4);
+  expect(clearText.stderr).toContain('the app URL must use https://');
+  expect(stack.host.listInstances().some((instance) => (instance.input as { request?: { model?: string } }).request?.model === modelName(7))).toBe(false);
+});
+
+test('a wrong key exits 4 and is not shown; an app that cannot be reached exits 1 naming it; a busy model exits 1 naming the active run', async () => {
+  const wrongKey = 'wrong-key-0123456789';
+  const refused = await runCli(['list', '--key', wrongKey], env);
+  expect(refused.code).toBe(4);
+  expect(refused.stderr).toBe(`aas-refresh: the app at ${proxy.url} refused the function key (HTTP 401): check AAS_REFRESH_KEY or --key\n`);
+  expect(refused.stdout + refused.stderr).not.toContain(wrongKey);
+
+  const closed = await closedPort();
+  const down = await runCli(['list', '--url', `http://127.0.0.1:${closed}`, '--json'], env);
+  expect(down.code).toBe(1);
+  expect(JSON.parse(down.stdout)).toEqual({ error: { code: 'APP_UNREACHABLE', message: `could not reach the app at http://127.0.0.1:${closed}: connection refused (is the URL right, is the app running?)` } });
+
+  const first = await runCli(['refresh', ...target(8)], env);
+  expect(first.code).toBe(0);
+  const activeId = /^Run (\S+) accepted/.exec(first.stdout)?.[1] as string;
+  const busy = await runCli(['refresh', ...target(8), '--wait'], env);
+  expect(busy.code).toBe(1);
+  expect(busy.stderr).toBe(`aas-refresh: Run ${activeId} is already refreshing ${modelName(8)}: watch it with aas-refresh status ${activeId} --wait, or pass --on-conflict wait to refresh after it.\n`);
+  await stack.finish(activeId);
+  expectNoKey(first.stdout, busy.stdout, busy.stderr, down.stdout, down.stderr);
+});

@@ -1,0 +1,161 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import ts from 'typescript';
+import type { AppStack } from '../../support/appStack';
+
+const root = path.join(__dirname, '..', '..', '..');
+
+/**
+ * The CLI from source, each file of src/cli transpiled once per test file into .local/ (as
+ * `npm run build` compiles it, without type-checking: tsc's job), so that each run starts a plain
+ * `node` instead of loading TypeScript again. The CLI imports nothing outside src/cli but types.
+ */
+function transpiledCli(): string {
+  const out = path.join(root, '.local', 'cli-test-build', String(process.pid));
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  const source = path.join(root, 'src', 'cli');
+  for (const name of fs.readdirSync(source).filter((file) => file.endsWith('.ts'))) {
+    const { outputText } = ts.transpileModule(fs.readFileSync(path.join(source, name), 'utf8'), {
+      fileName: name,
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    });
+    fs.writeFileSync(path.join(out, name.replace(/\.ts$/, '.js')), outputText);
+  }
+  return path.join(out, 'main.js');
+}
+
+let built: string | undefined;
+function cliCommand(): string[] {
+  built ??= transpiledCli();
+  return [process.execPath, built];
+}
+
+/** Removes this test file's transpiled CLI (afterAll). */
+export function removeTranspiledCli(): void {
+  if (built !== undefined) fs.rmSync(path.dirname(built), { recursive: true, force: true });
+  built = undefined;
+}
+
+/**
+ * Between the CLI and the app: forwards each request to the local host and counts the status
+ * reads, so that a test can wait until the CLI has read the run after virtual time moved
+ * (instead of sleeping).
+ */
+export interface AppProxy {
+  url: string;
+  /** GET /api/refreshes/{id} requests forwarded so far. */
+  statusReads(): number;
+  /** Headers of every forwarded request, for checking how the key travels. */
+  requests: { method: string; url: string; headers: http.IncomingHttpHeaders }[];
+  close(): Promise<void>;
+}
+
+export async function startAppProxy(stack: AppStack): Promise<AppProxy> {
+  let reads = 0;
+  const requests: AppProxy['requests'] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+      if (req.method === 'GET' && /^\/api\/refreshes\/[0-9a-f-]{36}$/.test(req.url ?? '')) reads += 1;
+      const headers: Record<string, string> = {};
+      for (const name of ['x-functions-key', 'content-type']) if (typeof req.headers[name] === 'string') headers[name] = req.headers[name];
+      const body = chunks.length === 0 ? undefined : Buffer.concat(chunks).toString('utf8');
+      stack.host
+        .fetch(req.url ?? '/', { method: req.method, headers, body })
+        .then(async (answer) => {
+          const text = await answer.text();
+          const out: Record<string, string> = {};
+          answer.headers.forEach((value, name) => {
+            if (name !== 'content-length' && name !== 'transfer-encoding' && name !== 'connection') out[name] = value;
+          });
+          res.writeHead(answer.status, out).end(text);
+        })
+        .catch(() => res.writeHead(502).end());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    statusReads: () => reads,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (the child's, or script's: `script -e` passes it on). */
+  exited: Promise<number | null>;
+  write(text: string): void;
+}
+
+/** A clean environment: no CI markers (the tests choose them), the local CA kept for TLS. */
+export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, LANG: 'C.UTF-8', TERM: 'xterm-256color' };
+  for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
+  return env;
+}
+
+function track(child: ChildProcess): CliProcess {
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited, write: (text) => child.stdin?.write(text) };
+}
+
+/** Runs the CLI with pipes (no terminal: what a CI log is). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
+  const [command, ...prefix] = cliCommand() as [string, ...string[]];
+  return track(spawn(command, [...prefix, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+}
+
+/** Runs the CLI to its end; returns code and output. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = spawnCli(args, env);
+  cli.child.stdin?.end();
+  const code = await cli.exited;
+  return { code, stdout: cli.stdout(), stderr: cli.stderr() };
+}
+
+const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs the CLI in a pseudo-terminal with util-linux `script` (-q quiet, -f flush each write,
+ * -e exit with the child's code, -c the command; /dev/null: no typescript file). What we write
+ * to script's stdin reaches the terminal as typed keys: "\x03" is Ctrl+C, which the terminal's
+ * line discipline turns into SIGINT for the CLI. `exec` leaves no shell in between to catch it.
+ */
+export function spawnInTerminal(args: string[], env: NodeJS.ProcessEnv): CliProcess {
+  const command = `exec ${[...cliCommand(), ...args].map(shellQuote).join(' ')}`;
+  return track(spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+}
+
+/** Resolves when `ready` holds, checking every 10 ms in real time; throws naming `what` after `timeoutMs`. */
+export async function until(ready: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const limit = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > limit) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Waits until the CLI has started two more status reads: the second began after this call. */
+export async function cliHasReadAgain(proxy: AppProxy, what: string): Promise<void> {
+  const target = proxy.statusReads() + 2;
+  await until(() => proxy.statusReads() >= target, `the CLI read the run again (${what})`);
+}
