@@ -1,5 +1,5 @@
 import { AppError, ErrorCodes } from '../../errors';
-import type { CommitMode, RefreshRequest, RefreshType } from '../../refresh/types';
+import { refreshTypeProblem, type CommitMode, type RefreshRequest, type RefreshType } from '../../refresh/types';
 
 /**
  * The enhanced refresh body of `POST …/datasets/{id}/refreshes`. Any field besides `notifyOption`
@@ -46,13 +46,13 @@ function isCalendarDate(text: string): boolean {
 /**
  * What Power BI would refuse in a refresh request, in words for a 400 before anything is
  * submitted. `applyRefreshPolicy: true` with `partialBatch` is unsupported (Enhanced refresh,
- * Parameters table); `add` is not a refresh type the API takes.
+ * Parameters table); `add` is not a refresh type the API takes ("The add type isn't supported").
  */
 export function powerBiRefreshProblems(refresh: RefreshRequest): string[] {
   const problems: string[] = [];
-  const type: string = refresh.type;
-  if (type.toLowerCase() === 'add') problems.push('type "add" is not supported by the Power BI enhanced refresh API; use full, dataOnly, automatic, calculate, clearValues or defragment');
-  else if (!Object.hasOwn(TYPE_NAMES, type)) problems.push(`type "${type.slice(0, 64)}" is not one of ${Object.keys(TYPE_NAMES).join(', ')}`);
+  // One refusal of `add` for every backend (src/refresh/types.ts).
+  const typeProblem = refreshTypeProblem(refresh.type);
+  if (typeProblem !== undefined) problems.push(typeProblem);
   if (!Object.hasOwn(COMMIT_MODE_NAMES, refresh.commitMode)) problems.push(`commitMode "${String(refresh.commitMode).slice(0, 64)}" is not one of transactional, partialBatch`);
   if (refresh.commitMode === 'partialBatch' && refresh.applyRefreshPolicy === true) {
     problems.push('applyRefreshPolicy must be false with commitMode "partialBatch" (Power BI does not apply a refresh policy in partial batches)');
