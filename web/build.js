@@ -1,5 +1,5 @@
-// Builds the status page (web/) into dist/src/web: index.html, app.js (one bundle, no source map)
-// and app.css. tools/package/stage.js ships dist/src, so the page goes out with the app; nothing
+// Builds the status page (web/) into dist/src/web: index.html, app.js (one bundle, no source map),
+// app.css and icon.svg. tools/package/stage.js ships dist/src, so the page goes out with the app; nothing
 // is fetched from another origin at run time.
 //
 //   node web/build.js [outDir]
@@ -45,7 +45,7 @@ async function buildStatusPage(outDir = defaultOutDir) {
     logLevel: 'warning',
   });
   await esbuild.build({ entryPoints: [path.join(__dirname, 'src', 'app.css')], outfile: path.join(outDir, 'app.css'), bundle: true, minify: true, logLevel: 'warning' });
-  fs.copyFileSync(path.join(__dirname, 'src', 'index.html'), path.join(outDir, 'index.html'));
+  for (const file of ['index.html', 'icon.svg']) fs.copyFileSync(path.join(__dirname, 'src', file), path.join(outDir, file));
   return outDir;
 }
 

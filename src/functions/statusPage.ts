@@ -15,8 +15,9 @@ export const STATUS_PAGE_ASSETS: Record<string, string> = {
   '': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  'icon.svg': 'image/svg+xml',
 };
-const FILE_OF: Record<string, string> = { '': 'index.html', 'app.js': 'app.js', 'app.css': 'app.css' };
+const FILE_OF: Record<string, string> = { '': 'index.html', 'app.js': 'app.js', 'app.css': 'app.css', 'icon.svg': 'icon.svg' };
 
 /** Only the page's own files, no inline script or style, no other origin. */
 export const STATUS_PAGE_CSP = [

@@ -96,9 +96,11 @@ export interface Run {
   model?: string;
   workspace?: string;
   semanticModel?: string;
+  workspaceId?: string;
+  semanticModelId?: string;
   backend?: string;
   source?: string;
-  request?: { type?: string; commitMode?: string; maxParallelism?: number; retryCount?: number; objects?: { table: string; partition?: string }[]; sync?: boolean; timeoutSeconds?: number; onConflict?: string; callback?: boolean };
+  request?: { type?: string; commitMode?: string; maxParallelism?: number; retryCount?: number; objects?: { table: string; partition?: string }[]; sync?: boolean; timeoutSeconds?: number; onConflict?: string; callback?: boolean; applyRefreshPolicy?: boolean; effectiveDate?: string };
   createdAt: string;
   lastUpdatedAt: string;
   startedAt?: string;
@@ -116,6 +118,8 @@ export interface Run {
   messages: { code?: string; message: string; type?: string }[];
   committedObjects?: ObjectStatus[];
   syncOperationId?: string;
+  /** running, succeeded or failed (both backends); syncState is AAS's own number. */
+  syncStatus?: string;
   syncState?: number;
   syncDetails?: string | null;
   statusCalls: number;
@@ -144,6 +148,11 @@ export function targetQuery(run: Pick<Run, 'server' | 'model' | 'workspace' | 's
 
 export function modelLabel(run: Pick<Run, 'model' | 'semanticModel'>): string {
   return run.semanticModel ?? run.model ?? '(unnamed model)';
+}
+
+/** The service a run talks to, in words. */
+export function serviceLabel(run: Pick<Run, 'backend' | 'workspace'>): string {
+  return run.backend === 'powerbi' || run.workspace !== undefined ? 'Power BI' : 'Azure Analysis Services';
 }
 
 export function placeLabel(run: Pick<Run, 'server' | 'workspace'>): string {

@@ -1,4 +1,4 @@
-import { api, ApiProblem, FINAL_STATUSES, modelLabel, placeLabel, type Run } from './api';
+import { api, ApiProblem, FINAL_STATUSES, modelLabel, placeLabel, serviceLabel, type Run } from './api';
 import { announce, definitionList, formatDuration, formatTime, h, replace, statusClass, svg, viewOpened } from './dom';
 import { modelHref, runDurationMs, statusBadge } from './runs';
 
@@ -112,7 +112,9 @@ export function renderRun(main: HTMLElement, id: string): LiveHandle {
       h('p', { class: 'phase' }, statusBadge(run.status), ' ', PHASE_TEXT[run.status] ?? '', running ? h('span', { class: 'live' }, ' Live: updates by itself.') : undefined),
       definitionList([
         ['Model', h('a', { href: modelHref(run) }, modelLabel(run))],
-        [run.workspace !== undefined ? 'Workspace' : 'Server', placeLabel(run)],
+        [run.workspace !== undefined ? 'Workspace' : 'Server', run.workspace ?? run.server],
+        ['Service', serviceLabel(run)],
+        ['Resolved ids', run.workspaceId === undefined ? undefined : `workspace ${run.workspaceId}${run.semanticModelId === undefined ? '' : `, semantic model ${run.semanticModelId}`}`],
         ['Run id', h('code', {}, run.id)],
         ['Started', formatTime(run.startedAt ?? run.createdAt)],
         ['Ended', run.endedAt === undefined ? undefined : formatTime(run.endedAt)],
@@ -120,7 +122,7 @@ export function renderRun(main: HTMLElement, id: string): LiveHandle {
         ['Expected duration', run.expectedDurationSeconds === undefined ? undefined : `${formatDuration(run.expectedDurationSeconds * 1000)} (from the model's recent refreshes; the polling policy plans its polls around it)`],
         ['Deadline', run.deadline === undefined ? undefined : formatTime(run.deadline)],
         ['Service refresh', run.refreshId === undefined ? undefined : `${run.refreshId}${run.adopted === true ? ' (adopted)' : ''}`],
-        ['Service status', run.aasStatus ?? run.refreshStatus],
+        [`${serviceLabel(run)} status`, run.refreshStatus ?? run.aasStatus],
         ['Status calls', String(run.statusCalls)],
         ['Next poll', run.nextPollAt === undefined ? undefined : formatTime(run.nextPollAt)],
         ['Source', run.source],
@@ -132,7 +134,7 @@ export function renderRun(main: HTMLElement, id: string): LiveHandle {
     replace(timeline, h('h2', { id: 'timeline-title' }, 'Objects over time'), timelineOf(run, samples));
     replace(
       messages,
-      h('h2', { id: 'messages-title' }, 'Messages from the service'),
+      h('h2', { id: 'messages-title' }, `Messages from ${serviceLabel(run)}`),
       run.messages.length === 0 ? h('p', {}, 'No messages.') : h('ul', { class: 'messages' }, ...run.messages.map((m) => h('li', {}, m.type === undefined ? undefined : h('strong', {}, `${m.type}: `), m.code === undefined ? undefined : h('code', {}, m.code), m.code === undefined ? '' : ' ', m.message))),
     );
     replace(details, h('h2', { id: 'details-title' }, 'Request, sync and callback'), requestFacts(run));
@@ -161,7 +163,9 @@ function errorBlock(title: string, error: { code: string; message: string }): HT
 
 function requestFacts(run: Run): HTMLElement {
   const request = run.request ?? {};
-  const sync = request.sync === true ? (run.syncState === undefined ? (run.status === 'syncing' ? 'in progress' : 'asked for') : (SYNC_STATES[run.syncState] ?? String(run.syncState))) : 'not asked for';
+  const aasState = run.syncState === undefined ? undefined : (SYNC_STATES[run.syncState] ?? String(run.syncState));
+  const syncNow = run.syncStatus ?? aasState ?? (run.status === 'syncing' ? 'in progress' : 'asked for, after the refresh');
+  const sync = request.sync === true ? `${syncNow}${run.syncStatus !== undefined && aasState !== undefined ? ` (AAS: ${aasState})` : ''}` : 'not asked for';
   const callback =
     request.callback !== true
       ? 'none'
@@ -178,6 +182,8 @@ function requestFacts(run: Run): HTMLElement {
     ['Objects asked for', request.objects === undefined || request.objects.length === 0 ? 'the whole model' : request.objects.map(objectLabel).join(', ')],
     ['Timeout', request.timeoutSeconds === undefined ? undefined : formatDuration(request.timeoutSeconds * 1000)],
     ['On conflict', request.onConflict],
+    ['Apply refresh policy', request.applyRefreshPolicy === undefined ? undefined : request.applyRefreshPolicy ? 'yes' : 'no'],
+    ['Effective date', request.effectiveDate],
     ['Replica sync', sync],
     ['Sync operation', run.syncOperationId],
     ['Sync details', run.syncDetails ?? undefined],
@@ -245,7 +251,7 @@ function cancelDialog(): { element: HTMLDialogElement; open(run: Run): void; clo
   return {
     element,
     open(run) {
-      text.textContent = `The run asks the service to cancel the refresh of ${modelLabel(run)} (${placeLabel(run)}). Objects not yet committed are not refreshed.`;
+      text.textContent = `The run asks ${serviceLabel(run)} to cancel the refresh of ${modelLabel(run)} (${placeLabel(run)}). Objects not yet committed are not refreshed.`;
       element.showModal();
       keep.focus();
     },
