@@ -23,33 +23,42 @@ const OBJECT_DONE = new Set(['succeeded', 'failed', 'cancelled', 'timedOut', 'co
 export const objectName = (object: { table: string; partition?: string }) =>
   object.partition === undefined || object.partition === object.table ? object.table : `${object.table} / ${object.partition}`;
 
-/** When the CLI saw each object start and end, from the polls (AAS reports no per-object times). */
+/**
+ * What the polls tell about each object's time (AAS and Power BI report none per object): how
+ * long this CLI has seen it in progress, and, once done, by when in the refresh it was done (the
+ * first read that showed it done, from the refresh's start, by the service's clock).
+ */
 class ObjectTimes {
-  private readonly seen = new Map<string, { status: string; startedAt?: number; endedAt?: number }>();
+  private readonly seen = new Map<string, { status: string; seenInProgressAt?: number; doneBySeconds?: number }>();
 
   constructor(private readonly now: () => number) {}
 
   /** Records the statuses; returns the objects whose status changed. */
   observe(view: RunView): { name: string; status: string; previous?: string }[] {
     const changed: { name: string; status: string; previous?: string }[] = [];
+    const refreshStart = Date.parse(view.refreshStartTime ?? view.startedAt ?? view.createdAt);
     for (const object of view.objects) {
       const name = objectName(object);
       const entry = this.seen.get(name);
       if (entry?.status === object.status) continue;
-      const next = { status: object.status, startedAt: entry?.startedAt, endedAt: entry?.endedAt };
-      if (object.status === 'inProgress' && next.startedAt === undefined) next.startedAt = this.now();
-      if (OBJECT_DONE.has(object.status) && next.endedAt === undefined) next.endedAt = this.now();
+      const next = { ...entry, status: object.status };
+      if (object.status === 'inProgress') next.seenInProgressAt ??= this.now();
+      if (OBJECT_DONE.has(object.status) && next.doneBySeconds === undefined && Number.isFinite(refreshStart)) {
+        next.doneBySeconds = Math.max(0, Math.round((Date.parse(view.lastUpdatedAt) - refreshStart) / 1000));
+      }
       this.seen.set(name, next);
       changed.push({ name, status: object.status, ...(entry === undefined ? {} : { previous: entry.status }) });
     }
     return changed;
   }
 
-  /** Seconds the object has been (or was) in progress, as far as the polls tell. */
-  elapsedSeconds(name: string): number | undefined {
+  /** "for 12 s" while in progress (as long as this CLI has seen it), "done by +40 s" once done. */
+  timing(name: string): string {
     const entry = this.seen.get(name);
-    if (entry?.startedAt === undefined) return undefined;
-    return Math.max(0, Math.round(((entry.endedAt ?? this.now()) - entry.startedAt) / 1000));
+    if (entry === undefined) return '';
+    if (OBJECT_DONE.has(entry.status)) return entry.doneBySeconds === undefined ? '' : `done by +${formatSeconds(entry.doneBySeconds)}`;
+    if (entry.status === 'inProgress' && entry.seenInProgressAt !== undefined) return `for ${formatSeconds(Math.max(0, Math.round((this.now() - entry.seenInProgressAt) / 1000)))}`;
+    return '';
   }
 }
 
@@ -122,8 +131,8 @@ export function plainDisplay(output: Output, now: () => number = Date.now, ci: '
         lastRun = runLine;
       }
       for (const change of times.observe(view)) {
-        const seconds = OBJECT_DONE.has(change.status) ? times.elapsedSeconds(change.name) : undefined;
-        line(`  ${change.name}: ${change.status}${seconds === undefined ? '' : ` (${formatSeconds(seconds)})`}`);
+        const timing = OBJECT_DONE.has(change.status) ? times.timing(change.name) : '';
+        line(`  ${change.name}: ${change.status}${timing === '' ? '' : ` (${timing})`}`);
       }
       const issue = view.lastIssue === undefined ? '' : `${view.lastIssue.code}: ${view.lastIssue.message}`;
       if (issue !== lastIssue && issue !== '') line(`  last issue: ${issue}`);
@@ -173,8 +182,7 @@ export function liveDisplay(output: Output, now: () => number = Date.now, color 
     const shown = view.objects.length > room ? view.objects.slice(0, room - 1) : view.objects;
     for (const object of shown) {
       const name = objectName(object);
-      const seconds = times.elapsedSeconds(name);
-      const text = fit(`  ${MARK[object.status] ?? '•'} ${name.padEnd(width)}  ${object.status.padEnd(11)} ${seconds === undefined ? '' : formatSeconds(seconds)}`);
+      const text = fit(`  ${MARK[object.status] ?? '•'} ${name.padEnd(width)}  ${object.status.padEnd(11)} ${times.timing(name)}`.trimEnd());
       lines.push(paint(statusColor(object.status), text));
     }
     if (shown.length < view.objects.length) lines.push(`  … ${view.objects.length - shown.length} more objects`);

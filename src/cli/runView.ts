@@ -15,8 +15,10 @@ export interface CliRunView {
   source?: string;
   createdAt: string;
   lastUpdatedAt: string;
+  startedAt?: string;
   endedAt?: string;
   refreshId?: string;
+  refreshStartTime?: string;
   refreshStatus?: string;
   aasStatus?: string;
   objects: { table: string; partition?: string; status: string }[];
