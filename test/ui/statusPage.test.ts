@@ -353,6 +353,50 @@ describe('status page', () => {
     expect(await page.locator('section', { hasText: "This app's recent runs of the model" }).getByRole('link').count()).toBe(3);
   });
 
+  it('shows the replica sync and the callback of a finished run, and its bars from the final status', async () => {
+    const model = modelName(9);
+    const id = await finished(model, { sync: true, callbackUrl: `${stack.callbackUrl}?ui-sync` });
+    const run = (await stack.run(id)).body;
+    expect(run).toMatchObject({ status: 'succeeded', syncStatus: 'succeeded', callback: { delivered: true, httpStatus: 200 } });
+    const { page } = await open({ hash: runHref(id) });
+    await page.locator('.phase .badge', { hasText: 'succeeded' }).waitFor();
+    const fact = (term: string) => page.locator('dt', { hasText: new RegExp(`^${term}$`) }).locator('xpath=following-sibling::dd[1]');
+    expect(await fact('Replica sync').textContent()).toBe(`succeeded (AAS: ${['replicating', 'rehydrating', 'completed', 'failed', 'finalizing'][run.syncState ?? -1]})`);
+    expect(await fact('Sync operation').textContent()).toBe(run.syncOperationId);
+    expect(await fact('Callback').textContent()).toBe('delivered (HTTP 200)');
+    await page.getByText('Opened after the run ended: each bar shows the final status over the refresh.').waitFor();
+    expect(await page.locator('.timeline li').count()).toBe(run.objects.length);
+    expect(await page.locator('.timeline svg rect').count()).toBe(run.objects.length);
+    expect(await page.getByRole('button', { name: 'Cancel this refresh…' }).isHidden()).toBe(true);
+  });
+
+  it('asks for one pair of fields when the served schema offers alternatives (server + model or workspace + semanticModel)', async () => {
+    const opened = await open({ hash: '#/start' });
+    const { page } = opened;
+    await page.route('**/api/openapi.json', async (route) => {
+      const document = JSON.parse(JSON.stringify(openApiDocument)) as { components: { schemas: { RefreshRequest: Record<string, unknown> & { properties: Record<string, unknown> } } } };
+      const schema = document.components.schemas.RefreshRequest;
+      delete schema.required;
+      schema.properties.workspace = { type: 'string' };
+      schema.properties.semanticModel = { type: 'string' };
+      schema.oneOf = [{ required: ['server', 'model'] }, { required: ['workspace', 'semanticModel'] }];
+      await route.fulfill({ json: document });
+    });
+    await page.reload();
+    await page.getByText('Name the model with server and model, or workspace and semanticModel.', { exact: false }).waitFor();
+    const summary = page.locator('.error-summary');
+    await page.getByLabel(/^Workspace/).fill('Sales Analytics');
+    await page.getByRole('button', { name: 'Start the refresh' }).click();
+    await summary.waitFor();
+    expect(await summary.locator('li').allTextContents()).toEqual(['Semantic model is required.', 'Give server and model, or workspace and semanticModel.']);
+    await page.getByLabel(/^Semantic model/).fill('AdventureWorks');
+    await page.getByLabel(/^Server/).fill(stack.server);
+    await page.getByLabel(/^Model \(/).fill('AdventureWorks');
+    await page.getByRole('button', { name: 'Start the refresh' }).click();
+    await summary.getByText('Give server and model, or workspace and semanticModel, not more than one of these.').waitFor();
+    expect(opened.requests.filter((request) => request.method() === 'POST')).toEqual([]);
+  });
+
   it('shows a failed run with the service messages and what to do from docs/operations.md', async () => {
     const model = modelName(8);
     stack.emulators.aas.setTable('myserver', model, 'DimDate', { failAttempts: 1_000, failMessage: 'The column DateKey has a duplicate value 20260101.' });

@@ -111,7 +111,7 @@ function buildForm(schema: RequestSchema, params: URLSearchParams): HTMLFormElem
     }
     const preset = params.get(name);
     if (preset !== null && !(control instanceof HTMLSelectElement)) control.value = preset;
-    const marker = required ? ' (required)' : requiredSomewhere.has(name) ? ' (see above)' : '';
+    const marker = required ? ' (required)' : requiredSomewhere.has(name) ? ' (one pair required)' : '';
     form.append(h('div', { class: 'field' }, h('label', { for: id }, label, marker), hint, error, control));
     fields.push({ name, label, property, control, error, read });
   }
