@@ -19,7 +19,7 @@ describe('local.settings.sample.json copied as the README says', () => {
     const headers = { 'x-functions-key': stack.functionKey, 'content-type': 'application/json' };
 
     const history = await fetch(`${stack.apiBase}/models/refreshes?server=${encodeURIComponent(stack.sampleServer)}&model=AdventureWorks`, { headers });
-    expect({ status: history.status, body: (await history.json()) as unknown }).toEqual({ status: 200, body: { server: stack.sampleServer, model: 'AdventureWorks', refreshes: [] } });
+    expect({ status: history.status, body: (await history.json()) as unknown }).toEqual({ status: 200, body: { backend: 'aas', server: stack.sampleServer, model: 'AdventureWorks', refreshes: [] } });
 
     const callbackUrl = `${stack.callbackSink}my-run`;
     const started = await fetch(`${stack.apiBase}/refreshes`, { method: 'POST', headers, body: JSON.stringify({ server: stack.sampleServer, model: 'AdventureWorks', objects: [{ table: 'DimCurrency' }], sync: false, callbackUrl }) });
