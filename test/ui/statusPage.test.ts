@@ -334,23 +334,30 @@ describe('status page', () => {
 
   it("charts a model's recent refresh durations with the duration its polling policy expects", async () => {
     const model = modelName(7);
-    await finished(model);
-    await finished(model);
-    const last = await finished(model);
-    const expected = (await stack.run(last)).body.expectedDurationSeconds;
-    expect(expected).toBeGreaterThan(0);
+    const ids = [await finished(model), await finished(model), await finished(model)];
+    const runs = await Promise.all(ids.map(async (id) => (await stack.run(id)).body));
+    const expected = runs[2]?.expectedDurationSeconds;
+    // The first run has nothing to learn from; the later ones expect what the earlier ones took.
+    expect(runs.map((run) => run.expectedDurationSeconds === undefined)).toEqual([true, false, false]);
     const history = (await stack.request('GET', `models/refreshes?server=${encodeURIComponent(stack.server)}&model=${model}`)).body as { refreshes: unknown[] };
+    expect(history.refreshes).toHaveLength(3);
     const { page } = await open({ hash: `#/model?server=${encodeURIComponent(stack.server)}&model=${model}` });
     await page.getByRole('heading', { name: `Model: ${model}` }).waitFor();
-    await page.locator('svg.chart').waitFor();
-    expect(await page.locator('svg.chart rect').count()).toBe(history.refreshes.length);
-    expect(history.refreshes.length).toBe(3);
-    await page.locator('svg.chart line.expected').waitFor({ state: 'attached' });
     const minutes = Math.floor((expected ?? 0) / 60);
-    expect(await page.locator('svg.chart .expected-label').textContent()).toBe(`expected ${minutes === 0 ? `${expected} s` : `${minutes} min ${(expected ?? 0) % 60} s`}`);
-    await page.getByText('Durations as a table').click();
-    expect(await page.locator('table.durations tbody tr').count()).toBe(3);
-    expect(await page.locator('section', { hasText: "This app's recent runs of the model" }).getByRole('link').count()).toBe(3);
+    const label = `expected ${minutes === 0 ? `${expected} s` : `${minutes} min ${(expected ?? 0) % 60} s`}`;
+    for (const section of ['#runs-chart', '#history-chart']) {
+      const chart = page.locator(`${section} svg.chart`);
+      await chart.waitFor();
+      expect(await chart.locator('rect').count()).toBe(3);
+      expect(await chart.locator('line.expected').count()).toBe(1);
+      expect(await chart.locator('.expected-label').textContent()).toBe(label);
+    }
+    // Each of this app's runs with the expectation it ran under: a tick on its bar and a table column.
+    expect(await page.locator('#runs-chart line.expected-tick').count()).toBe(2);
+    await page.locator('#runs-chart').getByText('Durations as a table').click();
+    expect(await page.locator('#runs-chart table.durations tbody tr').count()).toBe(3);
+    expect(await page.locator('#runs-chart table.durations tbody tr').first().locator('td').last().textContent()).toBe(label.replace('expected ', ''));
+    expect(await page.locator('#runs-chart').getByRole('link').count()).toBe(3);
   });
 
   it('shows the replica sync and the callback of a finished run, and its bars from the final status', async () => {

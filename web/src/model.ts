@@ -13,7 +13,19 @@ const CHART_WIDTH = 600;
 const CHART_HEIGHT = 200;
 const MAX_BARS = 30;
 
-/** The model's recent refreshes (the service's own history) as a bar chart, with the duration the polling policy expects. */
+interface Bar {
+  startTime?: string;
+  ms: number;
+  status: string;
+  /** What the polling policy expected for this one (the app's runs). */
+  expectedMs?: number;
+}
+
+/**
+ * A model's recent refreshes as two bar charts, each with the duration the polling policy expects
+ * (the newest run's expectedDurationSeconds): this app's finished runs, each with the expectation
+ * it ran under, and the service's own history (30 days, including refreshes started elsewhere).
+ */
 export async function renderModel(main: HTMLElement, params: URLSearchParams): Promise<void> {
   const target = new URLSearchParams();
   for (const name of ['server', 'model', 'workspace', 'semanticModel']) {
@@ -23,68 +35,83 @@ export async function renderModel(main: HTMLElement, params: URLSearchParams): P
   const name = params.get('semanticModel') ?? params.get('model') ?? '';
   const place = params.get('workspace') ?? params.get('server') ?? '';
   const heading = h('h1', { tabindex: '-1' }, `Model: ${name}`);
-  const chart = h('section', { 'aria-labelledby': 'chart-title' }, h('h2', { id: 'chart-title' }, 'Recent refresh durations'), h('p', {}, 'Loading…'));
-  const runsSection = h('section', { 'aria-labelledby': 'model-runs-title' });
-  const listLink = new URLSearchParams(target);
-  replace(main, h('p', {}, h('a', { href: '#/runs' }, '← All runs')), heading, h('p', { class: 'where' }, place), chart, runsSection, h('p', {}, h('a', { href: `#/runs?${listLink.toString()}` }, "This model's runs in the list"), ' · ', h('a', { href: `#/start?${target.toString()}` }, 'Start a refresh of this model')));
+  const runsSection = h('section', { 'aria-labelledby': 'runs-chart-title', id: 'runs-chart' }, h('h2', { id: 'runs-chart-title' }, "This app's recent runs"), h('p', {}, 'Loading…'));
+  const historySection = h('section', { 'aria-labelledby': 'history-chart-title', id: 'history-chart' }, h('h2', { id: 'history-chart-title' }, "The service's refresh history"), h('p', {}, 'Loading…'));
+  replace(
+    main,
+    h('p', {}, h('a', { href: '#/runs' }, '← All runs')),
+    heading,
+    h('p', { class: 'where' }, place),
+    runsSection,
+    historySection,
+    h('p', {}, h('a', { href: `#/runs?${target.toString()}` }, "This model's runs in the list"), ' · ', h('a', { href: `#/start?${target.toString()}` }, 'Start a refresh of this model')),
+  );
   viewOpened(heading);
 
   const runsQuery = new URLSearchParams(target);
-  runsQuery.set('limit', '20');
+  runsQuery.set('limit', '50');
   const [history, runs] = await Promise.allSettled([api<{ refreshes: HistoryEntry[] }>('GET', 'models/refreshes', target), api<{ runs: Run[] }>('GET', 'refreshes', runsQuery)]);
   const appRuns = runs.status === 'fulfilled' ? runs.value.body.runs : [];
   const expectedSeconds = appRuns.find((run) => run.expectedDurationSeconds !== undefined)?.expectedDurationSeconds;
+  const expectedMs = expectedSeconds === undefined ? undefined : expectedSeconds * 1000;
+  const failure = (reason: unknown, what: string) => h('p', { class: 'error', role: 'alert' }, reason instanceof ApiProblem ? reason.message : `${what} could not be read.`);
 
-  if (history.status === 'rejected') {
-    const error = history.reason;
-    replace(chart, h('h2', { id: 'chart-title' }, 'Recent refresh durations'), h('p', { class: 'error', role: 'alert' }, error instanceof ApiProblem ? error.message : 'The history could not be read.'));
+  if (runs.status === 'rejected') {
+    replace(runsSection, h('h2', { id: 'runs-chart-title' }, "This app's recent runs"), failure(runs.reason, "The app's runs"));
   } else {
-    replace(chart, h('h2', { id: 'chart-title' }, 'Recent refresh durations'), durationChart(history.value.body.refreshes, expectedSeconds));
+    const bars = appRuns
+      .filter((run) => FINAL_STATUSES.has(run.status))
+      .map((run): Bar => {
+        // The refresh's own time in the service when known (what the policy learns from), else the run's.
+        const refreshMs = Date.parse(run.refreshEndTime ?? '') - Date.parse(run.refreshStartTime ?? '');
+        return { startTime: run.createdAt, ms: Number.isFinite(refreshMs) ? refreshMs : (runDurationMs(run) ?? Number.NaN), status: run.status, expectedMs: run.expectedDurationSeconds === undefined ? undefined : run.expectedDurationSeconds * 1000 };
+      });
+    const list = h(
+      'ul',
+      { class: 'plain' },
+      ...appRuns.slice(0, 10).map((run) => h('li', {}, h('a', { href: `#/runs/${encodeURIComponent(run.id)}` }, formatTime(run.createdAt)), ' ', statusBadge(run.status), ' ', formatDuration(runDurationMs(run)), FINAL_STATUSES.has(run.status) ? '' : ' so far')),
+    );
+    replace(runsSection, h('h2', { id: 'runs-chart-title' }, "This app's recent runs"), durationChart('runs', bars, expectedMs, 'runs of this app'), appRuns.length === 0 ? undefined : h('h3', {}, 'Newest runs'), appRuns.length === 0 ? undefined : list);
   }
-  replace(
-    runsSection,
-    h('h2', { id: 'model-runs-title' }, "This app's recent runs of the model"),
-    appRuns.length === 0
-      ? h('p', {}, runs.status === 'rejected' && runs.reason instanceof ApiProblem ? runs.reason.message : 'No runs.')
-      : h(
-          'ul',
-          { class: 'plain' },
-          ...appRuns.map((run) => h('li', {}, h('a', { href: `#/runs/${encodeURIComponent(run.id)}` }, formatTime(run.createdAt)), ' ', statusBadge(run.status), ' ', formatDuration(runDurationMs(run)), FINAL_STATUSES.has(run.status) ? '' : ' so far')),
-        ),
-  );
+  if (history.status === 'rejected') {
+    replace(historySection, h('h2', { id: 'history-chart-title' }, "The service's refresh history"), failure(history.reason, 'The history'));
+  } else {
+    const bars = history.value.body.refreshes.map((entry): Bar => ({ startTime: entry.startTime, ms: Date.parse(entry.endTime ?? '') - Date.parse(entry.startTime ?? ''), status: entry.status }));
+    replace(historySection, h('h2', { id: 'history-chart-title' }, "The service's refresh history"), durationChart('history', bars, expectedMs, 'refreshes in the service (any caller)'));
+  }
 }
 
-function durationChart(entries: HistoryEntry[], expectedSeconds: number | undefined): HTMLElement {
+function durationChart(id: string, entries: Bar[], expectedMs: number | undefined, what: string): HTMLElement {
   const done = entries
-    .map((entry) => ({ ...entry, ms: Date.parse(entry.endTime ?? '') - Date.parse(entry.startTime ?? '') }))
     .filter((entry) => Number.isFinite(entry.ms) && entry.ms >= 0)
     .sort((a, b) => Date.parse(a.startTime ?? '') - Date.parse(b.startTime ?? ''))
     .slice(-MAX_BARS);
-  const expectedMs = expectedSeconds === undefined ? undefined : expectedSeconds * 1000;
-  const expectedText = expectedMs === undefined ? 'No expected duration yet: the polling policy has no runs of this model to learn from.' : `Expected duration: ${formatDuration(expectedMs)}, from the newest run's polling policy.`;
-  if (done.length === 0) return h('div', {}, h('p', {}, 'The service lists no finished refreshes of this model.'), h('p', {}, expectedText));
-  const top = Math.max(...done.map((entry) => entry.ms), expectedMs ?? 0) * 1.1 || 1;
+  const expectedText = expectedMs === undefined ? 'No expected duration yet: the polling policy has no finished runs of this model to learn from.' : `Expected duration: ${formatDuration(expectedMs)} (the polling policy's expectation for the newest run).`;
+  if (done.length === 0) return h('div', {}, h('p', {}, `No finished ${what}.`), h('p', {}, expectedText));
+  const top = Math.max(...done.map((entry) => Math.max(entry.ms, entry.expectedMs ?? 0)), expectedMs ?? 0) * 1.1 || 1;
   const barWidth = CHART_WIDTH / done.length;
   const y = (ms: number) => CHART_HEIGHT - Math.round((ms / top) * CHART_HEIGHT);
   const chart = svg(
     'svg',
-    { viewBox: `0 0 ${CHART_WIDTH} ${CHART_HEIGHT + 20}`, class: 'chart', role: 'img', 'aria-labelledby': 'chart-summary' },
+    { viewBox: `0 0 ${CHART_WIDTH} ${CHART_HEIGHT + 20}`, class: 'chart', role: 'img', 'aria-labelledby': `${id}-summary` },
     ...done.map((entry, index) =>
-      svg('rect', { x: Math.round(index * barWidth + barWidth * 0.1), y: y(entry.ms), width: Math.max(Math.round(barWidth * 0.8), 1), height: CHART_HEIGHT - y(entry.ms), class: statusClass(entry.status) }, svg('title', {}, `${formatTime(entry.startTime)}: ${formatDuration(entry.ms)} (${entry.status})`)),
+      svg('rect', { x: Math.round(index * barWidth + barWidth * 0.1), y: y(entry.ms), width: Math.max(Math.round(barWidth * 0.8), 1), height: CHART_HEIGHT - y(entry.ms), class: statusClass(entry.status) }, svg('title', {}, `${formatTime(entry.startTime)}: ${formatDuration(entry.ms)} (${entry.status})${entry.expectedMs === undefined ? '' : `, expected ${formatDuration(entry.expectedMs)}`}`)),
     ),
+    ...done.map((entry, index) => (entry.expectedMs === undefined ? undefined : svg('line', { x1: Math.round(index * barWidth), x2: Math.round((index + 1) * barWidth), y1: y(entry.expectedMs), y2: y(entry.expectedMs), class: 'expected-tick' }))),
     expectedMs === undefined ? undefined : svg('line', { x1: 0, x2: CHART_WIDTH, y1: y(expectedMs), y2: y(expectedMs), class: 'expected' }),
     expectedMs === undefined ? undefined : svg('text', { x: 4, y: Math.max(y(expectedMs) - 4, 12), class: 'expected-label' }, `expected ${formatDuration(expectedMs)}`),
     svg('text', { x: 4, y: CHART_HEIGHT + 16, class: 'axis' }, 'oldest'),
     svg('text', { x: CHART_WIDTH - 4, y: CHART_HEIGHT + 16, class: 'axis end' }, 'newest'),
   );
   const longest = Math.max(...done.map((entry) => entry.ms));
-  const summary = h('p', { id: 'chart-summary' }, `${done.length} refreshes, oldest to newest; longest ${formatDuration(longest)}. ${expectedText}`);
+  const summary = h('p', { id: `${id}-summary` }, `${done.length} finished ${what}, oldest to newest; longest ${formatDuration(longest)}. ${expectedText}`);
+  const withExpected = done.some((entry) => entry.expectedMs !== undefined);
   const table = h(
     'table',
     { class: 'durations' },
     h('caption', {}, 'Durations, newest first'),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Started'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Duration'))),
-    h('tbody', {}, ...[...done].reverse().map((entry) => h('tr', {}, h('td', {}, formatTime(entry.startTime)), h('td', {}, statusBadge(entry.status)), h('td', {}, formatDuration(entry.ms))))),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Started'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Duration'), withExpected ? h('th', { scope: 'col' }, 'Expected') : undefined)),
+    h('tbody', {}, ...[...done].reverse().map((entry) => h('tr', {}, h('td', {}, formatTime(entry.startTime)), h('td', {}, statusBadge(entry.status)), h('td', {}, formatDuration(entry.ms)), withExpected ? h('td', {}, formatDuration(entry.expectedMs)) : undefined))),
   );
   return h('div', {}, summary, chart, h('details', {}, h('summary', {}, 'Durations as a table'), table));
 }
