@@ -132,19 +132,28 @@ describe('status page', () => {
     await rows.first().waitFor();
     const hrefs = await rows.getByRole('link', { name: /^Open run/ }).evaluateAll((links) => links.map((link) => link.getAttribute('href')));
     expect(hrefs).toEqual([runHref(running), runHref(newer), runHref(older)]);
+    expect(await rows.first().locator('.badge').textContent()).toBe('refreshing');
+
+    await page.getByLabel('Status').selectOption('refreshing');
+    await page.getByRole('button', { name: 'Show runs' }).click();
+    await page.getByRole('table').getByText('1 run, newest first').waitFor();
+    expect(await rows.getByRole('link', { name: /^Open run/ }).getAttribute('href')).toBe(runHref(running));
+    // The list follows a running run by itself: once it has ended it no longer matches.
+    await stack.finish(running);
+    await page.clock.runFor(10_000);
+    await page.getByText('No runs match these filters.').waitFor();
 
     await page.getByLabel('Status').selectOption('succeeded');
     await page.getByRole('button', { name: 'Show runs' }).click();
-    await page.getByRole('table').getByText('2 runs, newest first').waitFor();
-    expect(await rows.getByRole('link', { name: /^Open run/ }).evaluateAll((links) => links.map((link) => link.getAttribute('href')))).toEqual([runHref(newer), runHref(older)]);
+    await page.getByRole('table').getByText('3 runs, newest first').waitFor();
+    expect(await rows.getByRole('link', { name: /^Open run/ }).evaluateAll((links) => links.map((link) => link.getAttribute('href')))).toEqual([runHref(running), runHref(newer), runHref(older)]);
 
     await page.getByLabel('Started within').selectOption('1h');
     await page.getByRole('button', { name: 'Show runs' }).click();
     await page.getByText('No runs match these filters.').waitFor();
     await page.getByLabel('Started within').selectOption('24h');
     await page.getByRole('button', { name: 'Show runs' }).click();
-    await page.getByRole('table').getByText('2 runs, newest first').waitFor();
-    await stack.finish(running);
+    await page.getByRole('table').getByText('3 runs, newest first').waitFor();
 
     // Pages of 25 (the API's limit): 26 runs of one model make a second page.
     const many = modelName(2);

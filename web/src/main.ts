@@ -12,6 +12,8 @@ const FALLBACK_LIMITS: ListLimits = { statuses: ['pending', 'waiting', 'refreshi
 let limits: ListLimits | undefined;
 let live: LiveHandle | undefined;
 let keyMessage: string | undefined;
+/** Counts navigations, so that a view still loading when the user moves on stops itself. */
+let generation = 0;
 
 /** Statuses and the largest page of GET /refreshes, from the API description the app serves. */
 async function listLimits(): Promise<ListLimits> {
@@ -78,6 +80,7 @@ async function route(): Promise<void> {
   if (main === null) return;
   live?.stop();
   live = undefined;
+  const current = ++generation;
   renderNav();
   if (functionKey() === undefined) {
     renderKeyGate(main);
@@ -90,7 +93,11 @@ async function route(): Promise<void> {
     if (runMatch?.[1] !== undefined) live = renderRun(main, runMatch[1]);
     else if (path === '/model') await renderModel(main, params);
     else if (path === '/start') await renderStart(main, params);
-    else await renderRuns(main, params, await listLimits());
+    else {
+      const handle = await renderRuns(main, params, await listLimits());
+      if (current === generation) live = handle;
+      else handle.stop();
+    }
   } catch (error) {
     if (error instanceof KeyRefused) {
       setFunctionKey(undefined);

@@ -1,5 +1,6 @@
 import { api, ApiProblem, FINAL_STATUSES, modelLabel, placeLabel, targetQuery, type Run } from './api';
 import { formatDuration, formatTime, h, replace, statusClass, viewOpened } from './dom';
+import type { LiveHandle } from './run';
 
 export const PAGE_SIZE = 25;
 const TIME_WINDOWS: [string, string, number][] = [
@@ -29,12 +30,15 @@ export function modelHref(run: Run): string {
   return `#/model?${targetQuery(run).toString()}`;
 }
 
-export async function renderRuns(main: HTMLElement, params: URLSearchParams, limits: ListLimits): Promise<void> {
+/** While a listed run is going, the list reads the API again this often (not while the focus is in it). */
+export const LIST_REFRESH_MS = 10_000;
+
+export async function renderRuns(main: HTMLElement, params: URLSearchParams, limits: ListLimits): Promise<LiveHandle> {
   const pages = Math.max(1, Math.min(Number(params.get('pages') ?? '1') || 1, Math.ceil(limits.maxLimit / PAGE_SIZE)));
   const limit = Math.min(pages * PAGE_SIZE, limits.maxLimit);
   const heading = h('h1', { tabindex: '-1' }, 'Refresh runs');
   const filters = filterForm(params, limits);
-  const results = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' }, h('p', {}, 'Loading runs…'));
+  const results = h('div', { 'aria-busy': 'true' }, h('p', {}, 'Loading runs…'));
   replace(main, heading, filters, results);
   viewOpened(heading);
 
@@ -44,6 +48,30 @@ export async function renderRuns(main: HTMLElement, params: URLSearchParams, lim
     if (value !== null && value !== '') query.set(name, value);
   }
   query.set('limit', String(limit));
+  let stopped = false;
+  let timer: number | undefined;
+  const load = async (): Promise<void> => {
+    if (stopped) return;
+    // Redrawing under the keyboard focus would move it: wait for the next round.
+    if (results.contains(document.activeElement) && results.childElementCount > 0 && results.getAttribute('aria-busy') === 'false') {
+      timer = window.setTimeout(() => void load(), LIST_REFRESH_MS);
+      return;
+    }
+    const going = await drawRuns(results, query, params, limit, limits);
+    if (going && !stopped) timer = window.setTimeout(() => void load(), LIST_REFRESH_MS);
+  };
+  await load();
+  return {
+    stop() {
+      stopped = true;
+      if (timer !== undefined) window.clearTimeout(timer);
+    },
+  };
+}
+
+/** Draws the list; true when a listed run is still going. */
+async function drawRuns(results: HTMLElement, query: URLSearchParams, params: URLSearchParams, limit: number, limits: ListLimits): Promise<boolean> {
+  const pages = Math.ceil(limit / PAGE_SIZE);
   let runs: Run[];
   try {
     runs = (await api<{ runs: Run[] }>('GET', 'refreshes', query)).body.runs;
@@ -51,15 +79,15 @@ export async function renderRuns(main: HTMLElement, params: URLSearchParams, lim
     if (!(error instanceof ApiProblem)) throw error;
     replace(results, h('div', { class: 'error', role: 'alert' }, h('p', {}, error.message), error.problems.length > 0 ? h('ul', {}, ...error.problems.map((p) => h('li', {}, p))) : undefined));
     results.setAttribute('aria-busy', 'false');
-    return;
+    return false;
   }
-  const window = TIME_WINDOWS.find(([value]) => value === params.get('since'))?.[2] ?? 0;
+  const windowMs = TIME_WINDOWS.find(([value]) => value === params.get('since'))?.[2] ?? 0;
   // The API has no time filter: the window is applied to the page of runs it answered.
-  const shown = window === 0 ? runs : runs.filter((run) => Date.now() - Date.parse(run.createdAt) <= window);
+  const shown = windowMs === 0 ? runs : runs.filter((run) => Date.now() - Date.parse(run.createdAt) <= windowMs);
   results.setAttribute('aria-busy', 'false');
   if (shown.length === 0) {
     replace(results, h('p', {}, 'No runs match these filters.'));
-    return;
+    return false;
   }
   const table = h(
     'table',
@@ -91,6 +119,7 @@ export async function renderRuns(main: HTMLElement, params: URLSearchParams, lim
       ? h('p', {}, h('a', { class: 'button', href: `#/runs?${withParam(params, 'pages', String(pages + 1)).toString()}` }, `Show ${PAGE_SIZE} more`))
       : h('p', { class: 'hint' }, runs.length === limit ? `The API lists at most ${limits.maxLimit} runs; narrow the filters to see older ones.` : 'All matching runs are shown.');
   replace(results, table, more);
+  return shown.some((run) => !FINAL_STATUSES.has(run.status));
 }
 
 function withParam(params: URLSearchParams, name: string, value: string): URLSearchParams {
