@@ -121,6 +121,8 @@ export interface PowerBiRefreshInfo extends RefreshView {
 }
 
 export type RefreshType = 'ViaEnhancedApi' | 'ViaApi' | 'Scheduled' | 'ViaXmlaEndpoint' | 'OnDemand';
+/** How history rows name an enhanced refresh: today ViaEnhancedApi; the service wrote ReliableProcessing in 2022. */
+export type EnhancedRefreshTypeName = 'ViaEnhancedApi' | 'ReliableProcessing';
 
 export interface PowerBiEmulator {
   /** `https://127.0.0.1:<port>` */
@@ -147,6 +149,8 @@ export interface PowerBiEmulator {
   setSyncDurationMs(ms: number): void;
   setNotStartedMs(datasetId: string, ms: number | undefined): void;
   setDefaultDurationMs(ms: number): void;
+  /** The refreshType history rows show for enhanced refreshes (default ViaEnhancedApi). */
+  setEnhancedRefreshTypeName(name: EnhancedRefreshTypeName): void;
   applyScenario(name: PowerBiScenarioName, options?: PowerBiScenarioOptions): string;
   /** Undoes every scenario, fault, role and behaviour change. */
   reset(): void;
@@ -285,6 +289,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
   let host = '';
   /** The tenant setting "Service principals can use Fabric APIs" off for everyone (sp-not-allowed). */
   let servicePrincipalsAllowed = true;
+  let enhancedRefreshTypeName: EnhancedRefreshTypeName = 'ViaEnhancedApi';
 
   const workspaces = new Map<string, WorkspaceState>();
   const datasets = new Map<string, DatasetState>();
@@ -468,7 +473,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     return {
       requestId: record.id,
       id: dataset.historyIds.get(record.id) ?? 0,
-      refreshType: refreshTypeOf(dataset, record),
+      refreshType: refreshTypeOf(dataset, record) === 'ViaEnhancedApi' ? enhancedRefreshTypeName : refreshTypeOf(dataset, record),
       startTime: isoTime(view.startTime),
       ...(view.endTime === undefined ? {} : { endTime: isoTime(view.endTime) }),
       ...(failed ? { serviceExceptionJson: JSON.stringify({ errorCode }) } : {}),
@@ -893,6 +898,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     defaultDurationMs = initialDefaultDurationMs;
     syncDurationMs = DEFAULT_REPLICA_SYNC_MS;
     servicePrincipalsAllowed = true;
+    enhancedRefreshTypeName = 'ViaEnhancedApi';
     for (const workspace of workspaces.values()) {
       workspace.roles = new Map(workspace.initialRoles);
       for (const dataset of workspace.datasets.values()) {
@@ -992,6 +998,9 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     },
     setDefaultDurationMs: (ms) => {
       defaultDurationMs = ms;
+    },
+    setEnhancedRefreshTypeName: (name) => {
+      enhancedRefreshTypeName = name;
     },
     applyScenario,
     reset,

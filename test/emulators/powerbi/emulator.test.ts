@@ -181,6 +181,13 @@ describe('Power BI emulator: enhanced refresh timeline', () => {
     expect((await call('GET', `${model}/refreshes?$top=0`)).status).toBe(400);
   });
 
+  it('history can name enhanced refreshes ReliableProcessing, as the service did in 2022', async () => {
+    const id = await submit();
+    pbi.setEnhancedRefreshTypeName('ReliableProcessing');
+    expect((await call('GET', `${model}/refreshes`)).json.value).toEqual([expect.objectContaining({ requestId: id, refreshType: 'ReliableProcessing' })]);
+    expect((await call('GET', `${model}/refreshes/${id}`)).status).toBe(202);
+  });
+
   it('history returns 60 rows unless $top says otherwise', async () => {
     for (let index = 0; index < 61; index += 1) {
       await submit({ type: 'Full', objects: [{ table: 'A' }] });
