@@ -166,7 +166,7 @@ describe('status page', () => {
     expect(await rows.last().getByRole('link', { name: /^Open run/ }).getAttribute('href')).toBe(runHref(ids[0] ?? ''));
   });
 
-  it('shows a running run live: each poll the page sees extends the bars, without a reload', async () => {
+  it('shows a running run live: each poll the page sees extends the bars without a reload, and a reload keeps them', async () => {
     const model = modelName(3);
     // One object at a time, so the objects change status at different polls.
     const id = await startRunning(model, { maxParallelism: 1, callbackUrl: `${stack.callbackUrl}?ui-live` });
@@ -190,6 +190,10 @@ describe('status page', () => {
     const changed = page.locator('.timeline li', { has: page.locator('.badge', { hasText: 'succeeded' }) }).first().locator('svg rect');
     expect(await changed.count()).toBe(2);
     expect(await bar('DimCustomer').getAttribute('aria-label')).not.toBe(firstSeen);
+    // A reload keeps what the page saw (this tab's sessionStorage).
+    await page.reload();
+    await page.locator('.timeline .badge', { hasText: 'succeeded' }).first().waitFor();
+    expect(await changed.count()).toBe(2);
     if (process.env.STATUS_PAGE_SCREENSHOT === '1') await page.screenshot({ path: path.join(__dirname, '..', '..', 'docs', 'status-page.png'), fullPage: true });
 
     await stack.finish(id);
@@ -198,7 +202,7 @@ describe('status page', () => {
     await page.getByText('Live: updates by itself.').waitFor({ state: 'detached' });
     expect(await page.getByRole('button', { name: 'Cancel this refresh…' }).isHidden()).toBe(true);
     await page.getByText('delivered (HTTP 200)').waitFor();
-    expect(navigations).toBe(0);
+    expect(navigations).toBe(1); // the reload above, nothing else
   });
 
   it('cancels a running run only after the operator confirms', async () => {

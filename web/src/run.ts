@@ -32,12 +32,47 @@ const objectKey = (object: { table: string; partition?: string }) => `${object.t
 // AAS names a table's single partition after the table: the label then names it once.
 const objectLabel = (object: { table: string; partition?: string }) => (object.partition === undefined || object.partition === object.table ? object.table : `${object.table} / ${object.partition}`);
 
+/**
+ * Samples also go to this tab's sessionStorage, so that a reload keeps the timeline: the newest
+ * runs only (MAX_STORED_RUNS), each with at most MAX_STORED_SAMPLES; a full storage keeps memory only.
+ */
+const SAMPLES_STORAGE = 'aasRefresh.samples';
+const MAX_STORED_RUNS = 5;
+const MAX_STORED_SAMPLES = 200;
+type StoredSamples = Record<string, { at: number; statuses: [string, string][] }[]>;
+
+function storedSamples(): StoredSamples {
+  try {
+    const parsed = JSON.parse(sessionStorage.getItem(SAMPLES_STORAGE) ?? '{}') as unknown;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as StoredSamples) : {};
+  } catch {
+    return {};
+  }
+}
+
+function store(id: string, samples: Sample[]): void {
+  const all = storedSamples();
+  delete all[id];
+  all[id] = samples.slice(-MAX_STORED_SAMPLES).map((sample) => ({ at: sample.at, statuses: [...sample.statuses] }));
+  const kept = Object.fromEntries(Object.entries(all).slice(-MAX_STORED_RUNS));
+  try {
+    sessionStorage.setItem(SAMPLES_STORAGE, JSON.stringify(kept));
+  } catch {
+    // Storage full: the timeline lives in memory for this page.
+  }
+}
+
 function record(run: Run): Sample[] {
-  const samples = observed.get(run.id) ?? [];
+  let samples = observed.get(run.id);
+  if (samples === undefined) {
+    const stored = storedSamples()[run.id];
+    samples = Array.isArray(stored) ? stored.filter((s) => Number.isFinite(s?.at) && Array.isArray(s.statuses)).map((s) => ({ at: s.at, statuses: new Map(s.statuses) })) : [];
+  }
   const at = Date.parse(run.lastUpdatedAt);
   const last = samples[samples.length - 1];
-  if (Number.isFinite(at) && (last === undefined || last.at !== at)) {
+  if (Number.isFinite(at) && (last === undefined || last.at < at)) {
     samples.push({ at, statuses: new Map(run.objects.map((object) => [objectKey(object), object.status])) });
+    store(run.id, samples);
   }
   observed.set(run.id, samples);
   return samples;
