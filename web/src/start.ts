@@ -6,7 +6,7 @@ const OBJECT_SEPARATOR = ' :: ';
 
 export function humanize(name: string): string {
   const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
+  return (words.charAt(0).toUpperCase() + words.slice(1)).replace(/\b(url|uri|id)\b/g, (acronym) => acronym.toUpperCase());
 }
 
 interface Field {
@@ -72,7 +72,7 @@ function buildForm(schema: RequestSchema, params: URLSearchParams): HTMLFormElem
     let read: () => unknown;
     if (property.enum !== undefined || type === 'boolean') {
       const options = type === 'boolean' ? ['true', 'false'] : property.enum!.map(String);
-      control = h('select', { id, name, 'aria-describedby': describedBy }, h('option', { value: '' }, property.default !== undefined ? `Default (${String(property.default)})` : '—'), ...options.map((option) => h('option', { value: option }, type === 'boolean' ? (option === 'true' ? 'Yes' : 'No') : option)));
+      control = h('select', { id, name, 'aria-describedby': describedBy }, h('option', { value: '' }, property.default !== undefined ? `Default (${String(property.default)})` : "The app's default"), ...options.map((option) => h('option', { value: option }, type === 'boolean' ? (option === 'true' ? 'Yes' : 'No') : option)));
       read = () => (control.value === '' ? undefined : type === 'boolean' ? control.value === 'true' : control.value);
     } else if (type === 'array') {
       control = h('textarea', { id, name, rows: 4, 'aria-describedby': describedBy, spellcheck: 'false' });
