@@ -14,8 +14,8 @@ export type Command =
   | { name: 'help'; topic?: string }
   | { name: 'version' }
   | { name: 'refresh'; connection: Connection; json: boolean; watch: Watch; body: Record<string, unknown> }
-  | { name: 'status'; connection: Connection; json: boolean; watch: Watch; runId: string }
-  | { name: 'cancel'; connection: Connection; json: boolean; watch: Watch; runId: string }
+  | { name: 'status'; connection: Connection; json: boolean; watch: Watch; runId: string; target: Record<string, string> }
+  | { name: 'cancel'; connection: Connection; json: boolean; watch: Watch; runId: string; target: Record<string, string> }
   | { name: 'list'; connection: Connection; json: boolean; query: Record<string, string> }
   | { name: 'history'; connection: Connection; json: boolean; query: Record<string, string> };
 
@@ -60,7 +60,7 @@ const REFRESH_OPTIONS = {
   'callback-url': { type: 'string' },
 } as const;
 
-const RUN_OPTIONS = { ...CONNECTION_OPTIONS, ...WATCH_OPTIONS } as const;
+const RUN_OPTIONS = { ...CONNECTION_OPTIONS, ...WATCH_OPTIONS, ...TARGET_OPTIONS } as const;
 const LIST_OPTIONS = { ...CONNECTION_OPTIONS, ...TARGET_OPTIONS, status: { type: 'string' }, limit: { type: 'string' } } as const;
 const HISTORY_OPTIONS = { ...CONNECTION_OPTIONS, server: { type: 'string' }, workspace: { type: 'string' } } as const;
 
@@ -113,7 +113,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Comman
       if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(runId)) {
         throw badInput(`${first}: "${clip(runId)}" is not a run id (a run id looks like 3f2b8c1e-0d4a-4e8b-9c61-2a7f5e9d0b13)`);
       }
-      return { name: first, connection: connection(values, env, first), json: values.json === true, watch: watch(values), runId: runId.toLowerCase() };
+      // With --direct the id is the service's refresh id, and the target says where it runs.
+      const runTarget = target(values, first, values.direct === true) as Record<string, string>;
+      if (values.direct !== true && Object.keys(runTarget).length > 0) throw badInput(`${first}: --server, --model, --workspace and --semantic-model go with --direct; the app knows its run's model`);
+      return { name: first, connection: connection(values, env, first), json: values.json === true, watch: watch(values), runId: runId.toLowerCase(), target: runTarget };
     }
     case 'list': {
       const { values, positionals } = parse(rest, LIST_OPTIONS, first);

@@ -17,7 +17,7 @@ const terminal: Terminal = {
   ...(ci === undefined ? {} : { ci }),
 };
 
-runCli(process.argv.slice(2), env, terminal, async (directEnv, directTerminal) => (await import('./direct')).directService(directEnv, directTerminal)).then((code) => {
+runCli(process.argv.slice(2), env, terminal, async (directEnv, target) => (await import('./direct')).directService(directEnv, target)).then((code) => {
   process.exitCode = code;
   // Pooled connections or a paused stdin must not hold the process once the answer is out.
   setTimeout(() => process.exit(code), 2000).unref();

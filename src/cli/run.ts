@@ -20,8 +20,11 @@ export interface Terminal extends Output {
   color: boolean;
 }
 
-/** --direct builds its service here (src/cli/direct.ts); a seam so that app mode loads nothing of it. */
-export type DirectServiceFactory = (env: NodeJS.ProcessEnv, terminal: Terminal) => Promise<RefreshService>;
+/**
+ * --direct builds its service here (src/cli/direct.ts): a seam so that app mode loads none of the
+ * backend code. `target`: the model a status, cancel or history command names.
+ */
+export type DirectServiceFactory = (env: NodeJS.ProcessEnv, target?: Record<string, string>) => Promise<RefreshService>;
 
 /** Runs one command line; returns the exit code. Every failure is one message, never a stack trace. */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv, terminal: Terminal, direct?: DirectServiceFactory): Promise<ExitCode> {
@@ -42,7 +45,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, terminal: T
       return ExitCodes.succeeded;
     }
     if (command.connection.mode === 'app') secret = command.connection.key;
-    service = await connect(command.connection, env, output, direct);
+    const target = command.name === 'status' || command.name === 'cancel' ? command.target : command.name === 'history' ? command.query : undefined;
+    service = await connect(command.connection, env, target, direct);
     return await execute(command, service, output);
   } catch (error) {
     return report(error, command !== undefined && 'json' in command && command.json, output);
@@ -51,10 +55,10 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, terminal: T
   }
 }
 
-async function connect(connection: Connection, env: NodeJS.ProcessEnv, terminal: Terminal, direct: DirectServiceFactory | undefined): Promise<RefreshService> {
+async function connect(connection: Connection, env: NodeJS.ProcessEnv, target: Record<string, string> | undefined, direct: DirectServiceFactory | undefined): Promise<RefreshService> {
   if (connection.mode === 'app') return appService(connection.apiBase, connection.key);
   if (direct === undefined) throw new CliError('--direct is not available in this build', ExitCodes.badInput);
-  return direct(env, terminal);
+  return direct(env, target);
 }
 
 type RunCommand = Exclude<Command, { name: 'help' } | { name: 'version' }>;

@@ -124,9 +124,18 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
   return track(spawn(command, [...prefix, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
 }
 
+/**
+ * The CLI straight from the sources through register-ts: --direct loads the app's backend code
+ * (src/backends, src/refresh, src/api), which the transpiled copy of src/cli alone does not have.
+ */
+export function spawnCliFromSource(args: string[], env: NodeJS.ProcessEnv): CliProcess {
+  const main = path.join(root, 'src', 'cli', 'main.ts');
+  return track(spawn(process.execPath, ['-r', path.join(root, 'local', 'durable-host', 'register-ts.js'), main, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+}
+
 /** Runs the CLI to its end; returns code and output. */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cli = spawnCli(args, env);
+export async function runCli(args: string[], env: NodeJS.ProcessEnv, fromSource = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = fromSource ? spawnCliFromSource(args, env) : spawnCli(args, env);
   cli.child.stdin?.end();
   const code = await cli.exited;
   return { code, stdout: cli.stdout(), stderr: cli.stderr() };

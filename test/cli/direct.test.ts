@@ -1,0 +1,108 @@
+import { VirtualClock } from '../../local/clock';
+import { startEmulators, type Emulators } from '../../local/emulators';
+import { loadLocalTls } from '../../local/tls';
+import { modelName, testModels } from '../support/appStack';
+import { cliEnv, runCli, spawnCliFromSource, until, type CliProcess } from './support/cli';
+
+/**
+ * `aas-refresh --direct`: no function app; the CLI runs the refresh itself through the app's own
+ * backend adapter, with a service principal's token from the identity emulator (the
+ * @azure/identity ClientSecretCredential, as a pipeline's service connection gives it). The AAS
+ * emulator's refreshes move with a virtual clock that the test advances after each status read
+ * the CLI makes.
+ */
+let emulators: Emulators;
+let clock: VirtualClock;
+let env: NodeJS.ProcessEnv;
+const SECRET = 'cli-direct-test-secret';
+
+beforeAll(async () => {
+  clock = new VirtualClock();
+  emulators = await startEmulators({ clock, tls: loadLocalTls(), models: testModels(4) });
+  const { tenantId, clientId } = emulators.servicePrincipal;
+  emulators.identity.registerServicePrincipal({ tenantId, clientId, secret: SECRET });
+  env = cliEnv({
+    AZURE_TENANT_ID: tenantId,
+    AZURE_CLIENT_ID: clientId,
+    AZURE_CLIENT_SECRET: SECRET,
+    AZURE_AUTHORITY_HOST: emulators.appSettings().AUTHORITY_HOST,
+    AAS_ALLOWED_HOSTS: emulators.aas.host,
+  });
+});
+
+afterAll(async () => {
+  await emulators?.close();
+});
+
+const server = () => emulators.aas.serverName('myserver');
+
+/** Advances AAS time 20 s each time the CLI has called AAS once more, until it exits. */
+async function driveUntilExit(cli: CliProcess, model: string): Promise<number | null> {
+  let exited = false;
+  const code = cli.exited.then((value) => {
+    exited = true;
+    return value;
+  });
+  for (let step = 0; step < 100 && !exited; step += 1) {
+    // Any call: the refresh's status, then the sync's.
+    const reads = emulators.aas.countRequests('any', model);
+    await until(() => exited || emulators.aas.countRequests('any', model) > reads, `the CLI called AAS about ${model} again`);
+    clock.advanceBy(20_000);
+  }
+  return code;
+}
+
+test('refresh --direct --wait refreshes the model itself with a service principal and exits 0; history --direct shows the refresh', async () => {
+  const model = modelName(1);
+  const cli = spawnCliFromSource(['refresh', '--direct', '--server', server(), '--model', model, '--type', 'full', '--poll-interval', '0.1', '--wait'], env);
+  const code = await driveUntilExit(cli, model);
+
+  expect({ code, stderr: cli.stderr() }).toEqual({ code: 0, stderr: '' });
+  const refresh = emulators.aas.refreshes('myserver', model)[0];
+  expect(refresh?.status).toBe('succeeded');
+  expect(cli.stdout()).toMatch(/ {2}FactSales \/ FactSales 2024: succeeded \(done by \+\d/);
+  // REFRESH_DEFAULT_SYNC applies as in the app (default true): the replicas were synced too.
+  expect(cli.stdout()).toContain(`AAS refresh ${refresh?.refreshId}, 5 objects; replicas synced.`);
+  expect(emulators.aas.countRequests('submitSync', model)).toBe(1);
+
+  const history = await runCli(['history', model, '--server', server(), '--direct', '--json'], env, true);
+  expect(history.code).toBe(0);
+  expect(JSON.parse(history.stdout)).toMatchObject({ model, refreshes: [{ refreshId: refresh?.refreshId, status: 'succeeded' }] });
+});
+
+test('SIGINT in CI cancels the refresh --direct started (exit 3); a failing table exits 1 with AAS message', async () => {
+  const model = modelName(2);
+  const cli = spawnCliFromSource(['refresh', '--direct', '--server', server(), '--model', model, '--poll-interval', '0.1', '--wait'], env);
+  await until(() => emulators.aas.countRequests('getRefresh', model) > 0, 'a status read');
+  cli.child.kill('SIGINT');
+  expect(await cli.exited).toBe(3);
+  expect(emulators.aas.refreshes('myserver', model)[0]?.status).toBe('cancelled');
+
+  const failing = modelName(3);
+  emulators.aas.setTable('myserver', failing, 'DimDate', { durationMs: 10_000, failAttempts: 5, failMessage: 'The column Date has a duplicate value 2026-01-01.' });
+  const failed = spawnCliFromSource(['refresh', '--direct', '--server', server(), '--model', failing, '--poll-interval', '0.1', '--wait'], env);
+  expect(await driveUntilExit(failed, failing)).toBe(1);
+  expect(failed.stdout()).toContain('REFRESH_FAILED: the AAS refresh failed');
+  expect(failed.stdout()).toContain('The column Date has a duplicate value 2026-01-01.');
+});
+
+test('--direct bad input exits 4: a server off the allow-list, half a service principal, a wrong secret (not shown), --url with --direct', async () => {
+  const offList = await runCli(['refresh', '--direct', '--server', 'asazure://westeurope.asazure.windows.net/other', '--model', 'M'], env, true);
+  expect(offList.code).toBe(4);
+  expect(offList.stderr).toMatch(/^aas-refresh: The refresh request is not valid\.\n {2}- .*westeurope\.asazure\.windows\.net/);
+
+  const half = await runCli(['history', modelName(4), '--server', server(), '--direct'], { ...env, AZURE_CLIENT_SECRET: undefined }, true);
+  expect({ code: half.code, stderr: half.stderr }).toEqual({
+    code: 4,
+    stderr: 'aas-refresh: a service principal needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET together (or none of them, to use your az login)\n',
+  });
+
+  const wrongSecret = 'not-the-secret-4711';
+  const refused = await runCli(['history', modelName(4), '--server', server(), '--direct'], { ...env, AZURE_CLIENT_SECRET: wrongSecret }, true);
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toMatch(/^aas-refresh: .*Invalid client secret/);
+  expect(refused.stdout + refused.stderr).not.toContain(wrongSecret);
+
+  const both = await runCli(['list', '--direct', '--url', 'https://app.example.com'], env, true);
+  expect({ code: both.code, stderr: both.stderr }).toEqual({ code: 4, stderr: 'aas-refresh: list: --direct talks to the service itself; leave out --url and --key\n' });
+});
