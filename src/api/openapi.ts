@@ -1,10 +1,31 @@
-import { COMMIT_MODES, REFRESH_STATUSES, REFRESH_TYPES } from '../backends/aas/types';
+import { COMMIT_MODES, REFRESH_STATUSES, REFRESH_TYPES, SYNC_STATUSES } from '../refresh/types';
+import { BACKENDS } from '../refresh/target';
 import { AUTH_MODES, HOSTING_PLANS } from '../config/config';
 import { ErrorCodes } from '../errors';
 import { FINAL_HTTP_STATUS, RETRY_AFTER_SECONDS } from './handlers';
 import { DEFAULT_LIST_LIMIT, MAX_BODY_BYTES, MAX_LIST_LIMIT, RUN_STATUS_FILTERS } from './requestSchema';
 
 const RUN_STATUSES = [...RUN_STATUS_FILTERS];
+const modelNameSchema = { type: 'string', minLength: 1, maxLength: 256 };
+const powerBiName = (what: string) => ({ type: 'string', minLength: 1, maxLength: 256, description: `The ${what}'s id (a GUID) or its name, resolved once when the run is accepted.` });
+/** The target fields every route shares: an AAS model or a Power BI / Fabric semantic model. */
+const targetQuery = (required: boolean) => [
+  { name: 'server', in: 'query', description: `AAS: asazure://<host>/<server>, the host on AAS_ALLOWED_HOSTS (as in the request body)${required ? '; with model, or give workspace and semanticModel' : ''}.`, schema: { type: 'string' } },
+  { name: 'model', in: 'query', description: 'AAS: as in the request body: no control characters, not "." or "..".', schema: modelNameSchema },
+  { name: 'workspace', in: 'query', description: `Power BI / Fabric: the workspace id or name${required ? '; with semanticModel' : ''} (not together with server/model).`, schema: modelNameSchema },
+  { name: 'semanticModel', in: 'query', description: 'Power BI / Fabric: the semantic model id or name.', schema: modelNameSchema },
+];
+const targetView = {
+  backend: { type: 'string', enum: BACKENDS },
+  server: { type: 'string', description: 'AAS runs.' },
+  model: { type: 'string', description: 'AAS runs.' },
+  workspace: { type: 'string', description: 'Power BI runs: as the request gave it.' },
+  semanticModel: { type: 'string', description: 'Power BI runs: as the request gave it.' },
+  workspaceId: { type: 'string', description: 'Power BI runs: the workspace id the run resolved.' },
+  semanticModelId: { type: 'string', description: 'Power BI runs: the semantic model id the run resolved.' },
+};
+/** A view names one target: AAS server + model, or Power BI workspace + semanticModel. */
+const oneTarget = [{ required: ['server', 'model'] }, { required: ['workspace', 'semanticModel'] }];
 const objectRef = { type: 'object', required: ['table'], properties: { table: { type: 'string' }, partition: { type: 'string' } }, additionalProperties: false };
 const objectStatus = { type: 'object', required: ['table', 'status'], properties: { table: { type: 'string' }, partition: { type: 'string' }, status: { type: 'string' } } };
 const runError = { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', enum: Object.values(ErrorCodes) }, message: { type: 'string' } } };
@@ -15,7 +36,7 @@ const unauthorized = { description: 'Missing or wrong function key (x-functions-
 const runningHeaders = {
   Location: { description: 'Absolute URL of the run status.', schema: { type: 'string', format: 'uri' } },
   'Retry-After': {
-    description: `Seconds to wait before polling again: until just after the run's next poll of AAS (at most POLL_MAX_INTERVAL_SECONDS), ${RETRY_AFTER_SECONDS} when no poll is scheduled and on POST and DELETE.`,
+    description: `Seconds to wait before polling again: until just after the run's next poll of its service (at most POLL_MAX_INTERVAL_SECONDS), ${RETRY_AFTER_SECONDS} when no poll is scheduled and on POST and DELETE.`,
     schema: { type: 'integer', minimum: 1 },
   },
 };
@@ -24,10 +45,11 @@ const runningHeaders = {
 export const openApiDocument = {
   openapi: '3.1.0',
   info: {
-    title: 'AAS refresh service',
+    title: 'AAS and Power BI refresh service',
     version: '0.1.0',
     description:
-      'Refreshes Azure Analysis Services tabular models through a durable orchestration: submit, poll, cancel, time out, sync replicas, call back. ' +
+      'Refreshes Azure Analysis Services tabular models and Power BI / Fabric semantic models through a durable orchestration: submit, poll, cancel, time out, sync replicas, call back. ' +
+      'A request names an AAS model (server + model) or a semantic model (workspace + semanticModel); everything else means the same for both. ' +
       `GET /refreshes/{id} answers 202 while running, ${FINAL_HTTP_STATUS.succeeded} on success, ${FINAL_HTTP_STATUS.failed} when failed or cancelled and ${FINAL_HTTP_STATUS.timedOut} when timed out, so that an Azure Data Factory Web activity following the 202 succeeds or fails with the refresh.`,
   },
   servers: [{ url: '/api' }],
@@ -51,8 +73,7 @@ export const openApiDocument = {
         operationId: 'listRefreshes',
         summary: "This app's runs, newest first",
         parameters: [
-          { name: 'server', in: 'query', description: 'asazure://<host>/<server>, the host on AAS_ALLOWED_HOSTS (as in the request body).', schema: { type: 'string' } },
-          { name: 'model', in: 'query', description: 'As in the request body: no control characters, not "." or "..".', schema: { type: 'string', minLength: 1, maxLength: 256 } },
+          ...targetQuery(false),
           { name: 'status', in: 'query', schema: { type: 'string', enum: RUN_STATUSES } },
           { name: 'limit', in: 'query', description: 'Decimal digits only (not 1e2, 0x10 or " 5").', schema: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT } },
         ],
@@ -67,19 +88,19 @@ export const openApiDocument = {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       get: {
         operationId: 'getRefresh',
-        summary: 'A run and its AAS refresh',
+        summary: 'A run and its refresh',
         responses: {
           '200': { description: 'Succeeded.', content: json(ref('Run')) },
           '202': { description: 'Still running.', headers: runningHeaders, content: json(ref('Run')) },
           '401': unauthorized,
           '404': errorResponse('No such run.'),
           '500': { description: 'Failed or cancelled (status and error tell which).', content: json(ref('Run')) },
-          '504': { description: 'Timed out; the AAS refresh was cancelled.', content: json(ref('Run')) },
+          '504': { description: 'Timed out; the refresh was cancelled in its service.', content: json(ref('Run')) },
         },
       },
       delete: {
         operationId: 'cancelRefresh',
-        summary: 'Cancel a run and its AAS refresh',
+        summary: 'Cancel a run and its refresh',
         responses: {
           '202': { description: 'Cancellation requested; follow Location.', headers: runningHeaders, content: json({ type: 'object', required: ['id', 'status', 'statusUrl'], properties: { id: { type: 'string' }, status: { const: 'cancelling' }, statusUrl: { type: 'string' } } }) },
           '401': unauthorized,
@@ -91,20 +112,17 @@ export const openApiDocument = {
     '/models/refreshes': {
       get: {
         operationId: 'modelHistory',
-        summary: "The model's own AAS refresh history (the last 30 days, as AAS keeps it)",
-        parameters: [
-          { name: 'server', in: 'query', required: true, description: 'asazure://<host>/<server>, the host on AAS_ALLOWED_HOSTS (as in the request body).', schema: { type: 'string' } },
-          { name: 'model', in: 'query', required: true, description: 'As in the request body: no control characters, not "." or "..".', schema: { type: 'string', minLength: 1, maxLength: 256 } },
-        ],
+        summary: "The model's own refresh history in its service (AAS: the last 30 days; Power BI: the last 60 refreshes)",
+        parameters: targetQuery(true),
         responses: {
           '200': {
             description: 'History.',
             content: json({
               type: 'object',
-              required: ['server', 'model', 'refreshes'],
+              required: ['backend', 'refreshes'],
+              anyOf: oneTarget,
               properties: {
-                server: { type: 'string' },
-                model: { type: 'string' },
+                ...targetView,
                 refreshes: {
                   type: 'array',
                   items: { type: 'object', required: ['refreshId', 'status'], properties: { refreshId: { type: 'string' }, status: { type: 'string', enum: REFRESH_STATUSES }, startTime: { type: 'string' }, endTime: { type: 'string' } } },
@@ -114,8 +132,8 @@ export const openApiDocument = {
           },
           '400': errorResponse('The query is not valid.'),
           '401': unauthorized,
-          '404': errorResponse('AAS does not know the model (AAS_NOT_FOUND), or the server does not exist or the app is not its administrator (AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN: AAS does not say which).'),
-          '502': errorResponse('AAS refused or could not be reached; error.code says why.'),
+          '404': errorResponse('The service does not know the model: AAS_NOT_FOUND, AAS_SERVER_NOT_FOUND_OR_NOT_ADMIN (the server does not exist or the app is not its administrator: AAS does not say which), POWERBI_NOT_FOUND.'),
+          '502': errorResponse('The service refused or could not be reached; error.code says why.'),
         },
       },
     },
@@ -146,17 +164,26 @@ export const openApiDocument = {
     schemas: {
       RefreshRequest: {
         type: 'object',
-        description: 'Field names are matched case-insensitively (camelCase or the documented PascalCase); unknown fields are refused.',
-        required: ['server', 'model'],
+        description:
+          'Field names are matched case-insensitively (camelCase or the documented PascalCase); unknown fields are refused. ' +
+          'Name an AAS model with server and model, or a Power BI / Fabric semantic model with workspace and semanticModel (not both).',
+        oneOf: [
+          { title: 'AAS model', required: ['server', 'model'] },
+          { title: 'Power BI / Fabric semantic model', required: ['workspace', 'semanticModel'] },
+        ],
         properties: {
-          server: { type: 'string', examples: ['asazure://westeurope.asazure.windows.net/myserver'] },
-          model: { type: 'string' },
+          server: { type: 'string', description: 'AAS: asazure://<region>.asazure.windows.net/<server>, the host on AAS_ALLOWED_HOSTS.', examples: ['asazure://westeurope.asazure.windows.net/myserver'] },
+          model: { type: 'string', description: 'AAS: the model (database) name.' },
+          workspace: powerBiName('workspace'),
+          semanticModel: powerBiName('semantic model'),
           type: { type: 'string', enum: REFRESH_TYPES, default: 'automatic' },
           commitMode: { type: 'string', enum: COMMIT_MODES, default: 'transactional' },
           maxParallelism: { type: 'integer', minimum: 1, maximum: 256, default: 10 },
           retryCount: { type: 'integer', minimum: 0, maximum: 100, default: 0 },
           objects: { type: 'array', items: objectRef, maxItems: 1000 },
-          sync: { type: 'boolean', description: 'Synchronize query replicas after a successful refresh (default REFRESH_DEFAULT_SYNC).' },
+          applyRefreshPolicy: { type: 'boolean', description: 'Power BI only (refused for AAS): apply the incremental refresh policy (the service defaults to true); must not be true with commitMode partialBatch.' },
+          effectiveDate: { type: 'string', format: 'date', description: 'Power BI only (refused for AAS): the date the refresh policy takes as today, yyyy-mm-dd.' },
+          sync: { type: 'boolean', description: 'Synchronize query replicas after a successful refresh (AAS replicas; Power BI query scale-out) (default REFRESH_DEFAULT_SYNC).' },
           timeout: { type: 'string', description: 'ISO 8601 duration, PT1M to P7D (default REFRESH_DEFAULT_TIMEOUT).', examples: ['PT2H'] },
           onConflict: { type: 'string', enum: ['fail', 'wait'], default: 'fail' },
           callbackUrl: { type: 'string', format: 'uri', description: 'POSTed the ADF Webhook body when the run ends; also accepted as callBackUri.' },
@@ -165,17 +192,18 @@ export const openApiDocument = {
       },
       Accepted: {
         type: 'object',
-        required: ['id', 'status', 'statusUrl', 'cancelUrl', 'server', 'model'],
-        properties: { id: { type: 'string' }, status: { const: 'pending' }, statusUrl: { type: 'string' }, cancelUrl: { type: 'string' }, server: { type: 'string' }, model: { type: 'string' } },
+        required: ['id', 'status', 'statusUrl', 'cancelUrl', 'backend'],
+        anyOf: oneTarget,
+        properties: { id: { type: 'string' }, status: { const: 'pending' }, statusUrl: { type: 'string' }, cancelUrl: { type: 'string' }, ...targetView },
       },
       Run: {
         type: 'object',
-        required: ['id', 'status', 'server', 'model', 'source', 'request', 'createdAt', 'lastUpdatedAt', 'objects', 'objectCounts', 'messages', 'statusCalls'],
+        required: ['id', 'status', 'backend', 'source', 'request', 'createdAt', 'lastUpdatedAt', 'objects', 'objectCounts', 'messages', 'statusCalls'],
+        anyOf: oneTarget,
         properties: {
           id: { type: 'string' },
           status: { type: 'string', enum: RUN_STATUSES },
-          server: { type: 'string' },
-          model: { type: 'string' },
+          ...targetView,
           source: { type: 'string' },
           request: { type: 'object' },
           createdAt: { type: 'string' },
@@ -185,7 +213,8 @@ export const openApiDocument = {
           deadline: { type: 'string' },
           refreshId: { type: 'string' },
           adopted: { type: 'boolean' },
-          aasStatus: { type: 'string', enum: REFRESH_STATUSES },
+          refreshStatus: { type: 'string', enum: REFRESH_STATUSES, description: "The refresh's status in its service, in the same words for AAS and Power BI." },
+          aasStatus: { type: 'string', enum: REFRESH_STATUSES, deprecated: true, description: 'AAS runs only: the same as refreshStatus (kept for callers written before Power BI support).' },
           refreshStartTime: { type: 'string' },
           refreshEndTime: { type: 'string' },
           objects: { type: 'array', items: objectStatus, description: 'Every object when the run has ended; while it runs, at most the first 50 (see objectsTruncated).' },
@@ -194,13 +223,14 @@ export const openApiDocument = {
           messages: { type: 'array', items: { type: 'object', required: ['message'], properties: { code: { type: 'string' }, message: { type: 'string' }, type: { type: 'string' } } } },
           committedObjects: { type: 'array', items: objectStatus },
           syncOperationId: { type: 'string' },
-          syncState: { type: 'integer', enum: [0, 1, 2, 3, 4] },
+          syncStatus: { type: 'string', enum: SYNC_STATUSES, description: 'The replica sync (AAS replicas, Power BI query scale-out).' },
+          syncState: { type: 'integer', enum: [0, 1, 2, 3, 4], deprecated: true, description: "AAS runs only: AAS's syncstate (0 replicating, 1 rehydrating, 2 completed, 3 failed, 4 finalizing)." },
           syncDetails: { type: ['string', 'null'] },
           statusCalls: { type: 'integer', minimum: 0 },
           expectedDurationSeconds: { type: 'integer' },
           nextPollAt: { type: 'string' },
           lastIssue: runError,
-          note: { type: 'string', description: 'How the run ended, when worth knowing: e.g. a cancel that reached AAS after the refresh had succeeded.' },
+          note: { type: 'string', description: 'How the run ended, when worth knowing: e.g. a cancel that reached the service after the refresh had succeeded.' },
           error: runError,
           callback: { type: 'object', required: ['delivered'], properties: { delivered: { type: 'boolean' }, httpStatus: { type: 'integer' }, error: { type: 'string' } } },
         },
