@@ -108,13 +108,24 @@ export function createActivities(deps: ActivityDependencies) {
     async submitRefresh(input: SubmitRefreshInput, context: InvocationContext): Promise<SubmitRefreshResult> {
       const { target, client, label } = clientFor(input);
       const rule = { knownRefreshIds: input.knownRefreshIds, notBefore: input.notBefore, type: input.refresh.type };
+      // A refresh without details is not this run's: Power BI has none for standard (scheduled,
+      // portal) refreshes, which answer 404, and every refresh this app submits has them.
+      const NOT_OURS = '\u0000not ours';
+      const typeOf = async (refreshId: string): Promise<string | undefined> => {
+        try {
+          return (await client.getRefresh(target, refreshId)).type;
+        } catch (error) {
+          if (kindOf(error) === 'notFound') return NOT_OURS;
+          throw error;
+        }
+      };
       // Reads the type of each candidate pickOwnRefresh asks about, newest first, until it decides.
       const firstOwn = async (history: RefreshSummary[]) => {
         const types = new Map<string, string | undefined>();
         for (;;) {
           const picked = pickOwnRefresh(history, rule, types);
           if (picked.kind !== 'needType') return picked.kind === 'own' ? picked.refresh : undefined;
-          types.set(picked.refreshId, (await client.getRefresh(target, picked.refreshId)).type);
+          types.set(picked.refreshId, await typeOf(picked.refreshId));
         }
       };
       const findOwn = async () => firstOwn(await client.listRefreshes(target));
