@@ -4,6 +4,7 @@ import { loadLocalTls, type LocalTls } from '../tls';
 import { startAasEmulator, type AasEmulator, type EmulatorModelDescription } from './aas';
 import { startIdentityEmulator, type IdentityEmulator } from './identity/server';
 import { TokenIssuer } from './jwt';
+import { aasBackend, powerBiBackend, type BackendEmulator, type BackendKind } from './backends';
 import { powerBiMirrorOf, samplePowerBi, startPowerBiEmulator, type PowerBiDescription, type PowerBiEmulator } from './powerbi';
 
 export interface EmulatorsOptions {
@@ -27,6 +28,8 @@ export interface Emulators {
   /** Power BI / Fabric REST API (workspaces, semantic models, enhanced refresh, query scale-out). */
   powerbi: PowerBiEmulator;
   identity: IdentityEmulator;
+  /** Either service behind one interface (local/emulators/backends.ts), for suites parametrised by backend. */
+  backend(kind: BackendKind): BackendEmulator;
   tls: LocalTls;
   /** The service principal registered as AAS administrator and Power BI workspace member; its secret is in the emulated Key Vault. */
   servicePrincipal: { tenantId: string; clientId: string };
@@ -57,6 +60,8 @@ export async function startEmulators(options: EmulatorsOptions = {}): Promise<Em
     await Promise.all([aas.close(), identity.close()]);
     throw error;
   }
+  const aasAdapter = aasBackend(aas);
+  const powerBiAdapter = powerBiBackend(powerbi);
   // A fresh random secret per start: it lives only in the emulated Entra ID and Key Vault.
   const secret = randomBytes(24).toString('base64url');
   const servicePrincipal = { tenantId: identity.tenantId, clientId: SAMPLE_SERVICE_PRINCIPAL_CLIENT_ID };
@@ -69,6 +74,7 @@ export async function startEmulators(options: EmulatorsOptions = {}): Promise<Em
     aas,
     powerbi,
     identity,
+    backend: (kind) => (kind === 'aas' ? aasAdapter : powerBiAdapter),
     tls,
     servicePrincipal,
     appSettings: (overrides = {}) => ({

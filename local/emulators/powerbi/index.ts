@@ -156,6 +156,12 @@ export interface PowerBiEmulator {
   reset(): void;
   /** Every refresh of the dataset, newest first (dropped requests are not refreshes). */
   refreshes(datasetId: string): PowerBiRefreshInfo[];
+  /** The dataset's refresh running or waiting now, if any. */
+  activeRefresh(datasetId: string): PowerBiRefreshInfo | undefined;
+  /** Forgets the dataset's refreshes, as a restarted emulator would. */
+  forgetRefreshes(datasetId: string): void;
+  /** Workspaces and their semantic models, ids and names. */
+  describe(): Array<{ id: string; name: string; sku: string; datasets: Array<{ id: string; name: string }> }>;
   /** Request ids answered 202 but dropped (Power BI "drops all others" in a burst). */
   readonly droppedRequestIds: string[];
   close(): Promise<void>;
@@ -1008,6 +1014,18 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
       const dataset = requireDataset(datasetId);
       return dataset.model.refreshes.map((record) => ({ ...viewRefresh(record, clock.now()), refreshType: refreshTypeOf(dataset, record) }));
     },
+    activeRefresh: (datasetId) => {
+      const dataset = requireDataset(datasetId);
+      const record = [...dataset.model.refreshes].sort((a, b) => a.submittedAt - b.submittedAt).find((candidate) => isActive(candidate, clock.now()));
+      return record === undefined ? undefined : { ...viewRefresh(record, clock.now()), refreshType: refreshTypeOf(dataset, record) };
+    },
+    forgetRefreshes: (datasetId) => {
+      const dataset = requireDataset(datasetId);
+      dataset.model.refreshes = [];
+      dataset.explicitSyncs = [];
+    },
+    describe: () =>
+      [...workspaces.values()].map((workspace) => ({ id: workspace.id, name: workspace.name, sku: workspace.sku, datasets: [...workspace.datasets.values()].map((dataset) => ({ id: dataset.id, name: dataset.name })) })),
     close: async () => {
       await new Promise<void>((resolve) => {
         httpsServer.close(() => resolve());
