@@ -1097,7 +1097,9 @@ export class Engine {
     }
 
     let continueAsNew: Action | undefined;
-    for (let i = inst.dispatched.length; i < actions.length; i++) {
+    /** An action the extension cannot schedule: it and the actions after it are never scheduled. */
+    let stalled = false;
+    for (let i = inst.dispatched.length; i < actions.length && !stalled; i++) {
       const a = actions[i];
       if (!a) continue;
       if (a.retryOptions?.retryTimeoutInMilliseconds !== undefined) {
@@ -1148,9 +1150,14 @@ export class Engine {
           const target = a.instanceId ?? '';
           const entityId = parseEntitySchedulerId(target);
           if (!entityId || !this.hasEntity(entityId.name)) {
+            // The extension throws this ArgumentException while it replays the actions; on the
+            // real extension (3.19, conformance suite) the orchestration then neither fails nor
+            // goes on: nothing of this or any later action is scheduled and it stays Running.
             const message = unknownEntityMessage(entityId?.name ?? target, this.entityNames(), this.orchestratorNames());
-            this.finish(inst, entry.seq, 'Failed', `Orchestrator function '${inst.name}' failed: ${message}`, newEvents);
-            return;
+            this.opts.log(`[durable-host] instance ${inst.id} (${inst.name}) is stuck: ${message}`);
+            inst.dispatched.pop();
+            stalled = true;
+            break;
           }
           const id = inst.nextId++;
           const request: EntityRequest = {
@@ -1175,6 +1182,11 @@ export class Engine {
       }
     }
     inst.lastUpdatedTime = now;
+    if (stalled) {
+      newEvents.push(...scheduled, ev({ EventType: EventType.OrchestratorCompleted }));
+      this.commit(inst, entry.seq, newEvents, workToAdd, workToDelete);
+      return;
+    }
     if (state.isDone && this.hasOpenTask(inst)) {
       newEvents.push(...scheduled, ev({ EventType: EventType.OrchestratorCompleted }));
       this.commit(inst, entry.seq, newEvents, workToAdd, workToDelete);
@@ -1316,11 +1328,11 @@ export class Engine {
   private sendToEntity(target: string, request: EntityRequest): void {
     let inst = this.getInstance(target);
     if (!inst?.entity) {
-      const id = parseEntitySchedulerId(target);
       const now = this.opts.clock.now();
       inst = {
         id: target,
-        name: id?.name ?? target,
+        // DTFx names an entity's instance by its scheduler id (the status API lists `@name@key` as the name).
+        name: target,
         status: 'Running',
         input: null,
         output: null,
@@ -1366,7 +1378,7 @@ export class Engine {
       else i++;
     }
     const requests = batch.map((b) => (b.msg as Extract<InboxMessage, { type: 'entityOp' }>).request);
-    const fn = this.entities.get(inst.name);
+    const fn = this.entities.get(entityId.name);
     if (!fn) {
       // Only an entity's own signal can reach a name no function answers to (clients and orchestrations are refused up front).
       const message = unknownEntityMessage(entityId.name, this.entityNames(), this.orchestratorNames());
@@ -1408,6 +1420,11 @@ export class Engine {
     this.entityRetryAt.delete(inst.id);
     this.ownedTx(inst.id, () => {
       inst.entity = { exists: outcome.entityExists, state: outcome.entityExists ? (outcome.entityState ?? null) : null };
+      // What the status API shows of an entity: its scheduler state as input (SchedulerState.cs:
+      // exists, state, sorter; defaults left out) and EntityStatus as custom status
+      // (TaskEntityShim.cs GetStatus: entityExists, when true). The sorter's contents are not kept here.
+      inst.input = inst.entity.exists ? { exists: true, state: inst.entity.state, sorter: {} } : { sorter: {} };
+      inst.customStatus = inst.entity.exists ? { entityExists: true } : {};
       inst.lastUpdatedTime = this.opts.clock.now();
       for (const b of batch) this.store.deleteInbox(b.seq);
       requests.forEach((request, i) => {

@@ -47,6 +47,7 @@ function errorOf(err: unknown): { message: string; stack: string } {
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const orchestrators = functionsWithTrigger(options.functions, 'orchestrationTrigger');
   const activities = functionsWithTrigger(options.functions, 'activityTrigger');
+  const entities = functionsWithTrigger(options.functions, 'entityTrigger');
 
   // A fresh context per invocation: Orchestrator.handle sets context.df only when it is undefined.
   const contextFor = (fn: RegisteredFunction): InvocationContext => {
@@ -90,6 +91,16 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       try {
         const result = await fn.handler(input === null ? undefined : fromBindingString(input), contextFor(fn));
         return [200, result === undefined ? {} : { result }];
+      } catch (err) {
+        return [200, { error: errorOf(err) }];
+      }
+    }
+    if (kind === 'entities') {
+      const fn = entities.get(name);
+      if (!fn) return [404, { message: `No entity named '${name}'` }];
+      // The batch as the Node worker hands a JSON trigger value: parsed ({ self, exists, state, batch }).
+      try {
+        return [200, { result: await fn.handler(JSON.parse(text) as unknown, contextFor(fn)) }];
       } catch (err) {
         return [200, { error: errorOf(err) }];
       }

@@ -37,6 +37,7 @@ export interface DotnetHostOptions {
   bridgeUrl: string;
   orchestrators: string[];
   activities: string[];
+  entities: string[];
   hubName: string;
   hostJson: string;
   webhookBaseUrl: string;
@@ -142,7 +143,7 @@ export async function startDotnetHost(options: DotnetHostOptions): Promise<Dotne
       AzureWebJobsStorage: options.connectionString,
       DURABLE_TASK_HUB_NAME: options.hubName,
       REAL_ENGINE_BRIDGE_URL: options.bridgeUrl,
-      REAL_ENGINE_FUNCTIONS: JSON.stringify({ orchestrators: options.orchestrators, activities: options.activities }),
+      REAL_ENGINE_FUNCTIONS: JSON.stringify({ orchestrators: options.orchestrators, activities: options.activities, entities: options.entities }),
       REAL_ENGINE_HOST_JSON: options.hostJson,
       REAL_ENGINE_WEBHOOK_BASE_URL: options.webhookBaseUrl,
       DOTNET_NOLOGO: '1',

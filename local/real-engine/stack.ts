@@ -45,7 +45,7 @@ export async function startRealEngineApp(options: RealEngineAppOptions): Promise
   const functions = loadApp(options.entry, (level, message) => log(`[functions] ${level}: ${message}`));
   const orchestrators = [...functionsWithTrigger(functions, 'orchestrationTrigger').keys()];
   const activities = [...functionsWithTrigger(functions, 'activityTrigger').keys()];
-  if (functionsWithTrigger(functions, 'entityTrigger').size > 0) throw new Error('Entities are not carried by the real-engine host yet');
+  const entities = [...functionsWithTrigger(functions, 'entityTrigger').keys()];
   // Task hub names: 3-45 characters, letters and digits, starting with a letter (Azure Storage provider).
   const hubName = options.hubName ?? `re${randomBytes(6).toString('hex')}`;
 
@@ -74,6 +74,7 @@ export async function startRealEngineApp(options: RealEngineAppOptions): Promise
         bridgeUrl: bridge.url,
         orchestrators,
         activities,
+        entities,
         hubName,
         hostJson: path.resolve(options.hostJson),
         webhookBaseUrl: (host as LocalHost).baseUrl,

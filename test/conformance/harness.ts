@@ -32,6 +32,8 @@ export interface Engine {
   api(method: string, route: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   /** The durable status API (`GET instances/{id}?showHistory=true`) of this engine. */
   durableStatus(id: string): Promise<DurableStatus>;
+  /** A request to this engine's Durable HTTP API on its keyless RPC listener (`rpcBaseUrl` + path). */
+  rpc(pathAndQuery: string, init?: RequestInit): Promise<Response>;
   /** Real: SIGKILL of the .NET host, then a new one on the same storage. Local: host stopped, a new one on the same SQLite state. */
   crashAndRestart(): Promise<void>;
   stop(): Promise<void>;
@@ -142,18 +144,20 @@ async function readStatus(url: string): Promise<DurableStatus> {
   return { runtimeStatus: String(raw.runtimeStatus), historyTypes: toApiView(historyTypes), historyFormat, timerDelaysMs, raw };
 }
 
-export async function startEngine(kind: EngineKind, shared: Shared): Promise<Engine> {
+/** `entry`: the app to run (the real app by default; the entity scenarios bring their own). */
+export async function startEngine(kind: EngineKind, shared: Pick<Shared, 'logs'>, entry: string = ENTRY): Promise<Engine> {
   const log = (line: string): void => {
     shared.logs.push(`[${kind}] ${line}`);
   };
   if (kind === 'local') {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'conformance-local-'));
-    const launch = (): Promise<LocalHost> => startLocalHost({ entry: ENTRY, clock: 'real', port: 0, stateDir, functionKeys: { default: FUNCTION_KEY }, log });
+    const launch = (): Promise<LocalHost> => startLocalHost({ entry, clock: 'real', port: 0, stateDir, functionKeys: { default: FUNCTION_KEY }, log });
     let host = await launch();
     return {
       kind,
       api: (method, route, body) => callApi(host.baseUrl, method, route, body),
       durableStatus: (id) => readStatus(`${host.rpcBaseUrl}instances/${id}?showHistory=true`),
+      rpc: (pathAndQuery, init) => fetch(`${host.rpcBaseUrl}${pathAndQuery}`, init),
       async crashAndRestart() {
         await host.stop();
         host = await launch();
@@ -164,11 +168,12 @@ export async function startEngine(kind: EngineKind, shared: Shared): Promise<Eng
       },
     };
   }
-  const app: RealEngineApp = await startRealEngineApp({ entry: ENTRY, hostJson: HOST_JSON, functionKeys: { default: FUNCTION_KEY }, log });
+  const app: RealEngineApp = await startRealEngineApp({ entry, hostJson: HOST_JSON, functionKeys: { default: FUNCTION_KEY }, log });
   return {
     kind,
     api: (method, route, body) => callApi(app.host.baseUrl, method, route, body),
     durableStatus: (id) => readStatus(`${app.rpcBaseUrl}instances/${id}?showHistory=true`),
+    rpc: (pathAndQuery, init) => fetch(`${app.rpcBaseUrl}${pathAndQuery}`, init),
     crashAndRestart: () => app.crashAndRestartEngine(),
     stop: () => app.stop(),
   };

@@ -37,6 +37,14 @@ public static class Bridge
             return answer.TryGetValue("result", out JToken? result) ? result : null;
         });
 
+    /// <summary>The entity batch JSON in; the library's EntityState (entityExists, entityState, results, signals) out, as a JObject.</summary>
+    public static Task<JObject> Entity(string name, string context) =>
+        Task.Run(async () =>
+        {
+            JObject answer = await Post($"entities/{Uri.EscapeDataString(name)}", context).ConfigureAwait(false);
+            return answer["result"] is JObject result ? result : throw FailureOf(answer);
+        });
+
     private static async Task<JObject> Post(string path, string json)
     {
         using var content = new StringContent(json, Encoding.UTF8);

@@ -7,17 +7,21 @@ using Newtonsoft.Json.Linq;
 namespace RealEngineHost;
 
 /// <summary>
-/// Generates one WebJobs function per orchestrator and activity the Node app registered, named
+/// Generates one WebJobs function per orchestrator, activity and entity the Node app registered, named
 /// exactly as the app names them, the way the Functions host generates its script functions
 /// (a type emitted at start-up). Each body is one call: <see cref="Bridge"/> with its name and
 /// the trigger payload. Orchestrators bind their trigger to <c>string</c>, which the extension
 /// treats as out-of-proc (OrchestrationTriggerAttributeBindingProvider: not an
 /// IDurableOrchestrationContext parameter); activities bind to <c>string</c>, the legacy
-/// out-of-proc input (DurableActivityContext.GetInput).
+/// out-of-proc input (DurableActivityContext.GetInput). Entities bind <c>[EntityTrigger] string</c>,
+/// which makes them out-of-proc too (EntityTriggerAttributeBindingProvider.CreateListenerAsync:
+/// not an IDurableEntityContext parameter): they receive the batch JSON (EntityContextToString:
+/// self, exists, state, batch) and return the library's result as a JObject, which
+/// TaskEntityShim.ExecuteOutOfProcBatch reads as OutOfProcResult (<c>outOfProcResults as JObject</c>).
 /// </summary>
 internal static class FunctionTypeBuilder
 {
-    public static Type Build(IEnumerable<string> orchestrators, IEnumerable<string> activities)
+    public static Type Build(IEnumerable<string> orchestrators, IEnumerable<string> activities, IEnumerable<string> entities)
     {
         var assembly = AssemblyBuilder.DefineDynamicAssembly(new AssemblyName("RealEngineAppFunctions"), AssemblyBuilderAccess.Run);
         ModuleBuilder module = assembly.DefineDynamicModule("RealEngineAppFunctions");
@@ -30,6 +34,10 @@ internal static class FunctionTypeBuilder
         foreach (string name in activities)
         {
             Define(type, name, typeof(ActivityTriggerAttribute), "input", typeof(Task<JToken?>), nameof(Bridge.Activity));
+        }
+        foreach (string name in entities)
+        {
+            Define(type, name, typeof(EntityTriggerAttribute), "context", typeof(Task<JObject>), nameof(Bridge.Entity));
         }
         return type.CreateType();
     }

@@ -32,7 +32,7 @@ public static class Program
         string? hostJson = Environment.GetEnvironmentVariable("REAL_ENGINE_HOST_JSON");
 
         Bridge.Configure(new Uri(bridgeUrl.EndsWith('/') ? bridgeUrl : bridgeUrl + "/"));
-        Type functions = FunctionTypeBuilder.Build(manifest.Orchestrators ?? [], manifest.Activities ?? []);
+        Type functions = FunctionTypeBuilder.Build(manifest.Orchestrators ?? [], manifest.Activities ?? [], manifest.Entities ?? []);
 
         IHost host = new HostBuilder()
             .ConfigureAppConfiguration(config =>
@@ -77,6 +77,7 @@ public sealed class FunctionManifest
 {
     public string[]? Orchestrators { get; set; }
     public string[]? Activities { get; set; }
+    public string[]? Entities { get; set; }
 }
 
 /// <summary>Not triggered: called once at start to read the durableClient binding data.</summary>
