@@ -89,6 +89,29 @@ describe('several workers on one store (child processes, leases)', () => {
     expect(steps.slice(killedAt).every((s) => s[3] === String(front.pid))).toBe(true);
   }, 60000);
 
+  it('a worker killed in the middle of an entity batch: the other runs the batch again on the state before it', async () => {
+    const [front, victim] = (await start(2, 1500)).workers as [WorkerProcess, WorkerProcess];
+    const key = idOwnedBy(victim, '@tally@t').slice('@tally@'.length);
+    for (let n = 1; n <= 5; n++) {
+      const res = await api(front, `entities/Tally/${key}?op=add`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n, ms: 300 }) });
+      expect(res.status).toBe(202);
+    }
+    await until('two operations', () => (activityLog().length >= 2 ? true : undefined));
+    await victim.kill('SIGKILL');
+    const killedAt = activityLog().length;
+    const state = await until('the tally', async () => {
+      const res = await api(front, `entities/tally/${key}`);
+      const value = res.status === 200 ? ((await res.json()) as number) : undefined;
+      return value === 15 ? value : undefined;
+    });
+    // Each operation counted once in the state, though the interrupted batch ran again.
+    expect(state).toBe(15);
+    const ops = activityLog().map((l) => l.split(' '));
+    for (let n = 1; n <= 5; n++) expect(ops.some((o) => o[1] === String(n))).toBe(true);
+    expect(ops.slice(killedAt).every((o) => o[2] === String(front.pid))).toBe(true);
+    expect(ops.slice(killedAt).length).toBeGreaterThan(0);
+  }, 60000);
+
   it('runs an activity longer than its visibility timeout once: the claim is renewed while it runs', async () => {
     const [front] = (await start(2, 1000)).workers as [WorkerProcess, WorkerProcess];
     const res = await api(front, 'orchestrators/SlowOne/slow-1', { method: 'POST', body: JSON.stringify({ run: 'slow-1', ms: 3500 }) });
