@@ -48,6 +48,12 @@ param keyVaultSecretName string = 'aas-sp-secret'
 @description('Comma-separated AAS host names the API may call (AAS_ALLOWED_HOSTS), e.g. "westeurope.asazure.windows.net" or "*.asazure.windows.net".')
 param aasAllowedHosts string = '*.asazure.windows.net'
 
+@description('The Power BI REST API base URL (POWERBI_API_BASE_URL); a sovereign cloud\'s goes here.')
+param powerBiApiBaseUrl string = 'https://api.powerbi.com/v1.0/myorg'
+
+@description('Comma-separated hosts a Power BI token may be sent to (POWERBI_ALLOWED_HOSTS); the base URL\'s host must be one.')
+param powerBiAllowedHosts string = 'api.powerbi.com'
+
 @description('Comma-separated host names callback URLs may point to (CALLBACK_ALLOWED_HOSTS).')
 param callbackAllowedHosts string = '*.datafactory.azure.com,*.datafactory.azure.net,*.logic.azure.com'
 
@@ -250,6 +256,8 @@ module api './app/api.bicep' = {
     authorityHost: authorityHost
     aasAllowedHosts: aasAllowedHosts
     aasRequestTimeoutSeconds: aasRequestTimeoutSeconds
+    powerBiApiBaseUrl: powerBiApiBaseUrl
+    powerBiAllowedHosts: powerBiAllowedHosts
     callbackAllowedHosts: callbackAllowedHosts
     refreshDefaultSync: refreshDefaultSync
     refreshDefaultTimeout: refreshDefaultTimeout

@@ -36,6 +36,8 @@ param keyVaultSecretCacheSeconds int
 param authorityHost string
 param aasAllowedHosts string
 param aasRequestTimeoutSeconds int
+param powerBiApiBaseUrl string
+param powerBiAllowedHosts string
 param callbackAllowedHosts string
 param refreshDefaultSync bool
 param refreshDefaultTimeout string
@@ -162,6 +164,8 @@ var appSettings = union(durableBackendSettings, {
   // ---- AAS calls and refresh behaviour ----
   AAS_ALLOWED_HOSTS: aasAllowedHosts
   AAS_REQUEST_TIMEOUT_SECONDS: string(aasRequestTimeoutSeconds)
+  POWERBI_API_BASE_URL: powerBiApiBaseUrl
+  POWERBI_ALLOWED_HOSTS: powerBiAllowedHosts
   CALLBACK_ALLOWED_HOSTS: callbackAllowedHosts
   REFRESH_DEFAULT_SYNC: refreshDefaultSync ? 'true' : 'false'
   REFRESH_DEFAULT_TIMEOUT: refreshDefaultTimeout

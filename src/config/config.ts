@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError, ErrorCodes } from '../errors';
 import { parseIsoDuration } from '../orchestration/duration';
+import { isHostAllowed } from '../http/hostPolicy';
 import { isDynamicSku, isRunningInAzure } from './azureEnvironment';
 
 /**
@@ -10,6 +11,8 @@ import { isDynamicSku, isRunningInAzure } from './azureEnvironment';
 export const SETTING_NAMES = [
   'AAS_ALLOWED_HOSTS',
   'AAS_REQUEST_TIMEOUT_SECONDS',
+  'POWERBI_API_BASE_URL',
+  'POWERBI_ALLOWED_HOSTS',
   'AUTH_MODE',
   'AAS_TENANT_ID',
   'AAS_CLIENT_ID',
@@ -93,6 +96,8 @@ export interface SchedulesConfig {
 
 export interface Config {
   aas: { allowedHosts: string[]; requestTimeoutMs: number };
+  /** The Power BI REST API base (`…/v1.0/myorg`, no trailing slash) and the hosts a Power BI token may go to. */
+  powerbi: { apiBaseUrl: string; allowedHosts: string[] };
   auth: AuthConfig;
   refresh: { defaultSync: boolean; defaultTimeoutMs: number };
   polling: PollingConfig;
@@ -160,6 +165,8 @@ export function readSchedules(value: string | undefined): Omit<SchedulesConfig, 
 const schema = z.object({
   AAS_ALLOWED_HOSTS: hostList.default(['*.asazure.windows.net']),
   AAS_REQUEST_TIMEOUT_SECONDS: seconds(1, 600).default(30),
+  POWERBI_API_BASE_URL: z.string().url().startsWith('https://', 'must be an https:// URL').default('https://api.powerbi.com/v1.0/myorg'),
+  POWERBI_ALLOWED_HOSTS: hostList.default(['api.powerbi.com']),
   AUTH_MODE: z.enum(AUTH_MODES).default('keyVault'),
   AAS_TENANT_ID: z.string().min(1).optional(),
   AAS_CLIENT_ID: z.string().min(1).optional(),
@@ -200,6 +207,7 @@ export function loadConfig(env: Env): Config {
 
   const config: Config = {
     aas: { allowedHosts: s.AAS_ALLOWED_HOSTS, requestTimeoutMs: s.AAS_REQUEST_TIMEOUT_SECONDS * 1000 },
+    powerbi: { apiBaseUrl: s.POWERBI_API_BASE_URL.replace(/\/+$/, ''), allowedHosts: s.POWERBI_ALLOWED_HOSTS },
     auth: {
       mode: s.AUTH_MODE,
       tenantId: s.AAS_TENANT_ID,
@@ -225,6 +233,10 @@ export function loadConfig(env: Env): Config {
   };
 
   problems.push(...authProblems(config.auth));
+  const powerBiBase = new URL(config.powerbi.apiBaseUrl);
+  if (!isHostAllowed({ hostname: powerBiBase.hostname.toLowerCase(), port: powerBiBase.port === '' ? 443 : Number(powerBiBase.port) }, config.powerbi.allowedHosts)) {
+    problems.push(`POWERBI_API_BASE_URL: its host ${powerBiBase.host} is not in POWERBI_ALLOWED_HOSTS (${config.powerbi.allowedHosts.join(', ')})`);
+  }
   if (config.auth.runningInAzure && config.auth.keyVaultDisableChallengeResourceVerification) {
     problems.push('KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: only for the local Key Vault emulator; leave it false in Azure');
   }

@@ -13,8 +13,6 @@ import { groupsByNameQuery, parsePowerBiTarget, pickByName, resolvedIds, unresol
 
 /** The Entra scope of Power BI REST API tokens (audience https://analysis.windows.net/powerbi/api). */
 export const POWERBI_SCOPE = 'https://analysis.windows.net/powerbi/api/.default';
-export const DEFAULT_POWERBI_API_BASE_URL = 'https://api.powerbi.com/v1.0/myorg';
-export const DEFAULT_POWERBI_ALLOWED_HOSTS: readonly string[] = ['api.powerbi.com'];
 
 /** The documented default length of the refresh history; asked for explicitly so that a changed default changes nothing here. */
 export const HISTORY_ROWS = 60;

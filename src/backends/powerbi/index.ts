@@ -2,7 +2,7 @@ import type { Config } from '../../config/config';
 import type { BackendClient, RefreshBackend } from '../../refresh/port';
 import type { PowerBiTarget } from '../../refresh/target';
 import type { RefreshRequest } from '../../refresh/types';
-import { checkApiBaseUrl, createPowerBiClient, DEFAULT_POWERBI_ALLOWED_HOSTS, DEFAULT_POWERBI_API_BASE_URL, POWERBI_SCOPE } from './client';
+import { checkApiBaseUrl, createPowerBiClient, POWERBI_SCOPE } from './client';
 import { powerBiRefreshProblems } from './refreshBody';
 import { parsePowerBiTarget, powerBiModelKey } from './target';
 
@@ -12,14 +12,9 @@ export interface PowerBiSettings {
   allowedHosts: readonly string[];
 }
 
-/** The settings, or the public cloud's when the app's configuration has none for Power BI. */
+/** The Power BI settings of the app's configuration (the public cloud's unless set). */
 export function powerBiSettingsOf(config: Config): PowerBiSettings {
-  // Until src/config carries `powerbi`, the public cloud's endpoint is the only one.
-  const configured = (config as Config & { powerbi?: Partial<PowerBiSettings> }).powerbi;
-  return {
-    apiBaseUrl: configured?.apiBaseUrl ?? DEFAULT_POWERBI_API_BASE_URL,
-    allowedHosts: configured?.allowedHosts ?? DEFAULT_POWERBI_ALLOWED_HOSTS,
-  };
+  return { apiBaseUrl: config.powerbi.apiBaseUrl, allowedHosts: config.powerbi.allowedHosts };
 }
 
 /**

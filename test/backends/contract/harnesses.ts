@@ -57,9 +57,7 @@ export async function startContractStack(): Promise<ContractStack> {
   const emulators = await startEmulators({ clock });
   pointManagedIdentityAt(emulators.identity);
   const settings = emulators.appSettings();
-  const loaded = loadConfig(settings);
-  // src/config does not read the Power BI settings yet: the adapter takes them from `powerbi` when present.
-  const config = Object.assign(loaded, { powerbi: { apiBaseUrl: settings.POWERBI_API_BASE_URL as string, allowedHosts: [settings.POWERBI_ALLOWED_HOSTS as string] } });
+  const config = loadConfig(settings);
   const tokens = createTokenProvider(config.auth, { logger: memoryLogger(), now: () => clock.now() });
   const deps = { config, tokens, requestTimeoutMs: 5_000 };
   const { aas, powerbi } = emulators;

@@ -33,7 +33,7 @@ beforeEach(async () => {
   clock = new VirtualClock();
   const issuer = new TokenIssuer(clock);
   pbi = await startPowerBiEmulator({ clock, issuer, tls, servicePrincipalId: SP, defaultDurationMs: 10_000 });
-  const config = Object.assign(loadConfig({ AUTH_MODE: 'managedIdentity' }), { powerbi: { apiBaseUrl: pbi.apiBase, allowedHosts: [pbi.host] } });
+  const config = loadConfig({ AUTH_MODE: 'managedIdentity', POWERBI_API_BASE_URL: pbi.apiBase, POWERBI_ALLOWED_HOSTS: pbi.host });
   clients = createBackendClients(backends, { config, tokens: new IssuerTokens(issuer), requestTimeoutMs: 5_000 });
   callbackDispatcher = new Agent();
 });

@@ -23,6 +23,17 @@ describe('Power BI adapter', () => {
     expect(powerBiBackend.tokenScope(target)).toBe('https://analysis.windows.net/powerbi/api/.default');
   });
 
+  it('reads POWERBI_API_BASE_URL (trailing slash dropped) and POWERBI_ALLOWED_HOSTS; a base whose host is not allowed stops the app naming both', () => {
+    expect(loadConfig({ AUTH_MODE: 'managedIdentity', POWERBI_API_BASE_URL: 'https://api.powerbigov.us/v1.0/myorg/', POWERBI_ALLOWED_HOSTS: 'api.powerbigov.us' }).powerbi).toEqual({
+      apiBaseUrl: 'https://api.powerbigov.us/v1.0/myorg',
+      allowedHosts: ['api.powerbigov.us'],
+    });
+    const error = errorOf(() => loadConfig({ AUTH_MODE: 'managedIdentity', POWERBI_API_BASE_URL: 'https://api.powerbigov.us/v1.0/myorg' }));
+    expect(codeOf(error)).toBe('CONFIG_INVALID');
+    expect((error as Error).message).toMatch(/POWERBI_API_BASE_URL: its host api\.powerbigov\.us is not in POWERBI_ALLOWED_HOSTS \(api\.powerbi\.com\)/);
+    expect(codeOf(errorOf(() => loadConfig({ AUTH_MODE: 'managedIdentity', POWERBI_API_BASE_URL: 'http://api.powerbi.com/v1.0/myorg' })))).toBe('CONFIG_INVALID');
+  });
+
   it('uses the public cloud endpoint when the settings name none', () => {
     expect(powerBiSettingsOf(base)).toEqual({ apiBaseUrl: 'https://api.powerbi.com/v1.0/myorg', allowedHosts: ['api.powerbi.com'] });
     expect(powerBiBackend.parseTarget(target, base)).toEqual(target);
