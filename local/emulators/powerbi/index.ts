@@ -29,7 +29,7 @@ import {
   type RefreshView,
   type TableBehaviour,
 } from '../engine/refreshEngine';
-import { refreshParallelismOf, samplePowerBi, type PowerBiDescription, type WorkspaceRole } from './sample';
+import { refreshParallelismOf, samplePowerBi, stableGuid, type PowerBiDescription, type WorkspaceRole } from './sample';
 import {
   parsePowerBiScenarioOptions,
   POWERBI_SCENARIO_NAMES,
@@ -307,7 +307,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
       name: workspace.name,
       sku: workspace.sku ?? 'F64',
       parallelism: refreshParallelismOf(workspace.sku ?? 'F64'),
-      capacityId: randomUUID(),
+      capacityId: workspace.capacity === undefined ? randomUUID() : stableGuid(`capacity:${workspace.capacity}`),
       roles,
       initialRoles: new Map(roles),
       datasets: new Map(),
@@ -369,7 +369,8 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
    * at the first moment one of them ends (it waits NotStarted meanwhile).
    */
   function capacityStart(workspace: WorkspaceState, wanted: number, now: number): number {
-    const busy = [...workspace.datasets.values()]
+    const busy = [...datasets.values()]
+      .filter((dataset) => dataset.workspace.capacityId === workspace.capacityId)
       .flatMap((dataset) => dataset.model.refreshes)
       .filter((record) => isActive(record, now))
       .map((record) => ({ start: record.processingStart, end: record.cancelledAt !== undefined && record.cancelledAt < record.end ? record.cancelledAt : record.end }));

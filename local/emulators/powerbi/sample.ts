@@ -13,8 +13,10 @@ export interface PowerBiWorkspaceDescription {
   /** GUID */
   id: string;
   name: string;
-  /** Capacity SKU (F2 … F2048, P1 … P5, A1 … A6): how many refreshes it runs at once. Default F64. */
+  /** Capacity SKU (F2 … F2048, P1 … P5, A1 … A8, EM1 … EM3): how many refreshes it runs at once. Default F64. */
   sku?: string;
+  /** Workspaces naming the same capacity share it (and its refresh limit; give them the same sku). Default: its own. */
+  capacity?: string;
   /** Role per service principal (its application/client id, the token's `appid`). */
   roles: Record<string, WorkspaceRole>;
   datasets: PowerBiDatasetDescription[];

@@ -311,6 +311,32 @@ describe('Power BI emulator: workspaces, roles and tokens', () => {
   });
 });
 
+describe('Power BI emulator: a capacity shared by two workspaces', () => {
+  const shared: PowerBiDescription = {
+    workspaces: ['b101', 'b102'].map((suffix, index) => ({
+      id: `5a1e5a1e-0000-4000-8000-00000000${suffix}`,
+      name: `Workspace ${index + 1}`,
+      sku: 'F2',
+      capacity: 'team-f2',
+      roles: { [SP]: 'Member' as const },
+      datasets: [{ id: `ad7e0000-0000-4000-8000-00000000${suffix}`, name: 'M', tables: [{ name: 'T', durationMs: 60_000 }] }],
+    })),
+  };
+  beforeEach(async () => start(shared));
+
+  it('runs one refresh at a time across both workspaces (F2)', async () => {
+    const path = (suffix: string) => `/groups/5a1e5a1e-0000-4000-8000-00000000${suffix}/datasets/ad7e0000-0000-4000-8000-00000000${suffix}`;
+    await submit({ type: 'Full' }, path('b101'));
+    const second = await submit({ type: 'Full' }, path('b102'));
+    clock.advanceBy(NOT_STARTED_MS + 30_000);
+    expect((await call('GET', `${path('b102')}/refreshes/${second}`)).json.extendedStatus).toBe('NotStarted');
+    clock.advanceBy(31_000);
+    expect((await call('GET', `${path('b102')}/refreshes/${second}`)).json.extendedStatus).toBe('InProgress');
+    const groups = (await call('GET', '/groups')).json.value as Array<{ capacityId: string }>;
+    expect(groups[0]?.capacityId).toBe(groups[1]?.capacityId);
+  });
+});
+
 describe('Power BI emulator: query scale-out', () => {
   beforeEach(async () => start());
   const versions = (text: string) => ({
