@@ -247,23 +247,24 @@ export class Store {
       args.push(q.prefix.slice(0, -1) + String.fromCharCode(last + 1));
     }
     const scanLimit = q.scanLimit ?? STATUS_QUERY_SCAN_LIMIT;
+    // The scan reads the key and the filtered columns only; the data of the matches comes after.
     const scanned = this.db
-      .prepare(`SELECT id, data, status, created_time FROM instances ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`)
-      .all(...args, scanLimit) as { id: string; data: string; status: string; created_time: number }[];
-    const rows: { id: string; data: Record<string, unknown> }[] = [];
-    let lastExamined: string | undefined;
+      .prepare(`SELECT id, status, created_time FROM instances ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`)
+      .all(...args, scanLimit + 1) as { id: string; status: string; created_time: number }[];
+    const matched: string[] = [];
+    let examined = 0;
     for (const row of scanned) {
-      if (rows.length >= q.pageSize) break;
-      lastExamined = row.id;
+      if (matched.length >= q.pageSize || examined >= scanLimit) break;
+      examined++;
       if (q.createdFrom !== undefined && row.created_time < q.createdFrom) continue;
       if (q.createdTo !== undefined && row.created_time > q.createdTo) continue;
       if (q.statuses && q.statuses.length > 0 && !q.statuses.includes(row.status)) continue;
-      rows.push({ id: row.id, data: this.readInstance(row.id, row.data) });
+      matched.push(row.id);
     }
-    if (lastExamined === undefined) return { rows };
-    // More rows may follow the last one examined (a full page, or the scan limit reached).
-    const more = this.db.prepare(`SELECT 1 FROM instances WHERE id > ? ${q.prefix ? 'AND id >= ? AND id < ?' : ''} LIMIT 1`).get(lastExamined, ...(q.prefix ? args.slice(-2) : []));
-    return more ? { rows, next: lastExamined } : { rows };
+    const rows = matched.map((id) => ({ id, data: this.getInstance(id) ?? {} }));
+    // More rows follow the last one examined (a full page, or the scan limit reached).
+    const lastExamined = scanned[examined - 1]?.id;
+    return examined < scanned.length && lastExamined !== undefined ? { rows, next: lastExamined } : { rows };
   }
 
   // ------------------------------------------------------------ leases (several workers on one store)
