@@ -154,6 +154,17 @@ describe('ADF samples', () => {
     expect(sentBody(activity, { parameters: defaults(pipeline), activityOutputs: { GetFunctionKey: FUNCTION_KEY } }).objects).toEqual([]);
   });
 
+  it('the Power BI sample names a semantic model (workspace + semanticModel) with applyRefreshPolicy as a JSON boolean', () => {
+    const pipeline = readPipeline('pipeline-web-activity-powerbi.json');
+    const [activity] = refreshCalls(pipeline);
+    if (activity === undefined) throw new Error('no refresh call in pipeline-web-activity-powerbi.json');
+    const scope = (applyRefreshPolicy: string) => ({ parameters: { ...defaults(pipeline), applyRefreshPolicy }, activityOutputs: { GetFunctionKey: FUNCTION_KEY } });
+    const parsed = parseRunRequest(sentBody(activity, scope('false')), config, 'sample');
+    expect(parsed.ok && parsed.request).toEqual(expect.objectContaining({ backend: 'powerbi', workspace: 'Finance', semanticModel: 'Sales', refresh: expect.objectContaining({ applyRefreshPolicy: false }) }));
+    const withPolicy = parseRunRequest(sentBody(activity, scope('true')), config, 'sample');
+    expect(withPolicy.ok && withPolicy.request.refresh.applyRefreshPolicy).toBe(true);
+  });
+
   it('the evaluator really validates: a sample body with a wrong field is refused', () => {
     const body = evaluateExpression(`@json(concat('{"server":"', pipeline().parameters.server, '","model":"m","typ":"full"}'))`, {
       parameters: { server: 'asazure://westeurope.asazure.windows.net/myserver' },
