@@ -44,7 +44,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, terminal: T
       output.out(`${packageVersion()}\n`);
       return ExitCodes.succeeded;
     }
-    if (command.connection.mode === 'app') secret = command.connection.key;
+    // The function key, or with --direct the service principal's secret.
+    secret = command.connection.mode === 'app' ? command.connection.key : env.AZURE_CLIENT_SECRET;
     const target = command.name === 'status' || command.name === 'cancel' ? command.target : command.name === 'history' ? command.query : undefined;
     service = await connect(command.connection, env, target, direct);
     return await execute(command, service, output);
