@@ -90,12 +90,12 @@ export function powerBiBackend(powerbi: PowerBiEmulator): BackendEmulator {
     if (dataset === undefined) throw new Error(`Power BI emulator: no semantic model "${model}"`);
     return dataset.id;
   };
-  const nameOf = (id: string | undefined): string | undefined => (id === undefined ? undefined : layout().flatMap((workspace) => workspace.datasets).find((candidate) => candidate.id === id)?.name);
-  const entry = (logged: PowerBiRequestLogEntry): BackendRequestLogEntry => ({
+  const names = (): Map<string, string> => new Map(layout().flatMap((workspace) => workspace.datasets.map((dataset) => [dataset.id, dataset.name] as const)));
+  const entry = (logged: PowerBiRequestLogEntry, nameOf = names()): BackendRequestLogEntry => ({
     method: logged.method,
     path: logged.path,
     operation: logged.operation === 'listGroups' || logged.operation === 'listDatasets' ? 'unknown' : logged.operation,
-    model: nameOf(logged.dataset),
+    model: logged.dataset === undefined ? undefined : nameOf.get(logged.dataset),
     status: logged.status,
     at: logged.at,
     authorized: logged.authorized,
@@ -105,7 +105,8 @@ export function powerBiBackend(powerbi: PowerBiEmulator): BackendEmulator {
     host: powerbi.host,
     target: (model, server = 'myserver') => ({ workspace: layout().find((candidate) => candidate.name.toLowerCase() === server.toLowerCase())?.name ?? server, semanticModel: model }),
     get requests() {
-      return powerbi.requests.map(entry);
+      const nameOf = names();
+      return powerbi.requests.map((logged) => entry(logged, nameOf));
     },
     countRequests: (operation, model) => powerbi.countRequests(operation, model === undefined ? undefined : anyDatasetId(model)),
     inject: ({ model, ...spec }) => powerbi.inject({ ...spec, ...(model === undefined ? {} : { dataset: anyDatasetId(model) }) }),
