@@ -8,7 +8,7 @@ import { renderRun, type LiveHandle } from './run';
 import { renderRuns, type ListLimits } from './runs';
 import { renderStart } from './start';
 
-const FALLBACK_LIMITS: ListLimits = { statuses: ['pending', 'waiting', 'refreshing', 'cancelling', 'syncing', 'succeeded', 'failed', 'cancelled', 'timedOut'], maxLimit: 200 };
+const FALLBACK_LIMITS: ListLimits = { statuses: ['pending', 'waiting', 'refreshing', 'cancelling', 'syncing', 'succeeded', 'failed', 'cancelled', 'timedOut'], maxLimit: 200, createdFrom: false };
 let limits: ListLimits | undefined;
 let live: LiveHandle | undefined;
 let keyMessage: string | undefined;
@@ -23,7 +23,7 @@ async function listLimits(): Promise<ListLimits> {
     const parameters = document.paths?.['/refreshes']?.get?.parameters ?? [];
     const statuses = parameters.find((p) => p.name === 'status')?.schema?.enum;
     const maxLimit = parameters.find((p) => p.name === 'limit')?.schema?.maximum;
-    limits = { statuses: statuses ?? FALLBACK_LIMITS.statuses, maxLimit: maxLimit ?? FALLBACK_LIMITS.maxLimit };
+    limits = { statuses: statuses ?? FALLBACK_LIMITS.statuses, maxLimit: maxLimit ?? FALLBACK_LIMITS.maxLimit, createdFrom: parameters.some((p) => p.name === 'createdFrom') };
   } catch {
     limits = FALLBACK_LIMITS;
   }

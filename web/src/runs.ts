@@ -10,10 +10,12 @@ const TIME_WINDOWS: [string, string, number][] = [
   ['7d', 'Last 7 days', 7 * 86_400_000],
 ];
 
-/** Run statuses and the list's largest page, from the served API description (fallbacks if it is missing). */
+/** Run statuses, the list's largest page and its time filter, from the served API description (fallbacks if it is missing). */
 export interface ListLimits {
   statuses: string[];
   maxLimit: number;
+  /** The API filters by start time itself (createdFrom, ISO 8601). */
+  createdFrom: boolean;
 }
 
 export function runDurationMs(run: Run): number | undefined {
@@ -34,7 +36,9 @@ export function modelHref(run: Run): string {
 export const LIST_REFRESH_MS = 10_000;
 
 export async function renderRuns(main: HTMLElement, params: URLSearchParams, limits: ListLimits): Promise<LiveHandle> {
-  const pages = Math.max(1, Math.min(Number(params.get('pages') ?? '1') || 1, Math.ceil(limits.maxLimit / PAGE_SIZE)));
+  // `pages`: a larger limit, 25 more each time; `after`: the API's continuation token, at its largest limit.
+  const after = params.get('after') ?? undefined;
+  const pages = after === undefined ? Math.max(1, Math.min(Number(params.get('pages') ?? '1') || 1, Math.ceil(limits.maxLimit / PAGE_SIZE))) : Math.ceil(limits.maxLimit / PAGE_SIZE);
   const limit = Math.min(pages * PAGE_SIZE, limits.maxLimit);
   const heading = h('h1', { tabindex: '-1' }, 'Refresh runs');
   const filters = filterForm(params, limits);
@@ -48,6 +52,9 @@ export async function renderRuns(main: HTMLElement, params: URLSearchParams, lim
     if (value !== null && value !== '') query.set(name, value);
   }
   query.set('limit', String(limit));
+  if (after !== undefined) query.set('continuationToken', after);
+  const windowMs = TIME_WINDOWS.find(([value]) => value === params.get('since'))?.[2] ?? 0;
+  if (windowMs > 0 && limits.createdFrom) query.set('createdFrom', new Date(Date.now() - windowMs).toISOString());
   let stopped = false;
   let timer: number | undefined;
   const load = async (): Promise<void> => {
@@ -73,8 +80,11 @@ export async function renderRuns(main: HTMLElement, params: URLSearchParams, lim
 async function drawRuns(results: HTMLElement, query: URLSearchParams, params: URLSearchParams, limit: number, limits: ListLimits): Promise<boolean> {
   const pages = Math.ceil(limit / PAGE_SIZE);
   let runs: Run[];
+  let next: string | undefined;
   try {
-    runs = (await api<{ runs: Run[] }>('GET', 'refreshes', query)).body.runs;
+    const body = (await api<{ runs: Run[]; continuationToken?: unknown }>('GET', 'refreshes', query)).body;
+    runs = body.runs;
+    next = typeof body.continuationToken === 'string' && body.continuationToken !== '' ? body.continuationToken : undefined;
   } catch (error) {
     if (!(error instanceof ApiProblem)) throw error;
     replace(results, h('div', { class: 'error', role: 'alert' }, h('p', {}, error.message), error.problems.length > 0 ? h('ul', {}, ...error.problems.map((p) => h('li', {}, p))) : undefined));
@@ -82,17 +92,35 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
     return false;
   }
   const windowMs = TIME_WINDOWS.find(([value]) => value === params.get('since'))?.[2] ?? 0;
-  // The API has no time filter: the window is applied to the page of runs it answered.
+  // Also when the API filtered by time itself: the same window, so both ways show the same runs.
   const shown = windowMs === 0 ? runs : runs.filter((run) => Date.now() - Date.parse(run.createdAt) <= windowMs);
   results.setAttribute('aria-busy', 'false');
+  // A larger limit first (one answer, newest first), up to the API's maximum; then the API's
+  // continuation token, which it gives when its page of the task hub was not the last.
+  const byToken = params.has('after') || (next !== undefined && !(runs.length === limit && limit < limits.maxLimit));
+  const newest = new URLSearchParams(params);
+  newest.delete('after');
+  newest.delete('pages');
+  const paging =
+    runs.length === limit && limit < limits.maxLimit && !params.has('after')
+      ? h('p', {}, h('a', { class: 'button', href: `#/runs?${withParam(params, 'pages', String(pages + 1)).toString()}` }, `Show ${PAGE_SIZE} more`))
+      : byToken
+        ? h(
+            'p',
+            { class: 'actions' },
+            params.has('after') ? h('a', { href: `#/runs?${newest.toString()}` }, 'Back to the newest runs') : undefined,
+            next === undefined ? h('span', { class: 'hint' }, 'No more runs.') : h('a', { class: 'button', href: `#/runs?${withParam(newest, 'after', next).toString()}` }, 'Next page'),
+          )
+        : h('p', { class: 'hint' }, runs.length === limit ? `The API lists at most ${limits.maxLimit} runs; narrow the filters to see older ones.` : 'All matching runs are shown.');
   if (shown.length === 0) {
-    replace(results, h('p', {}, 'No runs match these filters.'));
+    // A page can be empty and still have more after it (the API filters within its pages).
+    replace(results, h('p', {}, byToken ? 'No runs match these filters on this page.' : 'No runs match these filters.'), byToken ? paging : undefined);
     return false;
   }
   const table = h(
     'table',
     { class: 'runs' },
-    h('caption', {}, `${shown.length} run${shown.length === 1 ? '' : 's'}, newest first`),
+    h('caption', {}, `${shown.length} run${shown.length === 1 ? '' : 's'}${byToken ? ' on this page' : ''}, newest first`),
     h('thead', {}, h('tr', {}, ...['Started', 'Model', 'Where', 'Status', 'Duration', 'Objects', 'Source', 'Run'].map((title) => h('th', { scope: 'col' }, title)))),
   );
   const body = h('tbody');
@@ -114,11 +142,7 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
     );
   }
   table.append(body);
-  const more =
-    runs.length === limit && limit < limits.maxLimit
-      ? h('p', {}, h('a', { class: 'button', href: `#/runs?${withParam(params, 'pages', String(pages + 1)).toString()}` }, `Show ${PAGE_SIZE} more`))
-      : h('p', { class: 'hint' }, runs.length === limit ? `The API lists at most ${limits.maxLimit} runs; narrow the filters to see older ones.` : 'All matching runs are shown.');
-  replace(results, table, more);
+  replace(results, table, paging);
   return shown.some((run) => !FINAL_STATUSES.has(run.status));
 }
 
