@@ -92,6 +92,7 @@ export function toPowerBiRefreshBody(refresh: RefreshRequest, attemptTimeoutMs?:
     objects: refresh.objects.map((object) => (object.partition === undefined ? { table: object.table } : { table: object.table, partition: object.partition })),
     ...(applyRefreshPolicy === undefined ? {} : { applyRefreshPolicy }),
     ...(refresh.effectiveDate === undefined ? {} : { effectiveDate: refresh.effectiveDate }),
-    ...(attemptTimeoutMs === undefined ? {} : { timeout: formatAttemptTimeout(attemptTimeoutMs / 1000) }),
+    // No time left means no useful bound: leave the service's default rather than send one second.
+    ...(attemptTimeoutMs === undefined || !(attemptTimeoutMs > 0) ? {} : { timeout: formatAttemptTimeout(attemptTimeoutMs / 1000) }),
   };
 }

@@ -105,6 +105,12 @@ describe('Power BI refresh body', () => {
     expect(formatAttemptTimeout(ms / 1000)).toBe(text);
   });
 
+  it('sends no timeout when no time is left (rather than one second)', () => {
+    expect(toPowerBiRefreshBody(refresh(), 0)).not.toHaveProperty('timeout');
+    expect(toPowerBiRefreshBody(refresh(), -5_000)).not.toHaveProperty('timeout');
+    expect(toPowerBiRefreshBody(refresh(), Number.NaN)).not.toHaveProperty('timeout');
+  });
+
   it.each([
     ['type add', refresh({ type: 'add' as RefreshRequest['type'] }), /type "add" is not supported/],
     ['partialBatch with applyRefreshPolicy true', refresh({ commitMode: 'partialBatch', applyRefreshPolicy: true }), /applyRefreshPolicy must be false with commitMode "partialBatch"/],
