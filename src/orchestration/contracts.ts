@@ -270,6 +270,11 @@ export type SubmitRefreshInput = TargetInput & {
    * began between this run's snapshot and its submit is not mistaken for its own.
    */
   notBefore: string;
+  /**
+   * The run's deadline (ISO): the service may bound each attempt of the refresh by the time left
+   * (Power BI's per-attempt `timeout`). Absent in inputs written before it: no attempt timeout.
+   */
+  deadline?: string;
 };
 
 export type SubmitRefreshResult =

@@ -50,7 +50,12 @@ export interface BackendClient<T extends RefreshTarget = RefreshTarget> {
    * Called once, when a run is accepted, before its key is taken. AAS returns the target as is.
    */
   resolveTarget(target: T): Promise<T>;
-  submitRefresh(target: T, refresh: RefreshRequest): Promise<SubmittedRefresh>;
+  /**
+   * `attemptTimeoutMs`: the run's time left when the activity submits; a service that bounds each
+   * attempt of a refresh (Power BI's `timeout`, 5 h by default) is given it, so that the run's
+   * deadline, not the service's default, decides. AAS has no such bound and ignores it.
+   */
+  submitRefresh(target: T, refresh: RefreshRequest, attemptTimeoutMs?: number): Promise<SubmittedRefresh>;
   getRefresh(target: T, refreshId: string): Promise<RefreshDetails>;
   /** The model's refresh history, in any order (the callers sort it). */
   listRefreshes(target: T): Promise<RefreshSummary[]>;
