@@ -48,7 +48,7 @@ param keyVaultSecretName string = 'aas-sp-secret'
 @description('Comma-separated AAS host names the API may call (AAS_ALLOWED_HOSTS), e.g. "westeurope.asazure.windows.net" or "*.asazure.windows.net".')
 param aasAllowedHosts string = '*.asazure.windows.net'
 
-@description('The Power BI REST API base URL (POWERBI_API_BASE_URL); a sovereign cloud\'s goes here.')
+@description('The Power BI REST API base URL (POWERBI_API_BASE_URL).')
 param powerBiApiBaseUrl string = 'https://api.powerbi.com/v1.0/myorg'
 
 @description('Comma-separated hosts a Power BI token may be sent to (POWERBI_ALLOWED_HOSTS); the base URL\'s host must be one.')

@@ -18,7 +18,7 @@ export const POWERBI_SCOPE = 'https://analysis.windows.net/powerbi/api/.default'
 export const HISTORY_ROWS = 60;
 
 export interface PowerBiClientOptions {
-  /** `https://api.powerbi.com/v1.0/myorg`, or a sovereign cloud's (on `allowedHosts`). */
+  /** `https://api.powerbi.com/v1.0/myorg` (or the local emulator's); its host must be on `allowedHosts`. */
   apiBaseUrl: string;
   /** POWERBI_ALLOWED_HOSTS patterns: the only hosts a token goes to. */
   allowedHosts: readonly string[];

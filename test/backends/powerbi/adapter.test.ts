@@ -50,7 +50,7 @@ describe('Power BI adapter', () => {
     expect((error as Error).message).toMatch(message);
   });
 
-  it('accepts a sovereign or local base URL whose host is allowed', () => {
+  it('accepts a local (emulator) base URL whose host and port are allowed', () => {
     expect(powerBiBackend.parseTarget(target, withPowerBi('https://127.0.0.1:8445/v1.0/myorg/', ['127.0.0.1:8445']))).toEqual(target);
   });
 
