@@ -10,3 +10,6 @@ import './functions/schedules';
 import './functions/openApi';
 import './functions/health';
 import './functions/statusPage';
+import './functions/modelClaim';
+import './functions/modelClaimFree';
+import './functions/retention';

@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { DurableClient } from 'durable-functions';
+import { OrchestrationRuntimeStatus, type DurableClient } from 'durable-functions';
 import type { Config } from '../config/config';
 import { AppError, codeOf, ErrorCodes, kindOf, type ErrorCode } from '../errors';
 import { CANCEL_EVENT, FINAL_STATUSES, FunctionNames, readRunRequest, targetOf, type OrchestrationInput, type RunRequest } from '../orchestration/contracts';
 import type { BackendClients } from '../refresh/registry';
 import { backendLabel, targetAttributes } from '../refresh/target';
-import { KeyedMutex } from './keyedMutex';
 import { duplicateKeys } from './duplicateKeys';
 import { MAX_BODY_BYTES, parseHistoryQuery, parseListQuery, parseRunRequest } from './requestSchema';
-import { findActiveRun, getStatusOrUndefined, modelKey, targetMatches } from './runLookup';
+import { getStatusOrUndefined, modelKey, targetMatches } from './runLookup';
+import { activeHolder, awaitClaimAnswer } from '../claims/client';
+import { claimKey } from '../claims/modelClaim';
+import { freeModelAnswer } from '../claims/operatorRoute';
+import { decodeContinuationToken, listRunPage, newRunId, RUN_ID_PATTERN } from './runList';
 import { targetFields, toRunView, type RunView } from './runView';
 import { logEvent } from '../logging';
 
@@ -48,26 +51,34 @@ export interface ApiDependencies {
 export type StartOutcome = { kind: 'started'; runId: string; request: RunRequest } | { kind: 'busy'; activeRunId: string; request: RunRequest };
 
 export function createApi({ config, backends, now = Date.now }: ApiDependencies) {
-  // Serialises the busy check and the start per model within this instance, so concurrent
-  // requests for one model cannot both pass the check. Across scaled-out instances the service's
-  // own one-refresh-per-model rule (a conflict) still holds, and the run handles it by its onConflict.
-  const modelLocks = new KeyedMutex();
-
   /**
    * Resolves the target once (Power BI names to ids; AAS as given) and starts the run unless the
    * model is busy. Throws the backend's AppError when the target cannot be resolved.
+   *
+   * One run per model is the engine's to keep, across every instance of the app: the run claims
+   * the model from its modelclaim entity first thing (docs/scale-out.md). Here, with "fail", a
+   * live holder answers busy at once (one entity read, one status read); otherwise the run starts
+   * and its claim's answer is awaited for a few seconds, so that a run that lost the model to a
+   * concurrent request on another instance is answered busy too.
    */
   async function startRun(client: DurableClient, given: RunRequest): Promise<StartOutcome> {
     const target = await backends.forTarget(targetOf(given)).resolveTarget(targetOf(given));
     const request = { ...given, ...target } as RunRequest;
-    return modelLocks.run(modelKey(target), async () => {
-      const active = await findActiveRun(client, target);
-      if (active !== undefined && request.onConflict === 'fail') return { kind: 'busy', activeRunId: active, request };
-      const runId = randomUUID();
-      const input: OrchestrationInput = { request, ...(active === undefined ? {} : { predecessorRunId: active }) };
-      await client.startNew(FunctionNames.refreshOrchestrator, { instanceId: runId, input });
-      return { kind: 'started', runId, request };
-    });
+    const key = modelKey(target);
+    const claim = { key: claimKey(key), model: key };
+    if (request.onConflict === 'fail') {
+      const holder = await activeHolder(client, claim.key, new Date(now()));
+      if (holder !== undefined) return { kind: 'busy', activeRunId: holder, request };
+    }
+    const runId = newRunId(key, randomUUID(), now());
+    const input: OrchestrationInput = { request, claim };
+    await client.startNew(FunctionNames.refreshOrchestrator, { instanceId: runId, input });
+    const answer = await awaitClaimAnswer(client, runId);
+    if (answer.decided && (answer.view.state === 'busy' || answer.view.state === 'queueFull')) {
+      await purgeIfEnded(client, runId);
+      return { kind: 'busy', activeRunId: answer.view.holder, request };
+    }
+    return { kind: 'started', runId, request };
   }
 
   /** A target that could not be resolved (Power BI: no such workspace or model, or it cannot be reached). */
@@ -143,21 +154,41 @@ export function createApi({ config, backends, now = Date.now }: ApiDependencies)
     async list(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
       const query = parseListQuery(queryOf(request), config);
       if (!query.ok) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', query.problems);
-      const { status: wanted, limit, ...filter } = query.value;
-      // Reads every instance still in the task hub (the client follows the continuation pages):
-      // the task hub's purge policy is what keeps this small.
-      const statuses = await client.getStatusBy({});
-      const runs = statuses
-        .filter((status) => {
+      const { status: wanted, limit, continuationToken, createdFrom, createdTo, ...filter } = query.value;
+      // One page of the task hub, whatever it holds (docs/scale-out.md, "Bounded queries"): an AAS
+      // model named in full is the run id prefix; the rest refines the page.
+      const token = continuationToken === undefined ? undefined : decodeContinuationToken(continuationToken);
+      if (continuationToken !== undefined && token === undefined) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', ['continuationToken is not one this API gave out']);
+      const aasModel = filter.server !== undefined && filter.model !== undefined ? modelKey({ backend: 'aas', server: filter.server, model: filter.model }) : undefined;
+      const page = await listRunPage(
+        client,
+        { limit, ...(aasModel === undefined ? {} : { modelKey: aasModel }), ...(wanted === undefined ? {} : { status: wanted }), ...(createdFrom === undefined ? {} : { createdFrom }), ...(createdTo === undefined ? {} : { createdTo }), ...(token === undefined ? {} : { continuationToken: token }) },
+        (status) => {
           const stored = readRunRequest((status.input as OrchestrationInput | undefined)?.request);
-          return stored !== undefined && targetMatches(targetOf(stored), filter);
-        })
-        .map(toRunView)
-        .filter((view): view is RunView => view !== undefined)
-        .filter((view) => wanted === undefined || view.status === wanted)
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-        .slice(0, limit);
-      return { status: 200, jsonBody: { runs } };
+          return stored !== undefined && targetMatches(targetOf(stored), filter) ? toRunView(status as DurableOrchestrationStatusLike) : undefined;
+        },
+        (view: RunView) => wanted === undefined || view.status === wanted,
+      );
+      return { status: 200, jsonBody: page };
+    },
+
+    /**
+     * POST /api/models/claim/free?server=&model= (or ?workspace=&semanticModel=): frees a model
+     * whose claim is stuck with a run that cannot release it; the next waiting run starts.
+     */
+    async freeModel(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
+      const query = parseHistoryQuery(queryOf(request), config);
+      if (!query.ok) return freeModelAnswer(client, { ok: false, problems: query.problems }, new Date(now()));
+      let target;
+      try {
+        target = await backends.forTarget(query.value).resolveTarget(query.value);
+      } catch (error) {
+        if (kindOf(error) === undefined) throw error;
+        return unresolved(error, context);
+      }
+      const answer = await freeModelAnswer(client, { ok: true, modelKey: modelKey(target), label: modelKey(target) }, new Date(now()));
+      logEvent(context, 'info', 'claim.freedByOperator', { ...targetAttributes(target), status: answer.status ?? 0 });
+      return answer;
     },
 
     /** GET /api/models/refreshes?server=&model= or ?workspace=&semanticModel=: the model's own refresh history in its service. */
@@ -189,6 +220,18 @@ export function createApi({ config, backends, now = Date.now }: ApiDependencies)
 
 export type Api = ReturnType<typeof createApi>;
 
+type DurableOrchestrationStatusLike = Parameters<typeof toRunView>[0];
+
+/** A run refused at its claim is purged once it has ended, so a 409 leaves nothing in the list. */
+async function purgeIfEnded(client: DurableClient, runId: string): Promise<void> {
+  try {
+    const status = await client.getStatus(runId, { showInput: false });
+    if (status.runtimeStatus === OrchestrationRuntimeStatus.Completed) await client.purgeInstanceHistory(runId);
+  } catch {
+    // Still delivering its callback, or already gone: it stays as a failed MODEL_BUSY run.
+  }
+}
+
 /**
  * The query as the caller sent it, from the URL: the Functions host hands the worker a map in
  * which a repeated parameter is joined with "," (`model=a&model=b` would read as "a,b") and an
@@ -199,7 +242,7 @@ function queryOf(request: HttpRequest): URLSearchParams {
 }
 
 async function loadRun(client: DurableClient, id: string): Promise<RunView | undefined> {
-  if (!/^[0-9a-fA-F-]{36}$/.test(id)) return undefined;
+  if (!RUN_ID_PATTERN.test(id)) return undefined;
   const status = await getStatusOrUndefined(client, id, true);
   return status?.name === FunctionNames.refreshOrchestrator ? toRunView(status) : undefined;
 }

@@ -71,14 +71,17 @@ export const openApiDocument = {
       },
       get: {
         operationId: 'listRefreshes',
-        summary: "This app's runs, newest first",
+        summary: "This app's runs, one page of the task hub at a time (a model's runs newest first; each page newest first)",
         parameters: [
           ...targetQuery(false),
           { name: 'status', in: 'query', schema: { type: 'string', enum: RUN_STATUSES } },
-          { name: 'limit', in: 'query', description: 'Decimal digits only (not 1e2, 0x10 or " 5").', schema: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT } },
+          { name: 'limit', in: 'query', description: 'At most this many runs (a page may hold fewer and still have a continuationToken). Decimal digits only (not 1e2, 0x10 or " 5").', schema: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT } },
+          { name: 'createdFrom', in: 'query', description: 'Runs created at or after this time (ISO 8601).', schema: { type: 'string' } },
+          { name: 'createdTo', in: 'query', description: 'Runs created at or before this time (ISO 8601).', schema: { type: 'string' } },
+          { name: 'continuationToken', in: 'query', description: 'The previous page\'s continuationToken.', schema: { type: 'string' } },
         ],
         responses: {
-          '200': { description: 'Runs.', content: json({ type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: ref('Run') } } }) },
+          '200': { description: 'Runs.', content: json({ type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: ref('Run') }, continuationToken: { type: 'string', description: 'Present when the task hub has more: pass it back for the next page.' } } }) },
           '400': errorResponse('The query is not valid.'),
           '401': unauthorized,
         },
@@ -106,6 +109,19 @@ export const openApiDocument = {
           '401': unauthorized,
           '404': errorResponse('No such run.'),
           '409': errorResponse('The run has already ended.'),
+        },
+      },
+    },
+    '/models/claim/free': {
+      post: {
+        operationId: 'freeModelClaim',
+        summary: "Free a model's claim from the run holding it (operator; the next waiting run starts). It does not cancel that run.",
+        parameters: targetQuery(true),
+        responses: {
+          '200': { description: 'No run holds the model.', content: json({ type: 'object', required: ['model', 'freed'], properties: { model: { type: 'string' }, freed: { const: false }, message: { type: 'string' } } }) },
+          '202': { description: 'Freed; the first waiting run is told.', content: json({ type: 'object', required: ['model', 'freed', 'freedFrom'], properties: { model: { type: 'string' }, freed: { const: true }, freedFrom: { type: 'string' }, next: { type: 'string' } } }) },
+          '400': errorResponse('The query is not valid.'),
+          '401': unauthorized,
         },
       },
     },

@@ -278,6 +278,11 @@ export interface ListQuery {
   semanticModel?: string;
   status?: (typeof RUN_STATUS_FILTERS)[number];
   limit: number;
+  /** Created at or after / at or before (the task hub's creation time). */
+  createdFrom?: Date;
+  createdTo?: Date;
+  /** From the previous page's answer. */
+  continuationToken?: string;
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
@@ -304,9 +309,20 @@ export function parseListQuery(query: URLSearchParams, config: Config): Parsed<L
         .transform(Number)
         .pipe(z.number().min(1, `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`).max(MAX_LIST_LIMIT, `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`))
         .default(DEFAULT_LIST_LIMIT),
+      createdFrom: isoTime('createdFrom').optional(),
+      createdTo: isoTime('createdTo').optional(),
+      continuationToken: z.string().max(4096, 'continuationToken is not one this API gave out').optional(),
     }),
   );
 }
+
+/** A UTC time as ISO 8601 (`2026-01-31T00:00:00Z`); a date alone is its midnight UTC. */
+const isoTime = (name: string) =>
+  z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2}))?$/, `${name} must be an ISO 8601 time such as 2026-01-31T00:00:00Z`)
+    .transform((value) => new Date(value))
+    .refine((date) => Number.isFinite(date.getTime()), `${name} is not a valid time`);
 
 /** `GET /api/models/refreshes?server=&model=` or `?workspace=&semanticModel=`: a target as in a refresh request. */
 export function parseHistoryQuery(query: URLSearchParams, config: Config): Parsed<RefreshTarget> {

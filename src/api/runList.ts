@@ -83,10 +83,17 @@ export async function listRunPage<View extends { createdAt: string }>(
   return { runs, ...(page.continuationToken === undefined ? {} : { continuationToken: encodeContinuationToken(page.continuationToken) }) };
 }
 
-/** A new run's id: the model's prefix, then a UUID, so a status query can select a model's runs. */
-export function newRunId(modelKey: string, uuid: string): string {
-  return `${runIdPrefix(modelKey)}-${uuid}`;
+/**
+ * A new run's id: the model's prefix, then the time inverted (so that a model's runs come newest
+ * first in the task hub's id order, page after page), then a UUID.
+ */
+export function newRunId(modelKey: string, uuid: string, nowMs: number): string {
+  const inverted = (MAX_TIME_MS - Math.max(0, Math.min(nowMs, MAX_TIME_MS))).toString(16).padStart(12, '0');
+  return `${runIdPrefix(modelKey)}-${inverted}-${uuid}`;
 }
 
-/** Run ids this API hands out: a UUID (runs before issue 12) or `<16 hex>-<uuid>`. */
-export const RUN_ID_PATTERN = /^([0-9a-f]{16}-)?[0-9a-fA-F-]{36}$/;
+/** 2^48 - 1 ms: the year 10889, so the inverted time always fits 12 hex digits. */
+const MAX_TIME_MS = 2 ** 48 - 1;
+
+/** Run ids this API hands out: a UUID (runs before issue 12) or `<16 hex>-<12 hex>-<uuid>`. */
+export const RUN_ID_PATTERN = /^([0-9a-f]{16}-[0-9a-f]{12}-)?[0-9a-fA-F-]{36}$/;

@@ -3,6 +3,8 @@ import { backends } from '../backends';
 import { readRunRequest, targetOf, type OrchestrationInput, type RunProgress, type RunResult } from '../orchestration/contracts';
 import type { RefreshTarget } from '../refresh/target';
 import type { RefreshRequest } from '../refresh/types';
+import { runIdPrefix } from '../claims/modelClaim';
+import { queryStatusPage } from './statusPages';
 
 /** Finding this app's runs through the Durable client: for the HTTP handlers and the getRunState activity. */
 
@@ -12,19 +14,6 @@ const ACTIVE_RUNTIME_STATUSES: OrchestrationRuntimeStatus[] = [
   OrchestrationRuntimeStatus.ContinuedAsNew,
   OrchestrationRuntimeStatus.Suspended,
 ];
-
-/** The newest active run of this app on the model: a new run queues behind it. */
-export async function findActiveRun(client: DurableClient, target: RefreshTarget): Promise<string | undefined> {
-  const statuses = await client.getStatusBy({ runtimeStatus: ACTIVE_RUNTIME_STATUSES });
-  const key = modelKey(target);
-  const active = statuses.filter((status) => {
-    const stored = storedTarget(status);
-    return stored !== undefined && isActive(status) && modelKey(stored) === key;
-  });
-  // A run another active run queues behind is not the newest, whatever the clocks say.
-  const queuedBehind = new Set(active.map((status) => (status.input as OrchestrationInput).predecessorRunId));
-  return active.filter((status) => !queuedBehind.has(status.instanceId)).sort((a, b) => runStartedAt(b).getTime() - runStartedAt(a).getTime())[0]?.instanceId;
-}
 
 /**
  * When the run began: its own start, carried across continueAsNew in its input (and shown in its
@@ -52,11 +41,14 @@ export function refreshShape(refresh: Pick<RefreshRequest, 'type' | 'objects'>):
 /**
  * How long this app's succeeded runs of the same shape on the model took in AAS (refresh start
  * to end), newest first: the app's own record of finished runs, kept in the task hub (so only as
- * far back as the task hub's purge policy keeps them).
+ * far back as RUN_RETENTION_DAYS keeps them).
  */
 export async function finishedRunDurations(client: DurableClient, target: RefreshTarget, refresh: Pick<RefreshRequest, 'type' | 'objects'>): Promise<number[]> {
-  const statuses = await client.getStatusBy({ runtimeStatus: [OrchestrationRuntimeStatus.Completed] });
   const key = modelKey(target);
+  // One page: the model's newest 100 completed runs (run ids start with the model's prefix, then
+  // the inverted time), whatever the task hub holds. Runs from before issue 12 (plain UUID ids)
+  // are not among them.
+  const { statuses } = await queryStatusPage(client, { top: 100, instanceIdPrefix: `${runIdPrefix(key)}-`, runtimeStatus: [OrchestrationRuntimeStatus.Completed], showInput: true });
   const shape = refreshShape(refresh);
   return statuses
     .flatMap((status) => {
@@ -103,12 +95,6 @@ export async function getStatusOrUndefined(client: DurableClient, id: string, sh
  */
 export function modelKey(target: RefreshTarget): string {
   return backends.forTarget(target).modelKey(target);
-}
-
-/** The target of a stored run (inputs before the backend port read as AAS), when this build has its adapter. */
-function storedTarget(status: Pick<DurableOrchestrationStatus, 'input'>): RefreshTarget | undefined {
-  const request = readRunRequest((status.input as OrchestrationInput | undefined)?.request);
-  return request !== undefined && hasAdapter(request) ? targetOf(request) : undefined;
 }
 
 function hasAdapter(target: RefreshTarget): boolean {

@@ -1,6 +1,7 @@
 import type { RefreshDetails, RefreshObjectStatus, RefreshMessage, RefreshRequest, RefreshStatus, SyncStatus } from '../refresh/types';
 import { readTarget, type LegacyModelRef, type RefreshTarget } from '../refresh/target';
 import { ErrorCodes, type ErrorCode } from '../errors';
+import type { ClaimView, RunClaim } from '../claims/orchestration';
 import type { PollingConfig } from '../config/config';
 
 // ---- Activities: one typed map of names, inputs and results ----
@@ -117,6 +118,8 @@ export interface RunError {
 /** What a run knows about its refresh and sync; shown as custom status and kept in the output. */
 export interface RunProgress {
   phase: RunPhase;
+  /** The model's claim as the entity last answered it: granted, queued behind a run, or refused. */
+  claim?: ClaimView;
   startedAt: string;
   deadline: string;
   refreshId?: string;
@@ -181,6 +184,12 @@ export interface OrchestrationInput {
    * onConflict "wait": it goes first, so that two runs never race to submit to one model.
    */
   predecessorRunId?: string;
+  /**
+   * The model's claim (the modelclaim entity, docs/scale-out.md): the run claims the model before
+   * anything else and releases it when its outcome is decided. Runs started before issue 12 have
+   * none and replay as they were recorded.
+   */
+  claim?: RunClaim;
   carried?: CarriedState;
 }
 

@@ -29,6 +29,8 @@ import {
   type Unavailable,
 } from './contracts';
 import { logEvent } from '../logging';
+import { MAX_QUEUED_RUNS } from '../claims/modelClaim';
+import { acquireClaim, releaseClaim, type ClaimView, type RunClaim } from '../claims/orchestration';
 import { isIdentityProblem } from './identity';
 import { compactProgress } from './statusSummary';
 import { conflictWaitMs, nextPollDelayMs, nextSyncPollDelayMs } from './pollingPolicy';
@@ -211,7 +213,35 @@ function* endPhase(run: RunState, ended: Ended): Step<RunResult | undefined> {
 
 /** Waits for the run that went first on the model, then submits (or adopts) the refresh. */
 function* startPhase(run: RunState): Step<PhaseOutcome> {
-  if (run.predecessorRunId !== undefined) {
+  if (run.claim !== undefined) {
+    // The engine decides who has the model (docs/scale-out.md): claim before anything else.
+    const acquired = yield* acquireClaim({
+      context: run.context,
+      claim: run.claim,
+      mode: run.request.onConflict,
+      deadline: run.deadline,
+      polling: run.request.polling,
+      cancelRequest: () => run.cancelRequest(),
+      show: (view) => run.showClaim(view),
+    });
+    switch (acquired.kind) {
+      case 'granted':
+        run.holdsClaim = true;
+        break;
+      case 'refused':
+        return endWith('failed', {
+          code: ErrorCodes.MODEL_BUSY,
+          message:
+            acquired.answer.state === 'busy'
+              ? `Run ${acquired.answer.holder} of this app is already refreshing this model; nothing was submitted. Send "onConflict": "wait" to queue behind it.`
+              : `${MAX_QUEUED_RUNS} runs are already waiting for this model behind run ${acquired.answer.holder}; nothing was submitted.`,
+        });
+      case 'cancelled':
+        return endWith('cancelled', { code: ErrorCodes.RUN_CANCELLED, message: 'Cancelled on request before a refresh was submitted.' });
+      case 'timedOut':
+        return endWith('timedOut', { code: ErrorCodes.RUN_TIMED_OUT, message: `Run ${acquired.holder} of this app still held the model at the deadline; nothing was submitted.` });
+    }
+  } else if (run.predecessorRunId !== undefined) {
     const waited = yield* waitForPredecessor(run, run.predecessorRunId);
     if (waited !== undefined) return endWith(waited.outcome, waited.error);
   }
@@ -454,6 +484,11 @@ function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunR
   // as ended), not only after the callback, whose retries may take minutes.
   const result = run.decide(status, error);
   run.log(`run.${status}`, { refreshId: result.refreshId ?? '', code: error?.code ?? '', statusCalls: result.statusCalls }, status === 'succeeded' ? 'info' : 'warn');
+  if (run.holdsClaim && run.claim !== undefined) {
+    // Before the callback, whose retries may take minutes: the next run starts now.
+    yield* releaseClaim(context, run.claim);
+    run.holdsClaim = false;
+  }
   if (request.callbackUrl !== undefined) {
     const body: AdfCallbackBody = {
       Output: { runId: context.df.instanceId, ...result },
@@ -496,6 +531,9 @@ class RunState {
   readonly request: RunRequest;
   readonly target: RefreshTarget;
   readonly predecessorRunId?: string;
+  readonly claim?: RunClaim;
+  /** The entity granted this run the model (carried across continueAsNew: the claim is the instance's). */
+  holdsClaim: boolean;
   readonly isFirstExecution: boolean;
   private readonly progress: RunProgress;
   resumeAt: CarriedState['resumeAt'];
@@ -520,6 +558,8 @@ class RunState {
     const now = context.df.currentUtcDateTime;
     const carried = input.carried;
     this.isFirstExecution = carried === undefined;
+    this.claim = input.claim;
+    this.holdsClaim = input.claim !== undefined && carried !== undefined;
     // A copy: the input belongs to the replay machinery.
     this.progress = carried === undefined ? {
       phase: 'pending',
@@ -552,13 +592,25 @@ class RunState {
     return this.progress.refreshId ?? '';
   }
 
-  get syncOperationId(): string {
-    return this.progress.syncOperationId ?? '';
-  }
-
-  /** The run's deadline, ISO. */
   get deadline(): string {
     return this.progress.deadline;
+  }
+
+  /** Shows the entity's answer: queued is "waiting" (MODEL_BUSY as the issue), granted goes on. */
+  showClaim(view: ClaimView): void {
+    this.progress.claim = view;
+    if (view.state === 'queued') {
+      this.progress.phase = 'waiting';
+      this.progress.lastIssue = { code: ErrorCodes.MODEL_BUSY, message: `Waiting for run ${view.holder} of this app to finish with the model (position ${view.position} in its queue).` };
+    } else if (view.state === 'granted') {
+      this.progress.phase = 'pending';
+      this.progress.lastIssue = undefined;
+    }
+    this.publish();
+  }
+
+  get syncOperationId(): string {
+    return this.progress.syncOperationId ?? '';
   }
 
   get statusCalls(): number {
@@ -691,7 +743,7 @@ class RunState {
 
   continueAsNew(resumeAt: CarriedState['resumeAt']): Ended {
     const carried: CarriedState = { progress: this.progress, resumeAt, pollingSince: new Date(this.pollingSince).toISOString(), minNextDelayMs: this.minNextDelayMs };
-    this.context.df.continueAsNew({ request: this.request, carried } satisfies OrchestrationInput);
+    this.context.df.continueAsNew({ request: this.request, ...(this.claim === undefined ? {} : { claim: this.claim }), carried } satisfies OrchestrationInput);
     return { next: false, continuedAsNew: true };
   }
 

@@ -20,7 +20,7 @@ describe('refresh service end to end (virtual time)', () => {
     expect(post.status).toBe(202);
     const accepted = post.body as { id: string; statusUrl: string };
     expect(post.headers.get('location')).toBe(accepted.statusUrl);
-    expect(post.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/refreshes\/[0-9a-f-]{36}$/);
+    expect(post.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/refreshes\/([0-9a-f]{16}-[0-9a-f]{12}-)?[0-9a-f-]{36}$/);
     expect(post.headers.get('retry-after')).toBe('10');
 
     const running = await stack.run(accepted.id);

@@ -1,6 +1,5 @@
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
 import { stepUntil } from '../support/virtualTime';
-import type { OrchestrationInput } from '../../src/orchestration/contracts';
 
 let stack: AppStack;
 beforeAll(async () => {
@@ -128,7 +127,7 @@ describe('run lifecycle details', () => {
     expect(requestsOf404(model)).toBe(1);
   });
 
-  it('queues a new run behind the newest run of the model, also after the first one continued as new', async () => {
+  it('queues new runs in the model claim\'s order behind the holder, also after the holder continued as new', async () => {
     const model = modelName(7);
     stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 8 * hour });
     const first = await stack.start({ server: stack.server, model, sync: false, timeout: 'PT12H' });
@@ -137,8 +136,11 @@ describe('run lifecycle details', () => {
     const second = await stack.start({ server: stack.server, model, sync: false, onConflict: 'wait', timeout: 'PT12H' });
     await stepUntil(stack.host, () => (stack.host.engine.getInstance(first)?.execution ?? 0) >= 1, 'first run continued as new');
     const third = await stack.start({ server: stack.server, model, sync: false, onConflict: 'wait', timeout: 'PT12H' });
-    expect((stack.host.getInstance(second)?.input as OrchestrationInput).predecessorRunId).toBe(first);
-    expect((stack.host.getInstance(third)?.input as OrchestrationInput).predecessorRunId).toBe(second);
+    // The modelclaim entity holds the queue (docs/scale-out.md): the first run still holds the model.
+    const claimOf = (id: string) => (stack.host.getInstance(id)?.customStatus as { claim?: unknown } | null)?.claim;
+    expect(claimOf(second)).toEqual({ state: 'queued', holder: first, position: 1 });
+    expect(claimOf(third)).toEqual({ state: 'queued', holder: first, position: 2 });
+    expect((await stack.run(third)).body.status).toBe('waiting');
     // The run keeps the time it was created, whatever the task hub says of its newest execution.
     expect((await stack.run(first)).body.createdAt).toBe(createdAt);
     for (const id of [first, second, third]) await stack.request('DELETE', `refreshes/${id}`);

@@ -242,6 +242,30 @@ describe('real answers match the document', () => {
     conforms('/models/refreshes', 'get', noKey);
   });
 
+  it('POST /models/claim/free: 202 freeing the holder, 200 when nothing holds the model, 400, 401', async () => {
+    const free = (query: string, key?: null) => stack.request('POST', `models/claim/free${query}`, key === null ? { key } : {});
+    const target = `?server=${encodeURIComponent(stack.server)}&model=${modelName(7)}`;
+    stack.emulators.aas.setTable('myserver', modelName(7), 'FactSales', { durationMs: 3 * hour });
+    const holder = await stack.start(body(modelName(7)));
+    await stack.host.runUntilIdle({ maxVirtualMs: 0 });
+    const freed = await free(target);
+    expect(freed.status).toBe(202);
+    expect(freed.body).toMatchObject({ freed: true, freedFrom: holder });
+    conforms('/models/claim/free', 'post', freed);
+    await stack.host.runUntilIdle({ maxVirtualMs: 0 });
+    const nothing = await free(target);
+    expect(nothing.status).toBe(200);
+    conforms('/models/claim/free', 'post', nothing);
+    const invalid = await free('');
+    expect(invalid.status).toBe(400);
+    conforms('/models/claim/free', 'post', invalid);
+    const noKey = await free(target, null);
+    expect(noKey.status).toBe(401);
+    conforms('/models/claim/free', 'post', noKey);
+    await stack.request('DELETE', `refreshes/${holder}`);
+    await stack.host.runUntilIdle({ maxVirtualMs: hour });
+  });
+
   it('GET /health: 200 with an active and a disabled schedule, 401', async () => {
     const answer = await stack.request('GET', 'health');
     expect(answer.status).toBe(200);
