@@ -3,7 +3,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { OrchestrationRuntimeStatus, type DurableClient } from 'durable-functions';
 import type { Config } from '../config/config';
 import { AppError, codeOf, ErrorCodes, kindOf, type ErrorCode } from '../errors';
-import { CANCEL_EVENT, FINAL_STATUSES, FunctionNames, readRunRequest, targetOf, type OrchestrationInput, type RunRequest } from '../orchestration/contracts';
+import { CANCEL_EVENT, FINAL_STATUSES, FunctionNames, isRunOutcome, OUTCOME_HTTP_STATUS, readRunRequest, targetOf, type OrchestrationInput, type RunRequest } from '../orchestration/contracts';
 import type { BackendClients } from '../refresh/registry';
 import { backendLabel, targetAttributes } from '../refresh/target';
 import { duplicateKeys } from './duplicateKeys';
@@ -16,13 +16,8 @@ import { decodeContinuationToken, listRunPage, newRunId, RUN_ID_PATTERN } from '
 import { targetFields, toRunView, type RunView } from './runView';
 import { logEvent } from '../logging';
 
-/** HTTP status of GET /api/refreshes/{id} for a finished run: an ADF Web activity fails on non-2xx. */
-export const FINAL_HTTP_STATUS: Record<'succeeded' | 'failed' | 'cancelled' | 'timedOut', number> = {
-  succeeded: 200,
-  failed: 500,
-  cancelled: 500,
-  timedOut: 504,
-};
+/** HTTP status of GET /api/refreshes/{id} for a finished run (the one conversion, contracts.ts). */
+export const FINAL_HTTP_STATUS = OUTCOME_HTTP_STATUS;
 
 /** Seconds a poller should wait before asking again when the run has no poll of AAS scheduled. */
 export const RETRY_AFTER_SECONDS = 10;
@@ -130,7 +125,7 @@ export function createApi({ config, backends, now = Date.now }: ApiDependencies)
       if (!FINAL_STATUSES.has(view.status)) {
         return { status: 202, headers: { location: runUrl(request, view.id, true), 'retry-after': String(retryAfterSeconds(view, now(), config.polling.maxIntervalMs)) }, jsonBody: view };
       }
-      return { status: FINAL_HTTP_STATUS[view.status as keyof typeof FINAL_HTTP_STATUS], jsonBody: view };
+      return { status: isRunOutcome(view.status) ? FINAL_HTTP_STATUS[view.status] : 500, jsonBody: view };
     },
 
     /** DELETE /api/refreshes/{id}: asks the run to cancel its refresh. */

@@ -106,6 +106,13 @@ export const RUN_STATUSES = ['pending', 'waiting', 'refreshing', 'cancelling', '
 export const RUN_OUTCOMES = ['succeeded', 'failed', 'cancelled', 'timedOut'] as const satisfies readonly RunOutcome[];
 export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(RUN_OUTCOMES);
 
+/**
+ * The one conversion of an outcome to an HTTP status: GET /api/refreshes/{id} answers it for a
+ * finished run and the ADF callback sends it as StatusCode (an ADF Web or Webhook activity fails
+ * on non-2xx).
+ */
+export const OUTCOME_HTTP_STATUS: Readonly<Record<RunOutcome, number>> = { succeeded: 200, failed: 500, cancelled: 500, timedOut: 504 };
+
 export function isRunOutcome(status: RunStatus): status is RunOutcome {
   return FINAL_STATUSES.has(status);
 }

@@ -6,6 +6,7 @@ import { TERMINAL_REFRESH_STATUSES, type RefreshDetails, type SyncStatus } from 
 import {
   ActivityNames,
   CANCEL_EVENT,
+  OUTCOME_HTTP_STATUS,
   readProgress,
   readRunRequest,
   readSyncStatus,
@@ -492,7 +493,7 @@ function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunR
   if (request.callbackUrl !== undefined) {
     const body: AdfCallbackBody = {
       Output: { runId: context.df.instanceId, ...result },
-      StatusCode: status === 'succeeded' ? '200' : status === 'timedOut' ? '504' : '500',
+      StatusCode: String(OUTCOME_HTTP_STATUS[status]),
       ...(error === undefined ? {} : { Error: { ErrorCode: error.code, Message: error.message } }),
     };
     const sent = yield* attempt<ActivityResult<'sendCallback'>>(activity(run, 'sendCallback', { url: request.callbackUrl, body }, callbackRetryOptions()));

@@ -19,6 +19,7 @@ it('a request naming the sample workspace and semantic model ends succeeded on t
   // Waits for the run's callback (bounded): 2 s queued + 5 s of DimCurrency + the replica sync (10 s).
   const deadline = Date.now() + 90_000;
   while (stack.emulators.aas.callbacks.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(stack.emulators.aas.callbacks).toEqual([expect.objectContaining({ path: '/_emulator/callbacks/powerbi-run', body: expect.objectContaining({ Output: expect.objectContaining({ runId: id, status: 'succeeded' }) as unknown }) as unknown })]);
   const run = (await (await fetch(`${stack.apiBase}/refreshes/${id}`, { headers })).json()) as RunView;
   expect(run).toMatchObject({ status: 'succeeded' });
   expect(stack.emulators.powerbi.refreshes(SAMPLE_DATASET_ID)).toEqual([expect.objectContaining({ status: 'succeeded', refreshType: 'ViaEnhancedApi', objects: [{ table: 'DimCurrency', partition: 'DimCurrency', status: 'succeeded' }] })]);
