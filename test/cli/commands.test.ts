@@ -38,7 +38,10 @@ function expectNoKey(...texts: string[]): void {
 async function runIdOf(model: string): Promise<string> {
   let id: string | undefined;
   await until(() => {
-    id = stack.host.listInstances().find((instance) => (instance.input as { request?: { model?: string } } | undefined)?.request?.model === model)?.instanceId;
+    id = stack.host.listInstances().find((instance) => {
+      const request = (instance.input as { request?: { model?: string; semanticModel?: string } } | undefined)?.request;
+      return (request?.model ?? request?.semanticModel) === model;
+    })?.instanceId;
     return id !== undefined;
   }, `a run of ${model}`);
   return id as string;
@@ -249,4 +252,25 @@ test('a wrong key exits 4 and is not shown; an app that cannot be reached exits 
   expect(busy.stderr).toBe(`aas-refresh: Run ${activeId} is already refreshing ${modelName(8)}: watch it with aas-refresh status ${activeId} --wait, or pass --on-conflict wait to refresh after it.\n`);
   await stack.finish(activeId);
   expectNoKey(first.stdout, busy.stdout, busy.stderr, down.stdout, down.stderr);
+});
+
+test('a Power BI semantic model: refresh --workspace --semantic-model --wait names it and the service; history --workspace reads its history', async () => {
+  // The Power BI emulator mirrors the AAS models: workspace "myserver", one semantic model per model.
+  const model = modelName(9);
+  const cli = spawnCli(['refresh', '--workspace', 'myserver', '--semantic-model', model, '--type', 'full', ...FAST, '--wait'], env);
+  const id = await runIdOf(model);
+  const view = await driveWhileWatched(id);
+  const { code, stdout, stderr } = await exitOf(cli);
+
+  expect({ code, stderr, status: view.status }).toEqual({ code: 0, stderr: '', status: 'succeeded' });
+  expect(stdout).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d run ${id} \\w+ \\(${model} in workspace myserver\\)$`, 'm'));
+  expect(stdout).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d run ${id} refreshing, Power BI inProgress$`, 'm'));
+  expect(stdout).toMatch(new RegExp(`^Run ${id} succeeded in .+: ${model} in workspace myserver, Power BI refresh ${view.refreshId}, `, 'm'));
+
+  const history = await runCli(['history', model, '--workspace', 'myserver', '--json'], env);
+  expect(history.code).toBe(0);
+  expect((JSON.parse(history.stdout) as { refreshes: { refreshId: string }[] }).refreshes.map((refresh) => refresh.refreshId)).toContain(view.refreshId);
+  const listed = await runCli(['list', '--workspace', 'myserver', '--semantic-model', model, '--json'], env);
+  expect((JSON.parse(listed.stdout) as { runs: { id: string }[] }).runs.map((run) => run.id)).toEqual([id]);
+  expectNoKey(stdout, history.stdout, listed.stdout);
 });

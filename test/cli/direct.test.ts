@@ -27,6 +27,8 @@ beforeAll(async () => {
     AZURE_CLIENT_SECRET: SECRET,
     AZURE_AUTHORITY_HOST: emulators.appSettings().AUTHORITY_HOST,
     AAS_ALLOWED_HOSTS: emulators.aas.host,
+    POWERBI_API_BASE_URL: emulators.appSettings().POWERBI_API_BASE_URL,
+    POWERBI_ALLOWED_HOSTS: emulators.appSettings().POWERBI_ALLOWED_HOSTS,
   });
 });
 
@@ -36,8 +38,8 @@ afterAll(async () => {
 
 const server = () => emulators.aas.serverName('myserver');
 
-/** Advances AAS time 20 s each time the CLI has called AAS once more, until it exits. */
-async function driveUntilExit(cli: CliProcess, model: string): Promise<number | null> {
+/** Advances the services' time 20 s each time the CLI has called the service once more, until it exits. */
+async function driveUntilExit(cli: CliProcess, model: string, calls = () => emulators.aas.countRequests('any', model)): Promise<number | null> {
   let exited = false;
   const code = cli.exited.then((value) => {
     exited = true;
@@ -45,8 +47,8 @@ async function driveUntilExit(cli: CliProcess, model: string): Promise<number | 
   });
   for (let step = 0; step < 100 && !exited; step += 1) {
     // Any call: the refresh's status, then the sync's.
-    const reads = emulators.aas.countRequests('any', model);
-    await until(() => exited || emulators.aas.countRequests('any', model) > reads, `the CLI called AAS about ${model} again`);
+    const reads = calls();
+    await until(() => exited || calls() > reads, `the CLI called the service about ${model} again`);
     clock.advanceBy(20_000);
   }
   return code;
@@ -84,6 +86,17 @@ test('SIGINT in CI cancels the refresh --direct started (exit 3); a failing tabl
   expect(await driveUntilExit(failed, failing)).toBe(1);
   expect(failed.stdout()).toContain('REFRESH_FAILED: the AAS refresh failed');
   expect(failed.stdout()).toContain('The column Date has a duplicate value 2026-01-01.');
+});
+
+test('refresh --direct of a Power BI semantic model by its names: resolved to ids, refreshed, exit 0', async () => {
+  // The Power BI emulator mirrors the AAS models: workspace "myserver", one semantic model per model.
+  const model = modelName(4);
+  const cli = spawnCliFromSource(['refresh', '--direct', '--workspace', 'myserver', '--semantic-model', model, '--no-sync', '--poll-interval', '0.1', '--wait'], env);
+  const code = await driveUntilExit(cli, model, () => emulators.powerbi.countRequests('any'));
+
+  expect({ code, stderr: cli.stderr() }).toEqual({ code: 0, stderr: '' });
+  expect(cli.stdout()).toMatch(new RegExp(`^Run \\S+ succeeded in .+: ${model} in workspace myserver, Power BI refresh [0-9a-f-]{36}, `, 'm'));
+  expect(emulators.powerbi.countRequests('any')).toBeGreaterThan(2);
 });
 
 test('--direct bad input exits 4: a server off the allow-list, half a service principal, a wrong secret (not shown), --url with --direct', async () => {
