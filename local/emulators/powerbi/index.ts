@@ -769,7 +769,8 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
         case 'expireTokens':
           return send(unauthorized('TokenExpired', 'Access token has expired, resubmit with a new access token'));
         case 'delay':
-          await new Promise((resolve) => setTimeout(resolve, fault.ms));
+          // Unreferenced: a delayed answer does not keep a test process alive after close().
+          await new Promise((resolve) => setTimeout(resolve, fault.ms).unref());
           if (req.socket.destroyed) return;
           break;
         case 'omitLocation':
@@ -826,8 +827,8 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     // A workspace the caller holds no role in looks the same as one that does not exist.
     if (workspace === undefined || role === undefined) return send(notAuthorized());
     if (route.operation === 'unknown') return send(error(404, 'NotFound', 'No HTTP resource was found that matches the request URI.'));
-    const write_ = route.operation === 'submitRefresh' || route.operation === 'cancelRefresh' || route.operation === 'submitSync';
-    if (write_ && !WRITE_ROLES.has(role)) return send(notAuthorized());
+    const changesTheModel = route.operation === 'submitRefresh' || route.operation === 'cancelRefresh' || route.operation === 'submitSync';
+    if (changesTheModel && !WRITE_ROLES.has(role)) return send(notAuthorized());
     const dataset = route.dataset === undefined ? undefined : workspace.datasets.get(route.dataset.toLowerCase());
     const answer = handle(route.operation, workspace, dataset, route.id, new URLSearchParams(queryText), body, check.claims, requestId);
     if (resetAfterProcessing) return drop();

@@ -403,6 +403,13 @@ describe('Power BI emulator: faults', () => {
     expect(pbi.requests[0]).toMatchObject({ operation: 'submitRefresh', status: 0, dataset: SAMPLE_DATASET_ID, body: '{"type":"Full"}' });
   });
 
+  it('delay: the answer comes late, so a client with a shorter timeout gives up; the next call is answered', async () => {
+    pbi.inject({ operation: 'listRefreshes', fault: { kind: 'delay', ms: 2_000 } });
+    const late = request(`${pbi.apiBase}${model}/refreshes`, { headers: { authorization: `Bearer ${token()}` }, headersTimeout: 100 });
+    await expect(late).rejects.toThrow(/timeout/i);
+    expect((await call('GET', `${model}/refreshes`)).status).toBe(200);
+  });
+
   it('busy: a scheduled refresh runs: POST is refused, it cannot be queried or cancelled', async () => {
     pbi.applyScenario('busy', { durationSeconds: 60 });
     expect((await call('POST', `${model}/refreshes`, { type: 'Full' })).status).toBe(400);
