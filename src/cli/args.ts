@@ -71,7 +71,9 @@ function parse<T extends Options>(args: string[], options: T, command: string) {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     // parseArgs names the option ("Unknown option '--foo'", "Option '--server <value>' argument missing").
-    const message = error instanceof Error ? error.message.split('. To specify a positional')[0] ?? error.message : String(error);
+    // Some of its messages start with the error's own name and code ("TypeError [ERR_…]: ").
+    const text = error instanceof Error ? error.message : String(error);
+    const message = (text.split('. To specify a positional')[0] ?? text).replace(/^\w*Error \[ERR_[A-Z_]+\]: /, '');
     throw badInput(`${command}: ${message} (see aas-refresh ${command} --help)`);
   }
 }

@@ -50,7 +50,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, terminal: T
     service = await connect(command.connection, env, target, direct);
     return await execute(command, service, output);
   } catch (error) {
-    return report(error, command !== undefined && 'json' in command && command.json, output);
+    // A command line that did not parse still asked for JSON if it says --json.
+    return report(error, command !== undefined && 'json' in command ? command.json : argv.includes('--json'), output);
   } finally {
     await service?.close();
   }
