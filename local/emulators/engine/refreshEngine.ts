@@ -293,6 +293,19 @@ export function planRefresh(model: ModelState, submission: RefreshSubmission, no
   };
 }
 
+/**
+ * A refresh that waits until `failAt` and then fails without processing anything (Power BI: a
+ * refresh throttled by its capacity for more than an hour fails).
+ */
+export function planNeverStarted(model: ModelState, submission: RefreshSubmission, now: number, defaultDurationMs: number, failAt: number): RefreshRecord {
+  const record = planRefresh(model, submission, now, defaultDurationMs, failAt);
+  record.batches = [{ items: record.items, start: Number.POSITIVE_INFINITY, end: Number.POSITIVE_INFINITY, failed: [] }];
+  record.end = failAt;
+  record.outcome = 'failed';
+  record.wholeAttempts = 1;
+  return record;
+}
+
 /** A queued refresh that has not started yet, planned again to start at `processingStart`. */
 export function replanStart(record: RefreshRecord, processingStart: number): void {
   const planned = plan(record.items, record, processingStart);

@@ -15,6 +15,7 @@ import {
   MAX_TOTAL_REFRESH_MS,
   NOT_STARTED_MS,
   parseCommonFields,
+  planNeverStarted,
   planOutsideRefresh,
   planRefresh,
   replanStart,
@@ -49,6 +50,8 @@ export const API_BASE_PATH = '/v1.0/myorg';
 export const DEFAULT_HISTORY_TOP = 60;
 /** Default timeout of each attempt (enhanced refresh docs: 05:00:00). */
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 5 * 3600 * 1000;
+/** "The refresh will fail if throttling exceeds 1 hour" (Datasets_RefreshDatasetInGroup, Limitations). */
+export const CAPACITY_THROTTLE_LIMIT_MS = 3600 * 1000;
 /** How long an explicit or automatic replica sync takes here. */
 export const DEFAULT_REPLICA_SYNC_MS = 10_000;
 
@@ -289,6 +292,8 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
   const startedAt = clock.now();
   const requests: PowerBiRequestLogEntry[] = [];
   const droppedRequestIds: string[] = [];
+  /** Refreshes that failed because the capacity held them for more than an hour. */
+  const throttledIds = new Set<string>();
   let faults: Array<{ spec: PowerBiFaultSpec; remaining: number }> = [];
   let answerGate: ((entry: PowerBiRequestLogEntry) => Promise<void> | undefined) | undefined;
   let requestListener: ((entry: PowerBiRequestLogEntry) => void) | undefined;
@@ -445,6 +450,9 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
   }
 
   function engineMessages(view: RefreshView): Array<{ code: string; message: string; type: 'Error' }> {
+    if (view.status === 'failed' && throttledIds.has(view.refreshId)) {
+      return [{ code: 'CapacityThrottled', message: 'The refresh was throttled by the capacity for more than an hour and was not started.', type: 'Error' }];
+    }
     if (view.status === 'timedOut') return [{ code: '0xC11C0028', message: 'The refresh operation was cancelled because it exceeded the timeout of an attempt.', type: 'Error' }];
     return view.messages.map((message) => ({ code: '0xC112000B', message: message.message, type: message.type }));
   }
@@ -476,7 +484,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     const view = viewRefresh(record, clock.now());
     const { status, extendedStatus } = overall(view.status);
     const failed = view.status === 'failed' || view.status === 'timedOut';
-    const errorCode = view.status === 'timedOut' ? 'ModelRefresh_ShortMessage_RefreshTimedOut' : 'ModelRefresh_ShortMessage_ProcessingError';
+    const errorCode = view.status === 'timedOut' ? 'ModelRefresh_ShortMessage_RefreshTimedOut' : throttledIds.has(record.id) ? 'ModelRefresh_ShortMessage_CapacityThrottled' : 'ModelRefresh_ShortMessage_ProcessingError';
     return {
       requestId: record.id,
       id: dataset.historyIds.get(record.id) ?? 0,
@@ -561,7 +569,13 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     let record: RefreshRecord;
     try {
       const wanted = queuedBehind === undefined ? now + (dataset.model.notStartedMs ?? NOT_STARTED_MS) : queuedBehind.end;
-      record = planRefresh(dataset.model, parsed.submission, now, defaultDurationMs, capacityStart(dataset.workspace, wanted, now));
+      const start = capacityStart(dataset.workspace, wanted, now);
+      // Held by the capacity for longer than the service waits: it fails without processing anything.
+      const throttled = start - wanted > CAPACITY_THROTTLE_LIMIT_MS;
+      record = throttled
+        ? planNeverStarted(dataset.model, parsed.submission, now, defaultDurationMs, wanted + CAPACITY_THROTTLE_LIMIT_MS)
+        : planRefresh(dataset.model, parsed.submission, now, defaultDurationMs, start);
+      if (throttled) throttledIds.add(requestId);
     } catch (problem) {
       if (problem instanceof RequestProblem) return error(400, 'InvalidRequest', clipQuoted(problem.message));
       throw problem;

@@ -335,6 +335,19 @@ describe('Power BI emulator: a capacity shared by two workspaces', () => {
     const groups = (await call('GET', '/groups')).json.value as Array<{ capacityId: string }>;
     expect(groups[0]?.capacityId).toBe(groups[1]?.capacityId);
   });
+
+  it('a refresh the capacity would hold for more than an hour waits an hour NotStarted, then fails', async () => {
+    const path = (suffix: string) => `/groups/5a1e5a1e-0000-4000-8000-00000000${suffix}/datasets/ad7e0000-0000-4000-8000-00000000${suffix}`;
+    pbi.setTable('ad7e0000-0000-4000-8000-00000000b101', 'T', { durationMs: 2 * 3600_000 });
+    await submit({ type: 'Full' }, path('b101'));
+    const held = await submit({ type: 'Full' }, path('b102'));
+    clock.advanceBy(NOT_STARTED_MS + 59 * 60_000);
+    expect((await call('GET', `${path('b102')}/refreshes/${held}`)).json.extendedStatus).toBe('NotStarted');
+    clock.advanceBy(60_000);
+    const failed = await call('GET', `${path('b102')}/refreshes/${held}`);
+    expect(failed.status).toBe(200);
+    expect(failed.json).toMatchObject({ status: 'Failed', extendedStatus: 'Failed', objects: [{ table: 'T', partition: 'T', status: 'NotStarted' }], messages: [{ code: 'CapacityThrottled', type: 'Error' }] });
+  });
 });
 
 describe('Power BI emulator: query scale-out', () => {
