@@ -1,9 +1,10 @@
 import * as path from 'node:path';
+import { startAppOnLocalHost } from '../local/appOnLocalHost';
 import { VirtualClock } from '../local/clock';
-import { startLocalHost, type LocalHost } from '../local/durable-host';
+import type { LocalHost } from '../local/durable-host';
 import type { HistoryEvent } from '../local/durable-host/engine';
 import type { EmulatorModelDescription } from '../local/emulators/aas';
-import { startEmulators, type Emulators } from '../local/emulators';
+import type { Emulators } from '../local/emulators';
 import type { RunView } from '../src/api/runView';
 
 /**
@@ -38,20 +39,17 @@ export function oneTableModels(models: readonly { name: string; durationMs: numb
 
 export async function startBenchApp(models: EmulatorModelDescription, settings: Record<string, string> = {}): Promise<BenchApp> {
   const clock = new VirtualClock();
-  const emulators = await startEmulators({ clock, models });
-  Object.assign(process.env, { ...emulators.appSettings(), AAS_REQUEST_TIMEOUT_SECONDS: '5', ...settings });
-  let host: LocalHost;
-  try {
-    host = await startLocalHost({ entry: APP_ENTRY, clock, port: 0, functionKeys: { default: FUNCTION_KEY }, log: () => undefined });
-  } catch (error) {
-    await emulators.close();
-    throw error;
-  }
+  const app = await startAppOnLocalHost({
+    emulators: { clock, models },
+    settings: (emulators) => ({ ...emulators.appSettings(), AAS_REQUEST_TIMEOUT_SECONDS: '5', ...settings }),
+    host: { entry: APP_ENTRY, clock, port: 0, log: () => undefined },
+    functionKey: FUNCTION_KEY,
+  });
+  const { emulators, host } = app;
 
   async function call(method: string, route: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const headers: Record<string, string> = { 'x-functions-key': FUNCTION_KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
-    const response = await host.fetch(`/api/${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: response.status, text: await response.text() };
+    const answer = await app.api(method, route, { body });
+    return { status: answer.status, text: answer.text };
   }
 
   return {
@@ -70,10 +68,7 @@ export async function startBenchApp(models: EmulatorModelDescription, settings: 
       if (![200, 202, 500, 504].includes(answer.status)) throw new Error(`GET /api/refreshes/${id}: got ${answer.status}: ${answer.text}`);
       return JSON.parse(answer.text) as RunView;
     },
-    async stop() {
-      await host.stop();
-      await emulators.close();
-    },
+    stop: () => app.stop(),
   };
 }
 

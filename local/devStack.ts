@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SETTING_NAMES } from '../src/config/config';
 import { parseScenarioSetting, type ScenarioName } from './emulators/aas';
-import { startEmulators, type Emulators } from './emulators';
+import { startAppOnLocalHost } from './appOnLocalHost';
+import type { Emulators } from './emulators';
 import { parsePowerBiScenarioSetting } from './emulators/powerbi';
-import { startLocalHost, type LocalHost } from './durable-host';
+import type { LocalHost } from './durable-host';
 import { explainPortInUse, portFrom } from './ports';
 
 /**
@@ -56,12 +57,12 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const ports = options.emulatorPorts ?? { aas: portFrom('AAS_EMULATOR_PORT', 8443), identity: portFrom('IDENTITY_EMULATOR_PORT', 8444), powerbi: portFrom('POWERBI_EMULATOR_PORT', 8445) };
   const hostPort = options.port ?? portFrom('PORT', 7071);
   const settingFor = { AAS_EMULATOR_PORT: ports.aas, IDENTITY_EMULATOR_PORT: ports.identity, POWERBI_EMULATOR_PORT: ports.powerbi ?? 0, PORT: hostPort };
-  const emulators = await startEmulators({ ports }).catch((error: unknown) => {
-    throw explainPortInUse(error, settingFor);
-  });
-  try {
-    const fromEnvironment = Object.fromEntries(SETTING_NAMES.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])));
-    const settings = {
+  const scenarios = parseScenarioSetting(process.env.AAS_EMULATOR_SCENARIO);
+  const powerBiScenarios = parsePowerBiScenarioSetting(process.env.POWERBI_EMULATOR_SCENARIO);
+  const fromEnvironment = Object.fromEntries(SETTING_NAMES.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])));
+  const app = await startAppOnLocalHost({
+    emulators: { ports },
+    settings: (emulators) => ({
       // Local runs poll sooner than the production default so progress shows quickly.
       POLL_MIN_INTERVAL_SECONDS: '2',
       POLL_MAX_INTERVAL_SECONDS: '30',
@@ -71,39 +72,32 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       // Empty values in local.settings.json (the sample's emulator addresses) leave these in place.
       ...(options.readLocalSettings === false ? {} : { ...localSettingsValues(options.localSettingsFile ?? path.join(root, 'local.settings.json')), ...fromEnvironment }),
       ...options.settings,
-    };
-    const scenarios = parseScenarioSetting(process.env.AAS_EMULATOR_SCENARIO);
-    for (const scenario of scenarios) emulators.aas.applyScenario(scenario);
-    for (const scenario of parsePowerBiScenarioSetting(process.env.POWERBI_EMULATOR_SCENARIO)) emulators.powerbi.applyScenario(scenario);
-    Object.assign(process.env, settings);
-    const functionKey = localFunctionKey();
-    const host = await startLocalHost({
+    }),
+    prepare: (emulators) => {
+      for (const scenario of scenarios) emulators.aas.applyScenario(scenario);
+      for (const scenario of powerBiScenarios) emulators.powerbi.applyScenario(scenario);
+    },
+    host: {
       ...(options.entry === undefined ? { appRoot: root } : { entry: options.entry }),
       clock: 'real',
       port: hostPort,
       stateDir: options.stateDir ?? path.join(root, '.local', 'durable'),
-      functionKeys: { default: functionKey },
       log: options.log,
-    }).catch((error: unknown) => {
-      throw explainPortInUse(error, settingFor);
-    });
-    return {
-      host,
-      emulators,
-      functionKey,
-      apiBase: `${host.baseUrl}/api`,
-      sampleServer: emulators.aas.serverName('myserver'),
-      callbackSink: `${emulators.aas.url}/_emulator/callbacks/`,
-      scenarios,
-      stop: async () => {
-        await host.stop();
-        await emulators.close();
-      },
-    };
-  } catch (error) {
-    await emulators.close();
-    throw error;
-  }
+    },
+    functionKey: localFunctionKey(),
+    explain: (error) => explainPortInUse(error, settingFor),
+  });
+  const { host, emulators, functionKey } = app;
+  return {
+    host,
+    emulators,
+    functionKey,
+    apiBase: `${host.baseUrl}/api`,
+    sampleServer: emulators.aas.serverName('myserver'),
+    callbackSink: `${emulators.aas.url}/_emulator/callbacks/`,
+    scenarios,
+    stop: () => app.stop(),
+  };
 }
 
 /** Values of local.settings.json, if the developer made one; only the app's own settings are taken. */

@@ -3,17 +3,19 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { startAppOnLocalHost, type ApiAnswer, type ApiCallOptions } from '../../local/appOnLocalHost';
 import { VirtualClock } from '../../local/clock';
-import { startLocalHost, type LocalHost } from '../../local/durable-host';
+import type { LocalHost } from '../../local/durable-host';
 import { SAMPLE_MODEL, type EmulatorModelDescription } from '../../local/emulators/aas';
-import { startEmulators, type Emulators } from '../../local/emulators';
+import type { Emulators } from '../../local/emulators';
 import { loadLocalTls } from '../../local/tls';
 import type { RunView } from '../../src/api/runView';
 
 /**
- * The real app (src/index.ts) on the local durable host under a virtual clock, against the AAS and
- * identity emulators in keyVault mode, plus an HTTPS server that records callbacks. One per test
- * file: the app reads its settings once when it loads, as it does in Azure.
+ * The real app (src/index.ts) on the local durable host under a virtual clock, against the AAS,
+ * Power BI and identity emulators in keyVault mode, plus an HTTPS server that records callbacks.
+ * One per test file: the app reads its settings once when it loads, as it does in Azure. Stood up
+ * by local/appOnLocalHost.ts, as `npm start` and the benchmarks stand it up.
  */
 export interface AppStack {
   clock: VirtualClock;
@@ -28,7 +30,7 @@ export interface AppStack {
   /** Status answered by the callback receiver (tests switch it to 500 to see retries). */
   callbackStatus: { code: number };
   logs: string[];
-  request(method: string, route: string, options?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null }): Promise<ApiAnswer>;
+  request(method: string, route: string, options?: ApiCallOptions): Promise<ApiAnswer>;
   /** POST /api/refreshes expecting 202; returns the run id. */
   start(body: Record<string, unknown>): Promise<string>;
   run(id: string): Promise<ApiAnswer<RunView>>;
@@ -42,12 +44,7 @@ export interface AppStack {
   stop(): Promise<void>;
 }
 
-export interface ApiAnswer<T = unknown> {
-  status: number;
-  headers: Headers;
-  body: T;
-  text: string;
-}
+export type { ApiAnswer };
 
 export const TEST_MODELS = 12;
 /** Model names Model01..Model12 (plus the sample AdventureWorks), each a small star schema. */
@@ -97,48 +94,38 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const callbackPort = (receiver.address() as AddressInfo).port;
 
-  const emulators = await startEmulators({ clock, tls, models: options.models ?? testModels(options.modelCount) });
-  const settings: Record<string, string> = {
-    ...emulators.appSettings(),
-    CALLBACK_ALLOWED_HOSTS: `127.0.0.1:${callbackPort}`,
-    AAS_REQUEST_TIMEOUT_SECONDS: '5',
-    ...(typeof options.settings === 'function' ? options.settings(emulators) : options.settings),
-  };
-  Object.assign(process.env, settings);
   const logs: string[] = [];
   const functionKey = 'test-function-key';
   const stateDir = options.persistentState === true ? fs.mkdtempSync(path.join(os.tmpdir(), 'appstack-')) : undefined;
-  const launchHost = () =>
-    startLocalHost({
+  const app = await startAppOnLocalHost({
+    emulators: { clock, tls, models: options.models ?? testModels(options.modelCount) },
+    settings: (emulators) => ({
+      ...emulators.appSettings(),
+      CALLBACK_ALLOWED_HOSTS: `127.0.0.1:${callbackPort}`,
+      AAS_REQUEST_TIMEOUT_SECONDS: '5',
+      ...(typeof options.settings === 'function' ? options.settings(emulators) : options.settings),
+    }),
+    host: {
       entry: path.join(__dirname, '..', '..', 'src', 'index.ts'),
       clock,
       port: 0,
-      functionKeys: { default: functionKey },
       log: (line) => logs.push(line),
       fireSchedulesInVirtualTime: options.fireSchedulesInVirtualTime === true,
       ...(stateDir === undefined ? {} : { stateDir }),
-    });
-  let host = await launchHost();
-
-  async function request(method: string, route: string, opts: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null } = {}): Promise<ApiAnswer> {
-    const headers: Record<string, string> = { ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers };
-    if (opts.key !== null) headers['x-functions-key'] = opts.key ?? functionKey;
-    const response = await host.fetch(`/api/${route}`, { method, headers, body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)) });
-    const text = await response.text();
-    let body: unknown = text;
-    try {
-      body = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: response.status, headers: response.headers, body, text };
-  }
+    },
+    functionKey,
+  }).catch(async (error: unknown) => {
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    throw error;
+  });
+  const { emulators } = app;
+  const request = app.api;
 
   const stack: AppStack = {
     clock,
     emulators,
     get host() {
-      return host;
+      return app.host;
     },
     server: emulators.aas.serverName('myserver'),
     functionKey,
@@ -154,17 +141,15 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
     },
     run: (id) => request('GET', `refreshes/${id}`) as Promise<ApiAnswer<RunView>>,
     async finish(id, maxVirtualMs = 48 * 3600 * 1000) {
-      await host.runUntilIdle({ maxVirtualMs });
+      await app.host.runUntilIdle({ maxVirtualMs });
       return request('GET', `refreshes/${id}`) as Promise<ApiAnswer<RunView>>;
     },
     async restartHost() {
       if (stateDir === undefined) throw new Error('restartHost needs startAppStack({ persistentState: true })');
-      await host.stop();
-      host = await launchHost();
+      await app.restartHost();
     },
     async stop() {
-      await host.stop();
-      await emulators.close();
+      await app.stop();
       await new Promise<void>((resolve) => receiver.close(() => resolve()));
       if (stateDir !== undefined) fs.rmSync(stateDir, { recursive: true, force: true });
     },
