@@ -13,7 +13,8 @@ export interface HealthView {
   runningInAzure: boolean;
   hostingPlan: HostingPlan;
   authMode: AuthMode;
-  allowLists: { aasHosts: string[]; callbackHosts: string[] };
+  /** Where a token or a callback may go: AAS_ALLOWED_HOSTS, POWERBI_ALLOWED_HOSTS, CALLBACK_ALLOWED_HOSTS. */
+  allowLists: { aasHosts: string[]; powerBiHosts: string[]; callbackHosts: string[] };
   schedules: ScheduleHealth[];
 }
 
@@ -40,7 +41,7 @@ export function healthAnswer(config: Config, nowMs: number): HttpResponseInit {
     runningInAzure: config.auth.runningInAzure,
     hostingPlan: config.hostingPlan,
     authMode: config.auth.mode,
-    allowLists: { aasHosts: config.aas.allowedHosts, callbackHosts: config.callbackAllowedHosts },
+    allowLists: { aasHosts: config.aas.allowedHosts, powerBiHosts: config.powerbi.allowedHosts, callbackHosts: config.callbackAllowedHosts },
     schedules,
   };
   return { status: 200, jsonBody: view, headers: { 'cache-control': 'no-store' } };

@@ -263,8 +263,8 @@ export const openApiDocument = {
           authMode: { type: 'string', enum: AUTH_MODES },
           allowLists: {
             type: 'object',
-            required: ['aasHosts', 'callbackHosts'],
-            properties: { aasHosts: { type: 'array', items: { type: 'string' } }, callbackHosts: { type: 'array', items: { type: 'string' } } },
+            required: ['aasHosts', 'powerBiHosts', 'callbackHosts'],
+            properties: { aasHosts: { type: 'array', items: { type: 'string' } }, powerBiHosts: { type: 'array', items: { type: 'string' } }, callbackHosts: { type: 'array', items: { type: 'string' } } },
           },
           schedules: {
             type: 'array',

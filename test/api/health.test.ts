@@ -23,7 +23,7 @@ describe('GET /api/health', () => {
       runningInAzure: false,
       hostingPlan: 'flexConsumption',
       authMode: 'managedIdentity',
-      allowLists: { aasHosts: ['*.asazure.windows.net'], callbackHosts: ['*.datafactory.azure.com', '*.datafactory.azure.net', '*.logic.azure.com'] },
+      allowLists: { aasHosts: ['*.asazure.windows.net'], powerBiHosts: ['api.powerbi.com'], callbackHosts: ['*.datafactory.azure.com', '*.datafactory.azure.net', '*.logic.azure.com'] },
       schedules: [
         { name: 'nightly', schedule: '0 0 2 * * *', state: 'active', nextOccurrence: '2026-01-06T02:00:00.000Z' },
         { name: 'friday-13', schedule: '0 0 12 13 * 5', state: 'active', nextOccurrence: '2026-02-13T12:00:00.000Z' },
