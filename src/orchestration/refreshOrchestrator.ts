@@ -492,7 +492,7 @@ function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunR
   }
   if (request.callbackUrl !== undefined) {
     const body: AdfCallbackBody = {
-      Output: { runId: context.df.instanceId, ...result },
+      Output: { runId: context.df.instanceId, ...result, ...legacyAasFields(run, result) },
       StatusCode: String(OUTCOME_HTTP_STATUS[status]),
       ...(error === undefined ? {} : { Error: { ErrorCode: error.code, Message: error.message } }),
     };
@@ -507,6 +507,18 @@ function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunR
     else run.log('callback.failed', { error: report.error ?? 'unknown', httpStatus: report.httpStatus ?? 0 }, 'warn');
   }
   return result;
+}
+
+/**
+ * AAS runs' callback keeps the two fields it had before Power BI support (`aasStatus`, the numeric
+ * `syncState`), so that ADF pipelines reading them keep working; deprecated, as in the run view.
+ */
+function legacyAasFields(run: RunState, result: RunResult): { aasStatus?: string; syncState?: number } {
+  if (run.target.backend !== 'aas') return {};
+  return {
+    ...(result.refreshStatus === undefined ? {} : { aasStatus: result.refreshStatus }),
+    ...(typeof result.syncServiceState === 'number' ? { syncState: result.syncServiceState } : {}),
+  };
 }
 
 function refreshFailure(run: RunState, refresh: RefreshDetails): RunError {
