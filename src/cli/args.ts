@@ -112,13 +112,15 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Comman
       if (values.help === true) return { name: 'help', topic: first };
       const runId = positionals[0];
       if (runId === undefined || positionals.length > 1) throw badInput(`${first}: give one run id, as in: aas-refresh ${first} <runId>`);
-      if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(runId)) {
-        throw badInput(`${first}: "${clip(runId)}" is not a run id (a run id looks like 3f2b8c1e-0d4a-4e8b-9c61-2a7f5e9d0b13)`);
+      // The app decides what its ids look like (they have changed: UUIDs, then UUIDs with a prefix); the
+      // CLI refuses only what cannot be one, so that a typo is not sent as a path.
+      if (!/^[0-9A-Za-z-]{1,128}$/.test(runId)) {
+        throw badInput(`${first}: "${clip(runId)}" is not a run id (letters, digits and dashes, as aas-refresh refresh and list show them)`);
       }
       // With --direct the id is the service's refresh id, and the target says where it runs.
       const runTarget = target(values, first, values.direct === true) as Record<string, string>;
       if (values.direct !== true && Object.keys(runTarget).length > 0) throw badInput(`${first}: --server, --model, --workspace and --semantic-model go with --direct; the app knows its run's model`);
-      return { name: first, connection: connection(values, env, first), json: values.json === true, watch: watch(values), runId: runId.toLowerCase(), target: runTarget };
+      return { name: first, connection: connection(values, env, first), json: values.json === true, watch: watch(values), runId, target: runTarget };
     }
     case 'list': {
       const { values, positionals } = parse(rest, LIST_OPTIONS, first);

@@ -206,7 +206,7 @@ test('bad input exits 4 with a message naming what is wrong, no stack trace; --j
     { args: ['refresh', ...target(7), '--max-parallelism', 'ten'], message: 'aas-refresh: --max-parallelism must be a whole number (got "ten")\n' },
     { args: ['refresh', ...target(7), '--workspace', 'Sales'], message: 'aas-refresh: refresh: give --server and --model (Azure Analysis Services) or --workspace and --semantic-model (Power BI), not both\n' },
     { args: ['refresh', ...target(7), '--frobnicate'], message: "aas-refresh: refresh: Unknown option '--frobnicate' (see aas-refresh refresh --help)\n" },
-    { args: ['status', 'last'], message: 'aas-refresh: status: "last" is not a run id (a run id looks like 3f2b8c1e-0d4a-4e8b-9c61-2a7f5e9d0b13)\n' },
+    { args: ['status', '../health'], message: 'aas-refresh: status: "../health" is not a run id (letters, digits and dashes, as aas-refresh refresh and list show them)\n' },
     { args: ['status', '00000000-0000-4000-8000-000000000000'], message: 'aas-refresh: No refresh run with id "00000000-0000-4000-8000-000000000000".\n' },
     // The app's own words, passed on as a list.
     { args: ['refresh', ...target(7), '--type', 'add'], message: /^aas-refresh: The refresh request is not valid\.\n {2}- type "add" is not supported by the AAS[^\n]*\n$/ },

@@ -62,7 +62,7 @@ export async function startAppProxy(stack: AppStack): Promise<AppProxy> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-      if (req.method === 'GET' && /^\/api\/refreshes\/([0-9a-f]{16}-[0-9a-f]{12}-)?[0-9a-f-]{36}$/.test(req.url ?? '')) reads += 1;
+      if (req.method === 'GET' && /^\/api\/refreshes\/[0-9A-Za-z-]+$/.test(req.url ?? '')) reads += 1;
       const headers: Record<string, string> = {};
       for (const name of ['x-functions-key', 'content-type']) if (typeof req.headers[name] === 'string') headers[name] = req.headers[name];
       const body = chunks.length === 0 ? undefined : Buffer.concat(chunks).toString('utf8');
