@@ -111,3 +111,33 @@ describe('refresh request schema', () => {
     expect(problems.length).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe('Power BI / Fabric semantic model requests', () => {
+  const pbi = { workspace: 'Finance', semanticModel: 'Sales' };
+
+  it('reads workspace + semanticModel as a Power BI target, with the Power BI options', () => {
+    const parsed = parseRunRequest({ Workspace: 'Finance', SemanticModel: 'Sales', applyRefreshPolicy: false, effectiveDate: '2025-12-31', type: 'full' }, config, 'http');
+    expect(parsed.ok && parsed.request).toEqual(
+      expect.objectContaining({ backend: 'powerbi', workspace: 'Finance', semanticModel: 'Sales', refresh: expect.objectContaining({ type: 'full', applyRefreshPolicy: false, effectiveDate: '2025-12-31' }) }),
+    );
+  });
+
+  it.each([
+    [{ ...pbi, server, model: 'm' }, 'not both'],
+    [{ workspace: 'Finance', model: 'm' }, 'not both'],
+    [{ workspace: 'Finance' }, 'semanticModel is required'],
+    [{ semanticModel: 'Sales' }, 'workspace is required'],
+    [{ workspace: '..', semanticModel: 'Sales' }, 'workspace must not be "." or ".."'],
+    [{ workspace: 'Fin\u0007ance', semanticModel: 'Sales' }, 'workspace must not contain control characters'],
+    [{ ...pbi, commitMode: 'partialBatch', applyRefreshPolicy: true }, 'applyRefreshPolicy must be false with commitMode "partialBatch"'],
+    [{ ...pbi, effectiveDate: '31/12/2025' }, 'effectiveDate must be a date such as 2025-12-31'],
+    [{ ...pbi, effectiveDate: '2025-02-30' }, 'effectiveDate is not a calendar date'],
+    [{ ...pbi, applyRefreshPolicy: 'yes' }, 'applyRefreshPolicy must be true or false'],
+    [{ ...pbi, type: 'add' }, 'type "add" is not supported'],
+    // The AAS adapter refuses what only Power BI takes, naming it.
+    [{ server, model: 'm', applyRefreshPolicy: false }, 'applyRefreshPolicy is a Power BI option'],
+    [{ server, model: 'm', effectiveDate: '2025-12-31' }, 'effectiveDate is a Power BI option'],
+  ])('refuses %j', (body, expected) => {
+    expect(problemsOf(body).join(' | ')).toContain(expected);
+  });
+});
