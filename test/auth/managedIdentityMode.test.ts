@@ -1,5 +1,5 @@
 import { AAS_PUBLIC_SCOPE } from '../../src/backends/aas/serverName';
-import { AAS_RESOURCE } from '../../local/emulators/identity/server';
+import { AAS_RESOURCE, POWERBI_RESOURCE } from '../../local/emulators/identity/server';
 import { createTokenProvider } from '../../src/auth';
 import { loadConfig } from '../../src/config/config';
 import { claimsOf, memoryLogger, pointManagedIdentityAt, startFixture, type AuthFixture } from './helpers';
@@ -26,4 +26,19 @@ test('a user-assigned identity, by client id', async () => {
   const clientId = fx.emulator.addUserAssignedIdentity();
   const provider = createTokenProvider(loadConfig({ AUTH_MODE: 'managedIdentity', MANAGED_IDENTITY_CLIENT_ID: clientId }).auth);
   expect(claimsOf(await provider.getToken(AAS_PUBLIC_SCOPE))).toMatchObject({ aud: AAS_RESOURCE, appid: clientId });
+});
+
+test('tokens are per scope: the AAS and the Power BI audience each get their own, each served from the cache afterwards', async () => {
+  const provider = createTokenProvider(loadConfig({ AUTH_MODE: 'managedIdentity' }).auth);
+  const powerBiScope = `${POWERBI_RESOURCE}/.default`;
+  // Asked for at once: one fetch in flight per scope, not one shared by both.
+  const [aas, powerBi] = await Promise.all([provider.getToken(AAS_PUBLIC_SCOPE), provider.getToken(powerBiScope)]);
+  expect(claimsOf(aas)).toMatchObject({ aud: AAS_RESOURCE });
+  expect(claimsOf(powerBi)).toMatchObject({ aud: POWERBI_RESOURCE });
+  expect(await provider.getToken(AAS_PUBLIC_SCOPE)).toBe(aas);
+  expect(await provider.getToken(powerBiScope)).toBe(powerBi);
+  // Power BI refused its token: the AAS token is kept.
+  provider.invalidate(powerBiScope);
+  expect(await provider.getToken(AAS_PUBLIC_SCOPE)).toBe(aas);
+  expect(claimsOf(await provider.getToken(powerBiScope))).toMatchObject({ aud: POWERBI_RESOURCE });
 });
