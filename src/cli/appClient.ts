@@ -8,7 +8,8 @@ export interface RefreshService {
   get(runId: string): Promise<{ view: RunView; retryAfterMs?: number }>;
   /** Asks the run to cancel; `ended` when it had already ended (nothing to cancel). */
   cancel(runId: string): Promise<{ ended: boolean; answer: Record<string, unknown> }>;
-  list(query: Record<string, string>): Promise<{ runs: RunView[] }>;
+  /** One page of runs; `continuationToken` when there are more. */
+  list(query: Record<string, string>): Promise<{ runs: RunView[]; continuationToken?: string }>;
   history(query: Record<string, string>): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
@@ -98,7 +99,7 @@ export function appService(apiBase: string, key: string, fetchImpl: typeof fetch
     async list(query) {
       const answer = await call('GET', `refreshes?${new URLSearchParams(query).toString()}`);
       if (answer.status !== 200) fail('GET /api/refreshes', answer);
-      return answer.body as { runs: RunView[] };
+      return answer.body as { runs: RunView[]; continuationToken?: string };
     },
     async history(query) {
       const answer = await call('GET', `models/refreshes?${new URLSearchParams(query).toString()}`);

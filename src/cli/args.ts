@@ -61,7 +61,15 @@ const REFRESH_OPTIONS = {
 } as const;
 
 const RUN_OPTIONS = { ...CONNECTION_OPTIONS, ...WATCH_OPTIONS, ...TARGET_OPTIONS } as const;
-const LIST_OPTIONS = { ...CONNECTION_OPTIONS, ...TARGET_OPTIONS, status: { type: 'string' }, limit: { type: 'string' } } as const;
+const LIST_OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  ...TARGET_OPTIONS,
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  'created-from': { type: 'string' },
+  'created-to': { type: 'string' },
+  'continuation-token': { type: 'string' },
+} as const;
 const HISTORY_OPTIONS = { ...CONNECTION_OPTIONS, server: { type: 'string' }, workspace: { type: 'string' } } as const;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -129,6 +137,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Comman
       const query: Record<string, string> = { ...(target(values, first, false) as Record<string, string>) };
       if (values.status !== undefined) query.status = values.status;
       if (values.limit !== undefined) query.limit = String(wholeNumber(values.limit, '--limit'));
+      // Passed as given: the app checks the times and the token (its own) and names what is wrong.
+      if (values['created-from'] !== undefined) query.createdFrom = values['created-from'];
+      if (values['created-to'] !== undefined) query.createdTo = values['created-to'];
+      if (values['continuation-token'] !== undefined) query.continuationToken = values['continuation-token'];
       return { name: 'list', connection: connection(values, env, first), json: values.json === true, query };
     }
     case 'history': {

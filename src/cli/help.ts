@@ -69,6 +69,8 @@ ${EXIT}`,
   --status <status>       pending, waiting, refreshing, cancelling, syncing, succeeded, failed,
                           cancelled, timedOut
   --limit <n>             1 to 200 (default 50)
+  --created-from <time>   --created-to <time>   ISO 8601 UTC, such as 2026-12-01T00:00:00Z
+  --continuation-token <t>  the next page (list prints it when there is one)
 
 ${CONNECTION}`,
   history: `aas-refresh history <model> --server <asazure://…>: the model's own refresh history

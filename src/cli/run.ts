@@ -100,9 +100,12 @@ async function execute(command: RunCommand, service: RefreshService, terminal: T
       return watch(command, service, terminal, command.runId, false);
     }
     case 'list': {
-      const { runs } = await service.list(command.query);
-      if (command.json) json({ runs });
-      else terminal.out(listText(runs));
+      const page = await service.list(command.query);
+      if (command.json) json(page);
+      else {
+        terminal.out(listText(page.runs));
+        if (page.continuationToken !== undefined) terminal.out(`More runs: add --continuation-token ${page.continuationToken}\n`);
+      }
       return ExitCodes.succeeded;
     }
     case 'history': {

@@ -274,3 +274,23 @@ test('a Power BI semantic model: refresh --workspace --semantic-model --wait nam
   expect((JSON.parse(listed.stdout) as { runs: { id: string }[] }).runs.map((run) => run.id)).toEqual([id]);
   expectNoKey(stdout, history.stdout, listed.stdout);
 });
+
+test('list pages: --limit 1 prints the next page token, --continuation-token reads the next page', async () => {
+  const model = modelName(10);
+  const ids: string[] = [];
+  for (let run = 0; run < 2; run += 1) {
+    const started = await runCli(['refresh', ...target(10), '--json'], env);
+    const id = (JSON.parse(started.stdout) as { id: string }).id;
+    await stack.finish(id);
+    ids.push(id);
+  }
+  const first = await runCli(['list', ...target(10), '--limit', '1', '--json'], env);
+  const page = JSON.parse(first.stdout) as { runs: { id: string }[]; continuationToken?: string };
+  expect(page.runs.map((run) => run.id)).toEqual([ids[1]]);
+  expect(typeof page.continuationToken).toBe('string');
+
+  const text = await runCli(['list', ...target(10), '--limit', '1'], env);
+  expect(text.stdout.trimEnd().split('\n').at(-1)).toBe(`More runs: add --continuation-token ${page.continuationToken}`);
+  const next = await runCli(['list', ...target(10), '--limit', '1', '--continuation-token', page.continuationToken as string, '--json'], env);
+  expect((JSON.parse(next.stdout) as { runs: { id: string; model: string }[] }).runs).toEqual([expect.objectContaining({ id: ids[0], model })]);
+});
