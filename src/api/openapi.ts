@@ -1,7 +1,7 @@
 import { COMMIT_MODES, REFRESH_STATUSES, REFRESH_TYPES, SYNC_STATUSES } from '../refresh/types';
 import { BACKENDS } from '../refresh/target';
 import { AUTH_MODES, HOSTING_PLANS } from '../config/config';
-import { ErrorCodes } from '../errors';
+import { ERROR_KINDS, ErrorCodes } from '../errors';
 import { FINAL_HTTP_STATUS, RETRY_AFTER_SECONDS } from './handlers';
 import { DEFAULT_LIST_LIMIT, MAX_BODY_BYTES, MAX_LIST_LIMIT, RUN_STATUS_FILTERS } from './requestSchema';
 
@@ -28,7 +28,15 @@ const targetView = {
 const oneTarget = [{ required: ['server', 'model'] }, { required: ['workspace', 'semanticModel'] }];
 const objectRef = { type: 'object', required: ['table'], properties: { table: { type: 'string' }, partition: { type: 'string' } }, additionalProperties: false };
 const objectStatus = { type: 'object', required: ['table', 'status'], properties: { table: { type: 'string' }, partition: { type: 'string' }, status: { type: 'string' } } };
-const runError = { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', enum: Object.values(ErrorCodes) }, message: { type: 'string' } } };
+const runError = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: {
+    code: { type: 'string', enum: Object.values(ErrorCodes) },
+    message: { type: 'string' },
+    kind: { type: 'string', enum: ERROR_KINDS, description: "The neutral meaning of a backend's code (AAS_* or POWERBI_*), the same for both services; absent for the app's own codes." },
+  },
+};
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });

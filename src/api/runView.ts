@@ -1,6 +1,6 @@
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import { FINAL_STATUSES, readProgress, readRunRequest, targetOf, type OrchestrationInput, type RunError, type RunProgress, type RunResult, type RunStatus, type StoredProgress } from '../orchestration/contracts';
-import { ErrorCodes } from '../errors';
+import { ErrorCodes, kindOfCode, type ErrorKind } from '../errors';
 import { backendLabel, type BackendName, type RefreshTarget } from '../refresh/target';
 import type { RefreshStatus, SyncStatus } from '../refresh/types';
 import { countObjectsByStatus } from '../orchestration/statusSummary';
@@ -74,13 +74,22 @@ export interface RunViewFacts {
   statusCalls: number;
   expectedDurationSeconds?: number;
   nextPollAt?: string;
-  lastIssue?: RunError;
+  lastIssue?: ViewError;
   note?: string;
-  error?: RunError;
+  error?: ViewError;
   callback?: RunResult['callback'];
 }
 
 export { FINAL_STATUSES };
+
+/** A run's error as shown: its code and message, and the neutral kind when the code is a backend's answer. */
+export type ViewError = RunError & { kind?: ErrorKind };
+
+function withKind(error: RunError | undefined): ViewError | undefined {
+  if (error === undefined) return undefined;
+  const kind = kindOfCode(error.code);
+  return kind === undefined ? error : { ...error, kind };
+}
 
 /** Builds the view from the durable status; undefined when the instance is not a refresh run. */
 export function toRunView(status: DurableOrchestrationStatus): RunView | undefined {
@@ -159,9 +168,9 @@ export function toRunView(status: DurableOrchestrationStatus): RunView | undefin
     statusCalls: facts.statusCalls ?? 0,
     expectedDurationSeconds: facts.expectedDurationMs === undefined ? undefined : Math.round(facts.expectedDurationMs / 1000),
     nextPollAt: FINAL_STATUSES.has(runStatus) ? undefined : progress?.nextPollAt,
-    lastIssue: facts.lastIssue,
+    lastIssue: withKind(facts.lastIssue),
     note: facts.note,
-    error,
+    error: withKind(error),
     callback: output?.callback,
   };
   return JSON.parse(JSON.stringify(view)) as RunView; // drops undefined fields
