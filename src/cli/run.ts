@@ -7,7 +7,7 @@ import { parseCommandLine, type Command, type Connection } from './args';
 import { formatSeconds, liveDisplay, objectName, plainDisplay, runSeconds, silentDisplay, summaryLines, type Display, type Output } from './display';
 import { CliError, ExitCodes, type ExitCode } from './errors';
 import { HELP } from './help';
-import { processInterrupts } from './interrupts';
+import { processInterrupts, type Interrupts } from './interrupts';
 import { watchRun } from './watch';
 
 export interface Terminal extends Output {
@@ -69,14 +69,23 @@ async function execute(command: RunCommand, service: RefreshService, terminal: T
   const json = (value: unknown) => terminal.out(`${JSON.stringify(value, null, 2)}\n`);
   switch (command.name) {
     case 'refresh': {
-      const { id, accepted } = await service.start(command.body);
+      // Listening before the POST: a Ctrl+C while it is out is handled once the run id is known.
+      const interrupts = command.watch.wait ? processInterrupts(terminal.interactive, (text) => terminal.err(text)) : undefined;
+      let started;
+      try {
+        started = await service.start(command.body);
+      } catch (error) {
+        interrupts?.dispose();
+        throw error;
+      }
+      const { id, accepted } = started;
       if (!command.watch.wait) {
         if (command.json) json(accepted);
         else terminal.out(`Run ${id} accepted (${String(accepted.model ?? accepted.semanticModel ?? '')}).\nWatch it: aas-refresh status ${id} --wait\nCancel it: aas-refresh cancel ${id}\n`);
         return ExitCodes.succeeded;
       }
       if (!command.json) terminal.out(`Run ${id} accepted; waiting for it to end (Ctrl+C to stop or cancel).\n`);
-      return watch(command, service, terminal, id, true);
+      return watch(command, service, terminal, id, true, interrupts);
     }
     case 'status': {
       if (command.watch.wait) return watch(command, service, terminal, command.runId, false);
@@ -117,9 +126,15 @@ async function execute(command: RunCommand, service: RefreshService, terminal: T
   }
 }
 
-async function watch(command: Extract<RunCommand, { watch: unknown }>, service: RefreshService, terminal: Terminal, runId: string, startedHere: boolean): Promise<ExitCode> {
+async function watch(
+  command: Extract<RunCommand, { watch: unknown }>,
+  service: RefreshService,
+  terminal: Terminal,
+  runId: string,
+  startedHere: boolean,
+  interrupts: Interrupts = processInterrupts(terminal.interactive, (text) => terminal.err(text)),
+): Promise<ExitCode> {
   const display: Display = command.json ? silentDisplay : terminal.live ? liveDisplay(terminal, Date.now, terminal.color) : plainDisplay(terminal, Date.now, terminal.ci);
-  const interrupts = processInterrupts(terminal.interactive, (text) => terminal.err(text));
   try {
     const result = await watchRun({ service, runId, display, interrupts, startedHere, ...(command.watch.pollIntervalMs === undefined ? {} : { pollIntervalMs: command.watch.pollIntervalMs }) });
     if (command.json && result.view !== undefined) terminal.out(`${JSON.stringify(result.view, null, 2)}\n`);

@@ -166,6 +166,21 @@ test('SIGINT without a terminal (a cancelled pipeline) cancels the run this comm
   expect((await stack.finish(id)).body.status).toBe('cancelled');
 });
 
+test('SIGINT while the start is still out: once the app answers with the run id, the run is cancelled (exit 3), not left running unseen', async () => {
+  proxy.holdPosts();
+  const cli = spawnCli(['refresh', ...target(11), ...FAST, '--wait'], env);
+  await until(() => proxy.heldPosts() === 1, 'the POST reached the proxy');
+  // Without its handler installed before the POST, the signal would end the CLI here (code null).
+  cli.child.kill('SIGINT');
+  proxy.releasePosts();
+  const { code, stdout } = await exitOf(cli);
+
+  expect(code).toBe(3);
+  const id = await runIdOf(modelName(11));
+  expect(stdout).toContain(`Cancel sent: run ${id} is cancelling its refresh.`);
+  expect((await stack.finish(id)).body.status).toBe('cancelled');
+});
+
 test('refresh without --wait, then status, list and history, each as text and as --json', async () => {
   const started = await runCli(['refresh', ...target(6), '--objects', 'DimDate,FactSales/FactSales 2026', '--json'], env);
   expect(started.code).toBe(0);

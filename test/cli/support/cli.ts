@@ -51,12 +51,19 @@ export interface AppProxy {
   statusReads(): number;
   /** Headers of every forwarded request, for checking how the key travels. */
   requests: { method: string; url: string; headers: http.IncomingHttpHeaders }[];
+  /** Holds POSTs (not forwarded) until `releasePosts`: a start whose answer is still out. */
+  holdPosts(): void;
+  /** Forwards the held POSTs and stops holding. */
+  releasePosts(): void;
+  heldPosts(): number;
   close(): Promise<void>;
 }
 
 export async function startAppProxy(stack: AppStack): Promise<AppProxy> {
   let reads = 0;
   const requests: AppProxy['requests'] = [];
+  let holding = false;
+  const held: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -66,7 +73,7 @@ export async function startAppProxy(stack: AppStack): Promise<AppProxy> {
       const headers: Record<string, string> = {};
       for (const name of ['x-functions-key', 'content-type']) if (typeof req.headers[name] === 'string') headers[name] = req.headers[name];
       const body = chunks.length === 0 ? undefined : Buffer.concat(chunks).toString('utf8');
-      stack.host
+      const forward = () => void stack.host
         .fetch(req.url ?? '/', { method: req.method, headers, body })
         .then(async (answer) => {
           const text = await answer.text();
@@ -77,6 +84,8 @@ export async function startAppProxy(stack: AppStack): Promise<AppProxy> {
           res.writeHead(answer.status, out).end(text);
         })
         .catch(() => res.writeHead(502).end());
+      if (holding && req.method === 'POST') held.push(forward);
+      else forward();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -84,6 +93,14 @@ export async function startAppProxy(stack: AppStack): Promise<AppProxy> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     statusReads: () => reads,
     requests,
+    holdPosts: () => {
+      holding = true;
+    },
+    releasePosts: () => {
+      holding = false;
+      for (const forward of held.splice(0)) forward();
+    },
+    heldPosts: () => held.length,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
