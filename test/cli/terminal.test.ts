@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import type { RunView } from '../../src/api/runView';
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
 import { cliEnv, cliHasReadAgain, removeTranspiledCli, spawnInTerminal, startAppProxy, until, type AppProxy } from './support/cli';
@@ -13,6 +14,9 @@ let proxy: AppProxy;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
+  // Said plainly when missing, instead of a spawn error and a timeout later.
+  const found = spawnSync('script', ['--version'], { encoding: 'utf8' });
+  if (found.error !== undefined || !found.stdout.includes('util-linux')) throw new Error('this test needs util-linux script (/usr/bin/script, Debian package bsdutils)');
   stack = await startAppStack();
   proxy = await startAppProxy(stack);
   env = cliEnv({ AAS_REFRESH_URL: proxy.url, AAS_REFRESH_KEY: stack.functionKey });
