@@ -94,6 +94,9 @@ function doneCount(view: RunView): string {
   return `${done}/${total} objects done`;
 }
 
+/** A service's text on one line: a message with line breaks would break the summary's layout. */
+const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ');
+
 /** The lines that end every watch and `status`: the outcome, and on failure what went wrong. */
 export function summaryLines(view: RunView): string[] {
   const lines: string[] = [];
@@ -107,11 +110,11 @@ export function summaryLines(view: RunView): string[] {
   } else {
     lines.push(`Run ${view.id} ${view.status === 'timedOut' ? 'timed out' : view.status} after ${seconds}: ${target(view)}.`);
   }
-  if (view.error !== undefined) lines.push(`  ${view.error.code}: ${view.error.message}`);
+  if (view.error !== undefined) lines.push(`  ${view.error.code}: ${oneLine(view.error.message)}`);
   const failed = view.objects.filter((object) => object.status === 'failed').map(objectName);
   if (failed.length > 0) lines.push(`  failed objects: ${failed.join(', ')}`);
-  for (const message of (view.messages ?? []).slice(0, 5)) lines.push(`  ${serviceName(view)} ${message.type ?? 'message'}: ${message.message}`);
-  if (view.note !== undefined) lines.push(`  note: ${view.note}`);
+  for (const message of (view.messages ?? []).slice(0, 5)) lines.push(`  ${serviceName(view)} ${message.type ?? 'message'}: ${oneLine(message.message)}`);
+  if (view.note !== undefined) lines.push(`  note: ${oneLine(view.note)}`);
   if (view.callback !== undefined) lines.push(`  callback: ${view.callback.delivered ? 'delivered' : `not delivered (${view.callback.error ?? 'no answer'})`}`);
   return lines;
 }
