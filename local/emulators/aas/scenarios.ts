@@ -3,10 +3,12 @@
  * app handles without reading code: chosen at start with AAS_EMULATOR_SCENARIO, or at any time
  * with `POST https://127.0.0.1:8443/_emulator/scenarios/<name>` (README, "Trying failures locally").
  */
+import { parseOptionsObject, parseScenarioList, type NumericScenarioOptions } from '../engine/scenarioOptions';
+
 export const SCENARIO_NAMES = ['fail-table', 'slow-refresh', 'throttle', 'fail-sync', 'busy', 'not-admin'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-export interface ScenarioOptions {
+export interface ScenarioOptions extends NumericScenarioOptions {
   /** Default: the first server (`myserver`). */
   server?: string;
   /** Default: the server's first model (`AdventureWorks`). */
@@ -32,29 +34,10 @@ export const SCENARIO_SUMMARIES: Record<ScenarioName, string> = {
 
 /** Checks a control-route or setting value; throws a message naming what is wrong. */
 export function parseScenarioOptions(value: unknown): ScenarioOptions {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the options must be a JSON object');
-  const known = new Set(['server', 'model', 'table', 'durationSeconds', 'times', 'retryAfterSeconds']);
-  const options: ScenarioOptions = {};
-  for (const [key, entry] of Object.entries(value)) {
-    if (!known.has(key)) throw new Error(`unknown option "${key.slice(0, 64)}" (known: ${[...known].join(', ')})`);
-    if (key === 'server' || key === 'model' || key === 'table') {
-      if (typeof entry !== 'string' || entry === '') throw new Error(`${key} must be a non-empty string`);
-      options[key] = entry;
-    } else {
-      if (typeof entry !== 'number' || !Number.isInteger(entry) || entry < 1 || entry > 7 * 24 * 3600) throw new Error(`${key} must be a whole number from 1 to 604800`);
-      options[key as 'durationSeconds' | 'times' | 'retryAfterSeconds'] = entry;
-    }
-  }
-  return options;
+  return parseOptionsObject(value, ['server', 'model', 'table'] as const);
 }
 
 /** `fail-table,throttle` (AAS_EMULATOR_SCENARIO): the names, each checked. */
 export function parseScenarioSetting(text: string | undefined): ScenarioName[] {
-  if (text === undefined || text.trim() === '') return [];
-  return text.split(',').map((raw) => {
-    const name = raw.trim();
-    if (!(SCENARIO_NAMES as readonly string[]).includes(name)) throw new Error(`AAS_EMULATOR_SCENARIO: "${name}" is not a scenario (${SCENARIO_NAMES.join(', ')})`);
-    return name as ScenarioName;
-  });
+  return parseScenarioList(text, SCENARIO_NAMES, 'AAS_EMULATOR_SCENARIO');
 }
