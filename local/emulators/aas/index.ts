@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock';
 import { loadLocalTls, type LocalTls } from '../../tls';
 import type { TokenIssuer } from '../jwt';
@@ -29,6 +27,20 @@ import {
   type SyncBehaviour,
   type TableBehaviour,
 } from '../engine/refreshEngine';
+import {
+  applyFault,
+  control as controlRoute,
+  FaultQueue,
+  isControlPath,
+  listenHttps,
+  readRequest,
+  RequestLog,
+  responder,
+  verifyBearer,
+  writeControlAnswer,
+  type Answer,
+  type ConnectionFault,
+} from '../engine/httpSurface';
 import sampleModel from '../engine/sampleModel.json';
 import { parseScenarioOptions, SCENARIO_NAMES, SCENARIO_SUMMARIES, type ScenarioName, type ScenarioOptions } from './scenarios';
 
@@ -42,21 +54,14 @@ const HISTORY_MS = 30 * 24 * 3600 * 1000;
 
 export type EmulatedOperation = 'submitRefresh' | 'getRefresh' | 'listRefreshes' | 'cancelRefresh' | 'submitSync' | 'getSync';
 
-export type Fault =
+type StatusFault =
   | { status: 429; retryAfterSeconds?: number }
   | { status: 500 | 503 }
   /** 404 NotFound, as AAS answers for an operation (e.g. a sync) it no longer knows. */
-  | { status: 404 }
-  /** Destroys the socket without answering and without doing the work. */
-  | { kind: 'reset' }
-  /** Does the work (e.g. really starts the refresh), then destroys the socket: the lost reply. */
-  | { kind: 'resetAfterProcessing' }
-  /** Waits this long in real time before handling the request (for client timeouts). */
-  | { kind: 'delay'; ms: number }
-  /** Answers a POST without its Location header. */
-  | { kind: 'omitLocation' }
-  /** 401 as for an expired token. */
-  | { kind: 'expireTokens' };
+  | { status: 404 };
+
+/** A status fault, or one on the connection (reset, resetAfterProcessing, delay, omitLocation, expireTokens). */
+export type Fault = StatusFault | ConnectionFault;
 
 export interface FaultSpec {
   operation?: EmulatedOperation | 'any';
@@ -154,17 +159,6 @@ export interface ReceivedCallback {
   body: unknown;
 }
 
-interface Answer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-interface ActiveFault {
-  spec: FaultSpec;
-  remaining: number;
-}
-
 export async function startAasEmulator(options: AasEmulatorOptions): Promise<AasEmulator> {
   const clock = options.clock ?? systemClock;
   const tls = options.tls ?? loadLocalTls();
@@ -174,10 +168,9 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
   const initialDefaultDurationMs = options.defaultDurationMs ?? 30_000;
   let defaultDurationMs = initialDefaultDurationMs;
   const callbacks: ReceivedCallback[] = [];
-  const requests: RequestLogEntry[] = [];
-  let faults: ActiveFault[] = [];
-  let answerGate: ((entry: RequestLogEntry) => Promise<void> | undefined) | undefined;
-  let requestListener: ((entry: RequestLogEntry) => void) | undefined;
+  const log = new RequestLog<RequestLogEntry>();
+  const requests = log.entries;
+  const faults = new FaultQueue<FaultSpec>();
   let host = '';
 
   const serverNameOf = (name: string): string => `asazure://${host}/${name}`;
@@ -199,11 +192,7 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
   }
 
   function takeFault(operation: EmulatedOperation | 'unknown', model: string | undefined): FaultSpec | undefined {
-    const match = faults.find(({ spec }) => (spec.operation === undefined || spec.operation === 'any' || spec.operation === operation) && (spec.model === undefined || spec.model === model));
-    if (match === undefined) return undefined;
-    match.remaining -= 1;
-    if (match.remaining <= 0) faults = faults.filter((candidate) => candidate !== match);
-    return match.spec;
+    return faults.take((spec) => (spec.operation === undefined || spec.operation === 'any' || spec.operation === operation) && (spec.model === undefined || spec.model === model));
   }
 
   function refreshView(record: Parameters<typeof viewRefresh>[0]) {
@@ -304,26 +293,11 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
   }
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    const rawUrl = req.url ?? '/';
-    const queryIndex = rawUrl.indexOf('?');
-    const path = queryIndex >= 0 ? rawUrl.slice(0, queryIndex) : rawUrl;
-    const queryText = queryIndex >= 0 ? rawUrl.slice(queryIndex + 1) : '';
-    const method = req.method ?? 'GET';
+    const { method, path, queryText, body } = await readRequest(req);
     // Local controls and the callback sink: not AAS, so not in the request log.
-    if (path === '/_emulator' || path.startsWith('/_emulator/')) {
-      const answer = control(method, path, body);
-      const text = JSON.stringify(answer.body);
-      res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
-      res.end(text);
-      return;
-    }
+    if (isControlPath(path)) return writeControlAnswer(res, control(method, path, body));
     const rootActivityId = randomUUID();
-    const entry: RequestLogEntry = { method, path, query: queryText, operation: 'unknown', status: 0, at: clock.now(), authorized: false };
-    requests.push(entry);
-    requestListener?.(entry);
+    const entry = log.add({ method, path, query: queryText, operation: 'unknown', status: 0, at: clock.now(), authorized: false });
 
     let segments: string[];
     try {
@@ -340,80 +314,37 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
       entry.model = modelName;
     }
 
-    const authorization = req.headers.authorization ?? '';
-    const bearer = /^Bearer (.+)$/i.exec(authorization)?.[1];
-    const check = bearer === undefined ? { ok: false as const, reason: 'no bearer token' } : issuer.verify(bearer, AAS_AUDIENCE);
+    const check = verifyBearer(issuer, req.headers.authorization, AAS_AUDIENCE);
     entry.authorized = check.ok;
 
-    const headers: Record<string, string> = {
+    const { send, drop } = responder(req, res, entry, log, {
       'x-ms-root-activity-id': rootActivityId,
       'x-ms-current-utc-date': aasTime(clock.now()),
       'strict-transport-security': 'max-age=31536000; includeSubDomains',
       server: 'Microsoft-HTTPAPI/2.0',
-    };
-    const send = (answer: Answer): void => {
-      entry.status = answer.status;
-      const hold = answerGate?.(entry);
-      if (hold !== undefined) {
-        void hold.then(() => {
-          if (!req.socket.destroyed) write(answer);
-        });
-        return;
-      }
-      write(answer);
-    };
-    const write = (answer: Answer): void => {
-      const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
-      res.writeHead(answer.status, {
-        ...headers,
-        ...(answer.headers ?? {}),
-        ...(text === '' ? {} : { 'content-type': 'application/json; charset=utf-8' }),
-        'content-length': String(Buffer.byteLength(text)),
-      });
-      res.end(text);
-    };
-    const drop = (): void => {
-      entry.status = 0;
-      req.socket.destroy();
-    };
+    });
     const unauthorized = (reason: string): Answer => ({
       status: 401,
       headers: { 'www-authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"' },
       body: errorBody(401, 'Unauthorized', `Authentication failed: ${reason}.`, rootActivityId),
     });
 
-    const fault = takeFault(operation, routed ? modelName : undefined)?.fault;
-    let omitLocation = false;
-    let resetAfterProcessing = false;
-    if (fault !== undefined) {
-      if ('status' in fault) {
+    const outcome = await applyFault(takeFault(operation, routed ? modelName : undefined)?.fault, req, { send, drop }, {
+      statusAnswer: (fault: StatusFault): Answer => {
         if (fault.status === 429) {
-          return send({
+          return {
             status: 429,
             headers: { 'retry-after': String(fault.retryAfterSeconds ?? 30) },
             body: errorBody(429, 'TooManyRequests', 'The server is busy: too many requests. Retry later.', rootActivityId),
-          });
+          };
         }
-        if (fault.status === 404) return send({ status: 404, body: errorBody(404, 'NotFound', 'The requested operation was not found on the server.', rootActivityId) });
-        return send({ status: fault.status, body: errorBody(fault.status, 'InternalServerError', 'An internal error occurred.', rootActivityId) });
-      }
-      switch (fault.kind) {
-        case 'reset':
-          return drop();
-        case 'expireTokens':
-          return send(unauthorized('the token has expired'));
-        case 'delay':
-          await new Promise((resolve) => setTimeout(resolve, fault.ms));
-          if (req.socket.destroyed) return;
-          break;
-        case 'omitLocation':
-          omitLocation = true;
-          break;
-        case 'resetAfterProcessing':
-          resetAfterProcessing = true;
-          break;
-      }
-    }
+        if (fault.status === 404) return { status: 404, body: errorBody(404, 'NotFound', 'The requested operation was not found on the server.', rootActivityId) };
+        return { status: fault.status, body: errorBody(fault.status, 'InternalServerError', 'An internal error occurred.', rootActivityId) };
+      },
+      expiredToken: () => unauthorized('the token has expired'),
+    });
+    if (outcome === 'done') return;
+    const { omitLocation, resetAfterProcessing } = outcome;
 
     if (!check.ok) return send(unauthorized(check.reason));
     if (!routed) return send({ status: 404, body: errorBody(404, 'NotFound', `The resource '${path}' was not found.`, rootActivityId) });
@@ -462,7 +393,7 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
       case 'throttle': {
         const times = options.times ?? 3;
         const retryAfterSeconds = options.retryAfterSeconds ?? 20;
-        faults.push({ spec: { operation: 'any', model: model.name, times, fault: { status: 429, retryAfterSeconds } }, remaining: times });
+        faults.add({ operation: 'any', model: model.name, times, fault: { status: 429, retryAfterSeconds } });
         return `the next ${times} AAS calls for ${where} answer 429 with Retry-After: ${retryAfterSeconds}`;
       }
       case 'fail-sync':
@@ -481,7 +412,7 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
   }
 
   function reset(): void {
-    faults = [];
+    faults.clear();
     defaultDurationMs = initialDefaultDurationMs;
     for (const [serverName, initial] of buildServers(description)) {
       const server = servers.get(serverName);
@@ -498,53 +429,30 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
 
   /** GET /_emulator, POST /_emulator/scenarios/<name>, POST /_emulator/reset, the callback sink. */
   function control(method: string, path: string, body: string): { status: number; body: unknown } {
-    const parts = path.split('/').filter((part) => part !== '').slice(1);
-    const [what, name] = parts;
-    const parseBody = (): unknown => {
-      if (body.trim() === '') return undefined;
-      try {
-        return JSON.parse(body) as unknown;
-      } catch {
-        throw new Error('the body is not valid JSON');
-      }
-    };
-    try {
-      if (what === undefined && method === 'GET') {
-        return { status: 200, body: { scenarios: SCENARIO_NAMES.map((scenario) => ({ name: scenario, summary: SCENARIO_SUMMARIES[scenario] })), callbacksReceived: callbacks.length } };
-      }
-      if (what === 'scenarios' && method === 'POST' && parts.length === 2 && name !== undefined) {
-        if (!(SCENARIO_NAMES as readonly string[]).includes(name)) return { status: 404, body: { error: `no scenario "${name.slice(0, 64)}" (${SCENARIO_NAMES.join(', ')})` } };
-        return { status: 200, body: { scenario: name, applied: applyScenario(name as ScenarioName, parseScenarioOptions(parseBody())) } };
-      }
-      if (what === 'reset' && method === 'POST' && parts.length === 1) {
-        reset();
-        return { status: 200, body: { reset: true } };
-      }
-      if (what === 'callbacks' && method === 'POST') {
-        callbacks.push({ path, receivedAt: new Date(clock.now()).toISOString(), body: parseBody() });
-        return { status: 200, body: {} };
-      }
-      if (what === 'callbacks' && method === 'GET' && parts.length === 1) return { status: 200, body: { callbacks } };
-      return { status: 404, body: { error: `no control route ${method} ${path.slice(0, 100)}` } };
-    } catch (error) {
-      return { status: 400, body: { error: error instanceof Error ? error.message : String(error) } };
-    }
+    return controlRoute(
+      {
+        scenarioNames: SCENARIO_NAMES,
+        describe: () => ({ scenarios: SCENARIO_NAMES.map((scenario) => ({ name: scenario, summary: SCENARIO_SUMMARIES[scenario] })), callbacksReceived: callbacks.length }),
+        applyScenario: (name, options) => applyScenario(name as ScenarioName, parseScenarioOptions(options)),
+        reset,
+        more: (routeMethod, routePath, parts, parseBody) => {
+          const [what] = parts;
+          if (what === 'callbacks' && routeMethod === 'POST') {
+            callbacks.push({ path: routePath, receivedAt: new Date(clock.now()).toISOString(), body: parseBody() });
+            return { status: 200, body: {} };
+          }
+          if (what === 'callbacks' && routeMethod === 'GET' && parts.length === 1) return { status: 200, body: { callbacks } };
+          return undefined;
+        },
+      },
+      method,
+      path,
+      body,
+    );
   }
 
-  const httpsServer: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-    onRequest(req, res).catch((error: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ code: 'InternalServerError', message: error instanceof Error ? error.message : String(error) }));
-      }
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    httpsServer.once('error', reject);
-    httpsServer.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (httpsServer.address() as AddressInfo).port;
-  host = `127.0.0.1:${port}`;
+  const listening = await listenHttps(tls, options.port, onRequest, (error) => ({ code: 'InternalServerError', message: error instanceof Error ? error.message : String(error) }));
+  host = listening.host;
 
   return {
     url: `https://${host}`,
@@ -556,17 +464,13 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     reset,
     countRequests: (operation, model) => requests.filter((entry) => (operation === 'any' || entry.operation === operation) && (model === undefined || entry.model === model)).length,
     holdAnswers: (gate) => {
-      answerGate = gate;
+      log.gate = gate;
     },
     onRequest: (listener) => {
-      requestListener = listener;
+      log.listener = listener;
     },
-    inject: (spec) => {
-      faults.push({ spec, remaining: spec.times ?? 1 });
-    },
-    clearFaults: () => {
-      faults = [];
-    },
+    inject: (spec) => faults.add(spec),
+    clearFaults: () => faults.clear(),
     setTable: (serverName, modelName, tableName, behaviour) => {
       setTableBehaviour(requireModel(serverName, modelName), tableName, behaviour);
     },
@@ -597,11 +501,6 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
       return record === undefined ? undefined : viewRefresh(record, clock.now());
     },
     refreshes: (serverName, modelName) => requireModel(serverName, modelName).refreshes.map((record) => viewRefresh(record, clock.now())),
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        httpsServer.close(() => resolve());
-        httpsServer.closeAllConnections();
-      });
-    },
+    close: () => listening.close(),
   };
 }

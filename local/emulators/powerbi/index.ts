@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock';
 import { loadLocalTls, type LocalTls } from '../../tls';
 import { POWERBI_RESOURCE } from '../identity/server';
@@ -30,6 +28,20 @@ import {
   type RefreshView,
   type TableBehaviour,
 } from '../engine/refreshEngine';
+import {
+  applyFault,
+  control as controlRoute,
+  FaultQueue,
+  isControlPath,
+  listenHttps,
+  readRequest,
+  RequestLog,
+  responder,
+  verifyBearer,
+  writeControlAnswer,
+  type Answer,
+  type ConnectionFault,
+} from '../engine/httpSurface';
 import { refreshParallelismOf, samplePowerBi, stableGuid, type PowerBiDescription, type WorkspaceRole } from './sample';
 import {
   parsePowerBiScenarioOptions,
@@ -65,19 +77,14 @@ export type PowerBiOperation =
   | 'submitSync'
   | 'getSync';
 
-export type PowerBiFault =
-  | { status: 429; retryAfterSeconds?: number }
-  | { status: 500 | 502 | 503 }
-  /** Destroys the socket without answering and without doing the work. */
-  | { kind: 'reset' }
-  /** Does the work (e.g. really starts the refresh), then destroys the socket: the lost reply. */
-  | { kind: 'resetAfterProcessing' }
-  /** Waits this long in real time before handling the request (for client timeouts). */
-  | { kind: 'delay'; ms: number }
-  /** Answers a refresh POST 202 without Location and x-ms-request-id (seen on standard refreshes). */
-  | { kind: 'omitLocation' }
-  /** 401 TokenExpired. */
-  | { kind: 'expireTokens' };
+type PowerBiStatusFault = { status: 429; retryAfterSeconds?: number } | { status: 500 | 502 | 503 };
+
+/**
+ * A status fault, or one on the connection: reset, resetAfterProcessing, delay, omitLocation (a
+ * refresh POST answered 202 without Location and x-ms-request-id, seen on standard refreshes),
+ * expireTokens (401 TokenExpired).
+ */
+export type PowerBiFault = PowerBiStatusFault | ConnectionFault;
 
 export interface PowerBiFaultSpec {
   operation?: PowerBiOperation | 'any';
@@ -168,14 +175,6 @@ export interface PowerBiEmulator {
   /** Request ids answered 202 but dropped (Power BI "drops all others" in a burst). */
   readonly droppedRequestIds: string[];
   close(): Promise<void>;
-}
-
-interface Answer {
-  status: number;
-  body?: unknown;
-  /** Already serialised JSON (for integers beyond 2^53, written exactly as the service does). */
-  rawBody?: string;
-  headers?: Record<string, string>;
 }
 
 interface DatasetState {
@@ -290,13 +289,12 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
   let defaultDurationMs = initialDefaultDurationMs;
   let syncDurationMs = DEFAULT_REPLICA_SYNC_MS;
   const startedAt = clock.now();
-  const requests: PowerBiRequestLogEntry[] = [];
+  const log = new RequestLog<PowerBiRequestLogEntry>();
+  const requests = log.entries;
   const droppedRequestIds: string[] = [];
   /** Refreshes that failed because the capacity held them for more than an hour. */
   const throttledIds = new Set<string>();
-  let faults: Array<{ spec: PowerBiFaultSpec; remaining: number }> = [];
-  let answerGate: ((entry: PowerBiRequestLogEntry) => Promise<void> | undefined) | undefined;
-  let requestListener: ((entry: PowerBiRequestLogEntry) => void) | undefined;
+  const faults = new FaultQueue<PowerBiFaultSpec>();
   let host = '';
   /** The tenant setting "Service principals can use Fabric APIs" off for everyone (sp-not-allowed). */
   let servicePrincipalsAllowed = true;
@@ -361,11 +359,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
   });
 
   function takeFault(operation: PowerBiOperation | 'unknown', dataset: string | undefined): PowerBiFault | undefined {
-    const match = faults.find(({ spec }) => (spec.operation === undefined || spec.operation === 'any' || spec.operation === operation) && (spec.dataset === undefined || spec.dataset.toLowerCase() === dataset));
-    if (match === undefined) return undefined;
-    match.remaining -= 1;
-    if (match.remaining <= 0) faults = faults.filter((candidate) => candidate !== match);
-    return match.spec.fault;
+    return faults.take((spec) => (spec.operation === undefined || spec.operation === 'any' || spec.operation === operation) && (spec.dataset === undefined || spec.dataset.toLowerCase() === dataset))?.fault;
   }
 
   /**
@@ -688,25 +682,10 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
   }
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    const rawUrl = req.url ?? '/';
-    const queryIndex = rawUrl.indexOf('?');
-    const path = queryIndex >= 0 ? rawUrl.slice(0, queryIndex) : rawUrl;
-    const queryText = queryIndex >= 0 ? rawUrl.slice(queryIndex + 1) : '';
-    const method = req.method ?? 'GET';
-    if (path === '/_emulator' || path.startsWith('/_emulator/')) {
-      const answer = control(method, path, body);
-      const text = JSON.stringify(answer.body);
-      res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
-      res.end(text);
-      return;
-    }
+    const { method, path, queryText, body } = await readRequest(req);
+    if (isControlPath(path)) return writeControlAnswer(res, control(method, path, body));
     const requestId = randomUUID();
-    const entry: PowerBiRequestLogEntry = { method, path, query: queryText, body, operation: 'unknown', status: 0, at: clock.now(), authorized: false };
-    requests.push(entry);
-    requestListener?.(entry);
+    const entry = log.add({ method, path, query: queryText, body, operation: 'unknown', status: 0, at: clock.now(), authorized: false });
 
     let segments: string[] | undefined;
     if (path === API_BASE_PATH || path.startsWith(`${API_BASE_PATH}/`)) {
@@ -721,11 +700,10 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     entry.workspace = route.workspace?.toLowerCase();
     entry.dataset = route.dataset?.toLowerCase();
 
-    const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const check = bearer === undefined ? { ok: false as const, reason: 'no bearer token' } : issuer.verify(bearer, POWERBI_AUDIENCE);
+    const check = verifyBearer(issuer, req.headers.authorization, POWERBI_AUDIENCE);
     entry.authorized = check.ok;
 
-    const headers: Record<string, string> = {
+    const { send, drop } = responder(req, res, entry, log, {
       requestid: requestId,
       'cache-control': 'no-store, must-revalidate, no-cache',
       pragma: 'no-cache',
@@ -733,68 +711,26 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
       'x-frame-options': 'DENY',
       'x-content-type-options': 'nosniff',
       'home-cluster-uri': 'https://wabi-emulator-primary-redirect.analysis.windows.net/',
-    };
-    const write = (answer: Answer): void => {
-      const text = answer.rawBody ?? (answer.body === undefined ? '' : JSON.stringify(answer.body));
-      res.writeHead(answer.status, {
-        ...headers,
-        ...(answer.headers ?? {}),
-        ...(text === '' ? {} : { 'content-type': 'application/json; charset=utf-8' }),
-        'content-length': String(Buffer.byteLength(text)),
-      });
-      res.end(text);
-    };
-    const send = (answer: Answer): void => {
-      entry.status = answer.status;
-      const hold = answerGate?.(entry);
-      if (hold !== undefined) {
-        void hold.then(() => {
-          if (!req.socket.destroyed) write(answer);
-        });
-        return;
-      }
-      write(answer);
-    };
-    const drop = (): void => {
-      entry.status = 0;
-      req.socket.destroy();
-    };
+    });
     const unauthorized = (code: string, message: string): Answer => ({
       status: 401,
       headers: { 'www-authenticate': 'Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="invalid_token"' },
       body: { error: { code, message } },
     });
 
-    const fault = takeFault(route.operation, entry.dataset);
-    let omitLocation = false;
-    let resetAfterProcessing = false;
-    if (fault !== undefined) {
-      if ('status' in fault) {
+    const outcome = await applyFault(takeFault(route.operation, entry.dataset), req, { send, drop }, {
+      statusAnswer: (fault: PowerBiStatusFault): Answer => {
         if (fault.status === 429) {
           // The body and headers of a real 429 (quoted in full in RuiRomano/pbimonitor issue 58).
           const seconds = fault.retryAfterSeconds ?? 30;
-          return send({ status: 429, headers: { 'retry-after': String(seconds) }, body: { message: `You have exceeded the amount of requests allowed in the current time frame and further requests will fail. Retry in ${seconds} seconds.` } });
+          return { status: 429, headers: { 'retry-after': String(seconds) }, body: { message: `You have exceeded the amount of requests allowed in the current time frame and further requests will fail. Retry in ${seconds} seconds.` } };
         }
-        return send(error(fault.status, 'ServiceUnavailable', 'The service is temporarily unavailable.'));
-      }
-      switch (fault.kind) {
-        case 'reset':
-          return drop();
-        case 'expireTokens':
-          return send(unauthorized('TokenExpired', 'Access token has expired, resubmit with a new access token'));
-        case 'delay':
-          // Unreferenced: a delayed answer does not keep a test process alive after close().
-          await new Promise((resolve) => setTimeout(resolve, fault.ms).unref());
-          if (req.socket.destroyed) return;
-          break;
-        case 'omitLocation':
-          omitLocation = true;
-          break;
-        case 'resetAfterProcessing':
-          resetAfterProcessing = true;
-          break;
-      }
-    }
+        return error(fault.status, 'ServiceUnavailable', 'The service is temporarily unavailable.');
+      },
+      expiredToken: () => unauthorized('TokenExpired', 'Access token has expired, resubmit with a new access token'),
+    });
+    if (outcome === 'done') return;
+    const { omitLocation, resetAfterProcessing } = outcome;
 
     if (!check.ok) {
       return send(check.reason === 'token expired' ? unauthorized('TokenExpired', 'Access token has expired, resubmit with a new access token') : unauthorized('PowerBINotAuthorizedException', `Authentication failed: ${check.reason}.`));
@@ -887,7 +823,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
       case 'throttle': {
         const times = options.times ?? 3;
         const retryAfterSeconds = options.retryAfterSeconds ?? 20;
-        faults.push({ spec: { operation: 'any', dataset: dataset.id, times, fault: { status: 429, retryAfterSeconds } }, remaining: times });
+        faults.add({ operation: 'any', dataset: dataset.id, times, fault: { status: 429, retryAfterSeconds } });
         return `the next ${times} Power BI calls for ${where} answer 429 with Retry-After: ${retryAfterSeconds}`;
       }
       case 'fail-sync':
@@ -903,7 +839,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
       }
       case 'no-location': {
         const times = options.times ?? 1;
-        faults.push({ spec: { operation: 'submitRefresh', dataset: dataset.id, times, fault: { kind: 'omitLocation' } }, remaining: times });
+        faults.add({ operation: 'submitRefresh', dataset: dataset.id, times, fault: { kind: 'omitLocation' } });
         return `the next ${times} refresh POSTs for ${where} answer 202 without Location and x-ms-request-id`;
       }
       case 'sp-not-allowed':
@@ -916,7 +852,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
   }
 
   function reset(): void {
-    faults = [];
+    faults.clear();
     defaultDurationMs = initialDefaultDurationMs;
     syncDurationMs = DEFAULT_REPLICA_SYNC_MS;
     servicePrincipalsAllowed = true;
@@ -931,54 +867,26 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     }
   }
 
-  function control(method: string, path: string, body: string): { status: number; body: unknown } {
-    const parts = path.split('/').filter((part) => part !== '').slice(1);
-    const [what, name] = parts;
-    try {
-      if (what === undefined && method === 'GET') {
-        return {
-          status: 200,
-          body: {
-            scenarios: POWERBI_SCENARIO_NAMES.map((scenario) => ({ name: scenario, summary: POWERBI_SCENARIO_SUMMARIES[scenario] })),
-            workspaces: [...workspaces.values()].map((workspace) => ({ id: workspace.id, name: workspace.name, sku: workspace.sku, datasets: [...workspace.datasets.values()].map((dataset) => ({ id: dataset.id, name: dataset.name })) })),
-          },
-        };
-      }
-      if (what === 'scenarios' && method === 'POST' && parts.length === 2 && name !== undefined) {
-        if (!(POWERBI_SCENARIO_NAMES as readonly string[]).includes(name)) return { status: 404, body: { error: `no scenario "${name.slice(0, 64)}" (${POWERBI_SCENARIO_NAMES.join(', ')})` } };
-        let options: unknown;
-        if (body.trim() !== '') {
-          try {
-            options = JSON.parse(body) as unknown;
-          } catch {
-            throw new Error('the body is not valid JSON');
-          }
-        }
-        return { status: 200, body: { scenario: name, applied: applyScenario(name as PowerBiScenarioName, parsePowerBiScenarioOptions(options)) } };
-      }
-      if (what === 'reset' && method === 'POST' && parts.length === 1) {
-        reset();
-        return { status: 200, body: { reset: true } };
-      }
-      return { status: 404, body: { error: `no control route ${method} ${path.slice(0, 100)}` } };
-    } catch (problem) {
-      return { status: 400, body: { error: problem instanceof Error ? problem.message : String(problem) } };
-    }
+  function describe(): ReturnType<PowerBiEmulator['describe']> {
+    return [...workspaces.values()].map((workspace) => ({ id: workspace.id, name: workspace.name, sku: workspace.sku, datasets: [...workspace.datasets.values()].map((dataset) => ({ id: dataset.id, name: dataset.name })) }));
   }
 
-  const httpsServer: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-    onRequest(req, res).catch(() => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'InternalServerError', message: 'An internal error occurred in the Power BI emulator.' } }));
-      }
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    httpsServer.once('error', reject);
-    httpsServer.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  host = `127.0.0.1:${(httpsServer.address() as AddressInfo).port}`;
+  function control(method: string, path: string, body: string): { status: number; body: unknown } {
+    return controlRoute(
+      {
+        scenarioNames: POWERBI_SCENARIO_NAMES,
+        describe: () => ({ scenarios: POWERBI_SCENARIO_NAMES.map((scenario) => ({ name: scenario, summary: POWERBI_SCENARIO_SUMMARIES[scenario] })), workspaces: describe() }),
+        applyScenario: (name, options) => applyScenario(name as PowerBiScenarioName, parsePowerBiScenarioOptions(options)),
+        reset,
+      },
+      method,
+      path,
+      body,
+    );
+  }
+
+  const listening = await listenHttps(tls, options.port, onRequest, () => ({ error: { code: 'InternalServerError', message: 'An internal error occurred in the Power BI emulator.' } }));
+  host = listening.host;
 
   return {
     url: `https://${host}`,
@@ -987,17 +895,13 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     requests,
     droppedRequestIds,
     countRequests: (operation, dataset) => requests.filter((entry) => (operation === 'any' || entry.operation === operation) && (dataset === undefined || entry.dataset === dataset.toLowerCase())).length,
-    inject: (spec) => {
-      faults.push({ spec, remaining: spec.times ?? 1 });
-    },
-    clearFaults: () => {
-      faults = [];
-    },
+    inject: (spec) => faults.add(spec),
+    clearFaults: () => faults.clear(),
     holdAnswers: (gate) => {
-      answerGate = gate;
+      log.gate = gate;
     },
     onRequest: (listener) => {
-      requestListener = listener;
+      log.listener = listener;
     },
     setTable: (datasetId, table, behaviour) => setTableBehaviour(requireDataset(datasetId).model, table, behaviour),
     setRole: (workspaceId, principalId, role) => {
@@ -1040,13 +944,7 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
       dataset.model.refreshes = [];
       dataset.explicitSyncs = [];
     },
-    describe: () =>
-      [...workspaces.values()].map((workspace) => ({ id: workspace.id, name: workspace.name, sku: workspace.sku, datasets: [...workspace.datasets.values()].map((dataset) => ({ id: dataset.id, name: dataset.name })) })),
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        httpsServer.close(() => resolve());
-        httpsServer.closeAllConnections();
-      });
-    },
+    describe,
+    close: () => listening.close(),
   };
 }
