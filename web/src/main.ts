@@ -89,7 +89,7 @@ async function route(): Promise<void> {
   const [path = '', search = ''] = location.hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(search);
   try {
-    const runMatch = /^\/runs\/([0-9A-Za-z-]{1,64})$/.exec(path);
+    const runMatch = /^\/runs\/([0-9A-Za-z-]{1,128})$/.exec(path);
     if (runMatch?.[1] !== undefined) live = renderRun(main, runMatch[1]);
     else if (path === '/model') await renderModel(main, params);
     else if (path === '/start') await renderStart(main, params);

@@ -32,6 +32,9 @@ export function modelHref(run: Run): string {
   return `#/model?${targetQuery(run).toString()}`;
 }
 
+/** How many pages of the API one view reads at most to fill itself. */
+const MAX_PAGES_FOLLOWED = 10;
+
 /** While a listed run is going, the list reads the API again this often (not while the focus is in it). */
 export const LIST_REFRESH_MS = 10_000;
 
@@ -79,12 +82,19 @@ export async function renderRuns(main: HTMLElement, params: URLSearchParams, lim
 /** Draws the list; true when a listed run is still going. */
 async function drawRuns(results: HTMLElement, query: URLSearchParams, params: URLSearchParams, limit: number, limits: ListLimits): Promise<boolean> {
   const pages = Math.ceil(limit / PAGE_SIZE);
-  let runs: Run[];
+  let runs: Run[] = [];
   let next: string | undefined;
   try {
-    const body = (await api<{ runs: Run[]; continuationToken?: unknown }>('GET', 'refreshes', query)).body;
-    runs = body.runs;
-    next = typeof body.continuationToken === 'string' && body.continuationToken !== '' ? body.continuationToken : undefined;
+    // A page of the task hub holds any runs; the filters refine it, so a page may hold fewer than
+    // asked (or none) and still have more: follow the token, a bounded number of times.
+    for (let request = 0; request < MAX_PAGES_FOLLOWED && (request === 0 || (runs.length < limit && next !== undefined)); request++) {
+      const pageQuery = new URLSearchParams(query);
+      if (request > 0 && next !== undefined) pageQuery.set('continuationToken', next);
+      const body = (await api<{ runs: Run[]; continuationToken?: unknown }>('GET', 'refreshes', pageQuery)).body;
+      runs = [...runs, ...body.runs];
+      next = typeof body.continuationToken === 'string' && body.continuationToken !== '' ? body.continuationToken : undefined;
+    }
+    runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   } catch (error) {
     if (!(error instanceof ApiProblem)) throw error;
     replace(results, h('div', { class: 'error', role: 'alert' }, h('p', {}, error.message), error.problems.length > 0 ? h('ul', {}, ...error.problems.map((p) => h('li', {}, p))) : undefined));
@@ -97,12 +107,12 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
   results.setAttribute('aria-busy', 'false');
   // A larger limit first (one answer, newest first), up to the API's maximum; then the API's
   // continuation token, which it gives when its page of the task hub was not the last.
-  const byToken = params.has('after') || (next !== undefined && !(runs.length === limit && limit < limits.maxLimit));
+  const byToken = params.has('after') || (next !== undefined && !(runs.length >= limit && limit < limits.maxLimit));
   const newest = new URLSearchParams(params);
   newest.delete('after');
   newest.delete('pages');
   const paging =
-    runs.length === limit && limit < limits.maxLimit && !params.has('after')
+    runs.length >= limit && limit < limits.maxLimit && !params.has('after')
       ? h('p', {}, h('a', { class: 'button', href: `#/runs?${withParam(params, 'pages', String(pages + 1)).toString()}` }, `Show ${PAGE_SIZE} more`))
       : byToken
         ? h(
@@ -111,7 +121,7 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
             params.has('after') ? h('a', { href: `#/runs?${newest.toString()}` }, 'Back to the newest runs') : undefined,
             next === undefined ? h('span', { class: 'hint' }, 'No more runs.') : h('a', { class: 'button', href: `#/runs?${withParam(newest, 'after', next).toString()}` }, 'Next page'),
           )
-        : h('p', { class: 'hint' }, runs.length === limit ? `The API lists at most ${limits.maxLimit} runs; narrow the filters to see older ones.` : 'All matching runs are shown.');
+          : h('p', { class: 'hint' }, runs.length >= limit ? `The API lists at most ${limits.maxLimit} runs; narrow the filters to see older ones.` : 'All matching runs are shown.');
   if (shown.length === 0) {
     // A page can be empty and still have more after it (the API filters within its pages).
     replace(results, h('p', {}, byToken ? 'No runs match these filters on this page.' : 'No runs match these filters.'), byToken ? paging : undefined);
