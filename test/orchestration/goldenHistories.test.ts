@@ -13,7 +13,7 @@ const orchestrators = registeredOrchestrators();
 describe('golden histories', () => {
   it('cover the moments a deploy can find a run in', () => {
     expect(goldens.map((golden) => golden.scenario).sort()).toEqual(
-      expect.arrayContaining(['afterContinueAsNew', 'callbackRetrying', 'cancelled', 'midPoll', 'midSync', 'queuedBehindRun', 'waitingOnBusyModel']),
+      expect.arrayContaining(['afterContinueAsNew', 'callbackRetrying', 'cancelled', 'midPoll', 'midSync', 'powerBiMidPoll', 'queuedBehindRun', 'waitingOnBusyModel']),
     );
     for (const golden of goldens) expect(golden.dispatched.length).toBeGreaterThan(0);
   });

@@ -4,7 +4,10 @@
  * likely to find a run in. Run it only to record deliberately (see docs/operations.md,
  * "Changing the orchestrator"):
  *
- *   node local/run-with-ca.js node -r ./local/durable-host/register-ts.js test/orchestration/golden/record.ts
+ *   node local/run-with-ca.js node -r ./local/durable-host/register-ts.js test/orchestration/golden/record.ts [scenario ...]
+ *
+ * With scenario names, only those are recorded (a new scenario is added without re-recording the
+ * others, whose histories older builds wrote).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -54,7 +57,15 @@ function nextEvents(before: Moment, after: Moment): HistoryEvent[] {
   return added.slice(Math.max(0, started), completion + 1);
 }
 
+/** The scenarios named on the command line; none: all. */
+const only = new Set(process.argv.slice(2));
+const wanted = (scenario: string) => only.size === 0 || only.has(scenario);
+
 async function save(stack: AppStack, id: string, scenario: string, description: string, advance: () => Promise<void>): Promise<void> {
+  if (!wanted(scenario)) {
+    await advance();
+    return;
+  }
   const at = moment(stack, id);
   await advance();
   const executionThen = stack.host.engine.historyOf(id).find((entry) => entry.execution === at.execution);
@@ -188,6 +199,13 @@ async function main(): Promise<void> {
       const id = await stack.start({ server: stack.server, model, onConflict: 'wait' });
       await stepUntil(stack.host, () => progressOf(stack, id)?.phase === 'waiting' && progressOf(stack, id)?.lastIssue?.code === 'MODEL_BUSY', 'queued behind a run');
       await save(stack, id, 'queuedBehindRun', 'A second run of this app for a model another run is refreshing: it waits for that run to end.', nextTimer(stack, id));
+    }
+
+    // A Power BI semantic model mid-poll (names resolved at POST, the ids recorded in the input).
+    {
+      const id = await stack.start({ workspace: SERVER, semanticModel: modelName(8), type: 'full' });
+      await stepUntil(stack.host, () => progressOf(stack, id)?.phase === 'refreshing' && (progressOf(stack, id)?.statusCalls ?? 0) >= 2, 'Power BI mid-poll');
+      await save(stack, id, 'powerBiMidPoll', 'A Power BI semantic model (workspace and semanticModel by name, resolved to ids at POST), full refresh with sync; polled twice, waiting for the next poll.', nextTimer(stack, id));
     }
 
     // The outcome is decided and the callback receiver answers 503: the callback is being retried.
