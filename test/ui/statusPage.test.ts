@@ -412,6 +412,39 @@ describe('status page', () => {
     expect(opened.requests.filter((request) => request.method() === 'POST')).toEqual([]);
   });
 
+  it('starts and follows a Power BI semantic model from the form: workspace, service status, messages, history chart', async () => {
+    const semanticModel = 'AdventureWorks';
+    // The Power BI emulator mirrors the AAS models: workspace "myserver" holds a semantic model of each name.
+    const { page } = await open({ hash: '#/start' });
+    await page.getByLabel(/^Workspace/).fill('myserver');
+    await page.getByLabel(/^Semantic model/).fill(semanticModel);
+    await page.getByLabel(/^Max parallelism/).fill('1');
+    await page.getByRole('button', { name: 'Start the refresh' }).click();
+    await page.getByRole('heading', { name: `Run: ${semanticModel}` }).waitFor();
+    const id = new URL(page.url()).hash.replace('#/runs/', '');
+    expect((await stack.run(id)).body).toMatchObject({ backend: 'powerbi', workspace: 'myserver', semanticModel });
+    await stepUntil(stack.host, async () => (await stack.run(id)).body.objects.length > 0, 'Power BI run polled');
+    await nextPoll(page);
+    const fact = (term: string) => page.locator('#main dl.facts dt', { hasText: new RegExp(`^${term}$`) }).locator('xpath=following-sibling::dd[1]');
+    await page.locator('.timeline li').first().waitFor();
+    expect(await fact('Service').textContent()).toBe('Power BI');
+    expect(await fact('Workspace').textContent()).toBe('myserver');
+    expect(await fact('Power BI status').textContent()).toBe((await stack.run(id)).body.refreshStatus);
+    await page.getByRole('heading', { name: 'Messages from Power BI' }).waitFor();
+    expect(await page.locator('.timeline li').count()).toBe((await stack.run(id)).body.objects.length);
+    await stack.finish(id);
+    await nextPoll(page);
+    await page.locator('.phase .badge', { hasText: 'succeeded' }).waitFor();
+    // The model view asks the history route with the run's own pair.
+    await page.locator('#main dl.facts').getByRole('link', { name: semanticModel, exact: true }).click();
+    await page.getByRole('heading', { name: `Model: ${semanticModel}` }).waitFor();
+    await page.locator('#history-chart svg.chart').waitFor();
+    const history = (await stack.request('GET', `models/refreshes?workspace=myserver&semanticModel=${semanticModel}`)).body as { refreshes: unknown[] };
+    expect(history.refreshes.length).toBeGreaterThan(0);
+    expect(await page.locator('#history-chart svg.chart rect').count()).toBe(history.refreshes.length);
+    expect(await page.locator('#runs-chart svg.chart rect').count()).toBe(1);
+  });
+
   it('shows a failed run with the service messages and what to do from docs/operations.md', async () => {
     const model = modelName(8);
     stack.emulators.aas.setTable('myserver', model, 'DimDate', { failAttempts: 1_000, failMessage: 'The column DateKey has a duplicate value 20260101.' });
