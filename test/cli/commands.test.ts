@@ -181,6 +181,20 @@ test('SIGINT while the start is still out: once the app answers with the run id,
   expect((await stack.finish(id)).body.status).toBe('cancelled');
 });
 
+test('a status read that fails (502 from the front door) is said and tried again after 2 s; the watch goes on to the outcome', async () => {
+  const cli = spawnCli(['refresh', ...target(12), ...FAST, '--wait'], env);
+  const id = await runIdOf(modelName(12));
+  await until(() => cli.stdout().includes(`run ${id} `), 'the first status line');
+  proxy.failReads(1);
+  await until(() => cli.stdout().includes('status read failed: the app answered HTTP 502 to GET /api/refreshes/'), 'the failed read reported');
+  await stack.finish(id);
+  const { code, stdout } = await exitOf(cli);
+
+  expect(code).toBe(0);
+  expect(stdout).toMatch(/^\d\d:\d\d:\d\d status read failed: the app answered HTTP 502 to GET \/api\/refreshes\/\S+; trying again in 2 s$/m);
+  expect(stdout).toContain(`Run ${id} succeeded in `);
+});
+
 test('refresh without --wait, then status, list and history, each as text and as --json', async () => {
   const started = await runCli(['refresh', ...target(6), '--objects', 'DimDate,FactSales/FactSales 2026', '--json'], env);
   expect(started.code).toBe(0);

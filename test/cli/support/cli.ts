@@ -56,6 +56,8 @@ export interface AppProxy {
   /** Forwards the held POSTs and stops holding. */
   releasePosts(): void;
   heldPosts(): number;
+  /** Answers the next `count` status reads 502 itself, as a front door in trouble would. */
+  failReads(count: number): void;
   close(): Promise<void>;
 }
 
@@ -64,12 +66,20 @@ export async function startAppProxy(stack: AppStack): Promise<AppProxy> {
   const requests: AppProxy['requests'] = [];
   let holding = false;
   const held: (() => void)[] = [];
+  let failing = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-      if (req.method === 'GET' && /^\/api\/refreshes\/[0-9A-Za-z-]+$/.test(req.url ?? '')) reads += 1;
+      if (req.method === 'GET' && /^\/api\/refreshes\/[0-9A-Za-z-]+$/.test(req.url ?? '')) {
+        reads += 1;
+        if (failing > 0) {
+          failing -= 1;
+          res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>');
+          return;
+        }
+      }
       const headers: Record<string, string> = {};
       for (const name of ['x-functions-key', 'content-type']) if (typeof req.headers[name] === 'string') headers[name] = req.headers[name];
       const body = chunks.length === 0 ? undefined : Buffer.concat(chunks).toString('utf8');
@@ -101,6 +111,9 @@ export async function startAppProxy(stack: AppStack): Promise<AppProxy> {
       for (const forward of held.splice(0)) forward();
     },
     heldPosts: () => held.length,
+    failReads: (count) => {
+      failing = count;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
