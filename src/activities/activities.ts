@@ -153,9 +153,8 @@ export function createActivities(deps: ActivityDependencies) {
       type Submitted = { kind: 'accepted'; refreshId?: string } | { kind: 'done'; result: SubmitRefreshResult };
       async function submitOrConflict(): Promise<Submitted> {
         try {
-          // The time left, for a service that bounds each attempt (Power BI); none in inputs without a deadline.
-          const attemptTimeoutMs = input.deadline === undefined ? undefined : Math.max(0, Date.parse(input.deadline) - Date.now());
-          const answer = await client.submitRefresh(target, input.refresh, attemptTimeoutMs);
+          // The run's time left, for a service that bounds each attempt (Power BI); none in older inputs.
+          const answer = await client.submitRefresh(target, input.refresh, input.attemptTimeoutMs);
           logEvent(context, 'info', 'refresh.posted', { refreshId: answer.refreshId ?? '', serviceRequestId: answer.serviceRequestId ?? '' });
           return { kind: 'accepted', refreshId: answer.refreshId };
         } catch (error) {

@@ -287,10 +287,11 @@ export type SubmitRefreshInput = TargetInput & {
    */
   notBefore: string;
   /**
-   * The run's deadline (ISO): the service may bound each attempt of the refresh by the time left
-   * (Power BI's per-attempt `timeout`). Absent in inputs written before it: no attempt timeout.
+   * The run's time left when it submits, from the orchestration's own clock (deterministic, and
+   * right under a virtual clock): a service that bounds each attempt of a refresh (Power BI's
+   * `timeout`) is given it. Absent in inputs written before it: no attempt timeout.
    */
-  deadline?: string;
+  attemptTimeoutMs?: number;
 };
 
 export type SubmitRefreshResult =

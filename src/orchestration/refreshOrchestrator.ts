@@ -353,7 +353,7 @@ function* submitPhase(run: RunState): Step<SubmitOutcome> {
       busy = { activeRefreshId: snapshot.activeRefreshId, message: `${run.label} is already running refresh ${snapshot.activeRefreshId} on this model.` };
     } else {
       const notBefore = new Date(run.now() - SUBMIT_CLOCK_SKEW_MS).toISOString();
-      const submitted = yield* callPatiently(run, 'submitRefresh', { target, refresh: request.refresh, knownRefreshIds: snapshot.knownRefreshIds, notBefore, deadline: run.deadline }, patiently);
+      const submitted = yield* callPatiently(run, 'submitRefresh', { target, refresh: request.refresh, knownRefreshIds: snapshot.knownRefreshIds, notBefore, attemptTimeoutMs: run.remainingMs() }, patiently);
       if (submitted.status === 'cancelled' && submitted.afterFailedAttempt) {
         // A failed attempt may have reached the service (its answer lost): a refresh that appeared
         // since the snapshot is taken as ours and cancelled like any other (the poll loop sees the cancel).
