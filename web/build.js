@@ -21,7 +21,8 @@ function errorGuidance(markdown) {
   for (const line of markdown.split('\n')) {
     const cells = line.split('|').slice(1, -1);
     if (cells.length !== 3) continue;
-    const code = /^`([A-Z_]+)`$/.exec(cells[0].trim());
+    // The code cell may say more after the code ("`AAS_CONFLICT` (kind conflict)").
+    const code = /^`([A-Z_]+)`/.exec(cells[0].trim());
     if (code === null) continue;
     const todo = plain(cells[2]);
     guidance[code[1]] = { meaning: plain(cells[1]), todo: todo === '—' ? '' : todo };

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { modelName, startAppStack, testModels, type AppStack } from '../support/appStack';
 import { stepUntil } from '../support/virtualTime';
 import { openApiDocument } from '../../src/api/openapi';
+import { ErrorCodes } from '../../src/errors';
 import { focused, launchChromium, openStatusPage, type OpenedPage } from './browser';
 
 import { buildStatusPage, errorGuidance } from '../../web/build';
@@ -454,7 +455,10 @@ describe('status page', () => {
     await page.locator('.phase .badge', { hasText: 'failed' }).waitFor();
     const error = page.locator('#main div.error').first();
     expect(await error.locator('code').textContent()).toBe('REFRESH_FAILED');
-    const todo = errorGuidance(fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8')).REFRESH_FAILED?.todo;
+    const guidance = errorGuidance(fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8'));
+    // The page knows every code the app has (the build reads them from the operations guide's table).
+    expect(Object.values(ErrorCodes).filter((code) => guidance[code] === undefined)).toEqual([]);
+    const todo = guidance.REFRESH_FAILED?.todo;
     expect(todo).toMatch(/re-run/);
     expect(await error.textContent()).toContain(`What to do: ${todo}`);
     await page.locator('.messages li', { hasText: 'The column DateKey has a duplicate value 20260101.' }).first().waitFor();
