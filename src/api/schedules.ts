@@ -1,11 +1,12 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import type { Config, ScheduleConfig } from '../config/config';
-import { detailOf } from '../errors';
+import { codeOf, detailOf, kindOf } from '../errors';
 import { targetOf, type RunRequest } from '../orchestration/contracts';
 import { targetAttributes } from '../refresh/target';
 import { parseTimerSchedule, type TimerSchedule } from '../schedules/timerSchedule';
 import type { Services } from '../services';
+import type { StartOutcome } from './handlers';
 import { parseRunRequest } from './requestSchema';
 import { logEvent, type LogLevel } from '../logging';
 
@@ -71,7 +72,16 @@ export function logDisabledSchedules(log: Pick<InvocationContext, LogLevel>, sch
 /** A scheduled run that finds the model busy is skipped and logged (or waits, per its onConflict). */
 export function createScheduleHandler(services: () => Promise<Services>, schedule: ActiveSchedule) {
   return async (_timer: Timer, client: DurableClient, context: InvocationContext): Promise<void> => {
-    const outcome = await (await services()).api.startRun(client, schedule.runRequest);
+    let outcome: StartOutcome;
+    try {
+      outcome = await (await services()).api.startRun(client, schedule.runRequest);
+    } catch (error) {
+      // The target could not be resolved (a Power BI name that no longer exists, the service
+      // unreachable): this occurrence is lost, the next one tries again. Said once, by name.
+      if (kindOf(error) === undefined) throw error;
+      logEvent(context, 'error', 'schedule.failed', { schedule: schedule.name, ...targetAttributes(targetOf(schedule.runRequest)), code: codeOf(error), message: detailOf(error) });
+      return;
+    }
     const target = targetAttributes(targetOf(outcome.request));
     if (outcome.kind === 'busy') {
       logEvent(context, 'warn', 'schedule.skipped', { schedule: schedule.name, ...target, activeRunId: outcome.activeRunId });

@@ -1,4 +1,8 @@
-import { prepareSchedules } from '../../src/api/schedules';
+import type { InvocationContext, Timer } from '@azure/functions';
+import type { DurableClient } from 'durable-functions';
+import { createScheduleHandler, prepareSchedules } from '../../src/api/schedules';
+import { AppError, ErrorCodes } from '../../src/errors';
+import type { Services } from '../../src/services';
 import { loadConfig } from '../../src/config/config';
 
 const server = 'asazure://westeurope.asazure.windows.net/myserver';
@@ -56,5 +60,33 @@ describe('REFRESH_SCHEDULES at load', () => {
     const config = configWith('{"name":"x"}');
     expect(prepareSchedules(config, NOW)).toEqual([]);
     expect(config.schedules.problem).toContain('must be a JSON array');
+  });
+});
+
+describe('a scheduled run whose target cannot be resolved', () => {
+  it('logs schedule.failed naming the schedule, the target and the code, and the timer does not fail', async () => {
+    const [schedule] = prepareSchedules(configWith([{ name: 'finance', schedule: '0 0 2 * * *', request: { workspace: 'Finance', semanticModel: 'Sales' } }]), NOW);
+    if (schedule?.state !== 'active') throw new Error(`expected an active schedule, got ${JSON.stringify(schedule)}`);
+    const lines: string[] = [];
+    const context = { error: (line: string) => lines.push(`error ${line}`), warn: (line: string) => lines.push(`warn ${line}`), info: (line: string) => lines.push(`info ${line}`) };
+    const services = async () =>
+      ({
+        api: {
+          startRun: async () => {
+            throw new AppError(ErrorCodes.POWERBI_NOT_FOUND, 'No workspace named "Finance" is visible to this app.');
+          },
+        },
+      }) as unknown as Services;
+    await createScheduleHandler(services, schedule)({} as Timer, {} as DurableClient, context as unknown as InvocationContext);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error schedule\.failed /);
+    expect(JSON.parse((lines[0] ?? '').replace(/^error schedule\.failed /, ''))).toEqual({
+      schedule: 'finance',
+      backend: 'powerbi',
+      workspace: 'Finance',
+      semanticModel: 'Sales',
+      code: 'POWERBI_NOT_FOUND',
+      message: 'No workspace named "Finance" is visible to this app.',
+    });
   });
 });
