@@ -95,6 +95,9 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
       next = typeof body.continuationToken === 'string' && body.continuationToken !== '' ? body.continuationToken : undefined;
     }
     runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    // The last page may bring more than asked: show the newest `limit` (the next step asks for more
+    // from the start), except at the API's largest limit, where the token goes on after all of them.
+    if (runs.length > limit && limit < limits.maxLimit) runs = runs.slice(0, limit);
   } catch (error) {
     if (!(error instanceof ApiProblem)) throw error;
     replace(results, h('div', { class: 'error', role: 'alert' }, h('p', {}, error.message), error.problems.length > 0 ? h('ul', {}, ...error.problems.map((p) => h('li', {}, p))) : undefined));
