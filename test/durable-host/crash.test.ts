@@ -1,42 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { untilDefined } from '../support/virtualTime';
+import { startHostCli } from './cliHost';
 
-const root = path.resolve(__dirname, '..', '..');
 const entry = path.join(__dirname, 'fixtures', 'crashApp.ts');
 
 /** The Durable HTTP API needs the system key, as in Azure. */
 const SYSTEM_KEY = 'crash-test-system-key';
 
-function startCli(stateDir: string, logFile: string): Promise<{ child: ChildProcess; baseUrl: string }> {
-  const child = spawn(
-    process.execPath,
-    ['-r', path.join(root, 'local/durable-host/register-ts.js'), path.join(root, 'local/durable-host/cli.ts'), '--entry', entry, '--port', '0', '--state', stateDir, '--clock', 'real'],
-    { cwd: root, env: { ...process.env, CRASH_LOG: logFile, FUNCTIONS_KEYS: JSON.stringify({ durabletask_extension: SYSTEM_KEY }) }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\S+)/.exec(out);
-      if (m?.[1]) resolve({ child, baseUrl: m[1] });
-    });
-    child.once('exit', (code) => reject(new Error(`CLI exited early (${code}): ${err}`)));
-  });
-}
-
-async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const startCli = (stateDir: string, logFile: string) => startHostCli(entry, stateDir, { CRASH_LOG: logFile, FUNCTIONS_KEYS: JSON.stringify({ durabletask_extension: SYSTEM_KEY }) });
 
 describe('crash and resume (child process, SIGKILL, file state)', () => {
   it('resumes from history: completed activities never run again, timers fire', async () => {
@@ -52,13 +25,13 @@ describe('crash and resume (child process, SIGKILL, file state)', () => {
     // the 200 ms timer after it has been created (the local host's numeric EventType, or the
     // extension's name).
     const type = (event: { EventType: number | string }, name: string, code: number) => event.EventType === name || event.EventType === code;
-    await until(async () => {
+    await untilDefined(async () => {
       const res = await fetch(`${first.baseUrl}/runtime/webhooks/durabletask/instances/crash-1?showHistory=true&code=${SYSTEM_KEY}`);
       const events = ((await res.json()) as { historyEvents?: { EventType: number | string }[] }).historyEvents ?? [];
       const secondCompletion = events.map((event) => type(event, 'TaskCompleted', 5)).lastIndexOf(true);
       const completions = events.filter((event) => type(event, 'TaskCompleted', 5)).length;
       return completions === 2 && events.slice(secondCompletion).some((event) => type(event, 'TimerCreated', 10)) ? true : undefined;
-    });
+    }, 'step 1 completed and the timer after it created', 15_000, 10);
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     const before = lines();
@@ -67,11 +40,16 @@ describe('crash and resume (child process, SIGKILL, file state)', () => {
 
     const second = await startCli(stateDir, logFile);
     try {
-      const status = await until(async () => {
-        const res = await fetch(`${second.baseUrl}/runtime/webhooks/durabletask/instances/crash-1?code=${SYSTEM_KEY}`);
-        const body = (await res.json()) as { runtimeStatus: string; output: unknown };
-        return body.runtimeStatus === 'Completed' ? body : undefined;
-      });
+      const status = await untilDefined(
+        async () => {
+          const res = await fetch(`${second.baseUrl}/runtime/webhooks/durabletask/instances/crash-1?code=${SYSTEM_KEY}`);
+          const body = (await res.json()) as { runtimeStatus: string; output: unknown };
+          return body.runtimeStatus === 'Completed' ? body : undefined;
+        },
+        'crash-1 completed after the restart',
+        15_000,
+        10,
+      );
       expect(status.output).toEqual([0, 1, 2, 3, 4, 5]);
       expect(lines()).toEqual(['step 0', 'step 1', 'step 2', 'step 3', 'step 4', 'step 5']);
     } finally {

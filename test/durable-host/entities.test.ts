@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startLocalHost, type LocalHost } from '../../local/durable-host';
 import { EventType } from '../../local/durable-host/engine';
+import { untilDefined } from '../support/virtualTime';
+import { startHostCli } from './cliHost';
 
-const root = path.resolve(__dirname, '..', '..');
 const entry = path.join(__dirname, 'fixtures', 'entityApp.ts');
 const SYSTEM_KEY = 'entity-test-system-key';
 
@@ -132,34 +132,7 @@ describe('local durable host: entities through the real durable-functions librar
   });
 });
 
-function startCli(stateDir: string, crashDir: string): Promise<{ child: ChildProcess; baseUrl: string }> {
-  const child = spawn(
-    process.execPath,
-    ['-r', path.join(root, 'local/durable-host/register-ts.js'), path.join(root, 'local/durable-host/cli.ts'), '--entry', entry, '--port', '0', '--state', stateDir, '--clock', 'real'],
-    { cwd: root, env: { ...process.env, ENTITY_CRASH_DIR: crashDir, FUNCTIONS_KEYS: JSON.stringify({ durabletask_extension: SYSTEM_KEY }) }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\S+)/.exec(out);
-      if (m?.[1]) resolve({ child, baseUrl: m[1] });
-    });
-    child.once('exit', (code) => reject(new Error(`CLI exited early (${code}): ${err}`)));
-  });
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const startCli = (stateDir: string, crashDir: string) => startHostCli(entry, stateDir, { ENTITY_CRASH_DIR: crashDir, FUNCTIONS_KEYS: JSON.stringify({ durabletask_extension: SYSTEM_KEY }) });
 
 describe('entity crash mid-batch (child process, SIGKILL, file state)', () => {
   it('commits a batch whole or not at all: after the crash the batch runs again from the state before it', async () => {
@@ -178,10 +151,15 @@ describe('entity crash mid-batch (child process, SIGKILL, file state)', () => {
 
     const second = await startCli(stateDir, dir);
     try {
-      const state = await until(async () => {
-        const res = await fetch(`${second.baseUrl}/runtime/webhooks/durabletask/entities/crashy/x?code=${SYSTEM_KEY}`);
-        return res.status === 200 ? ((await res.json()) as number) : undefined;
-      });
+      const state = await untilDefined(
+        async () => {
+          const res = await fetch(`${second.baseUrl}/runtime/webhooks/durabletask/entities/crashy/x?code=${SYSTEM_KEY}`);
+          return res.status === 200 ? ((await res.json()) as number) : undefined;
+        },
+        'the Crashy entity state after the restart',
+        15_000,
+        10,
+      );
       // The first two operations ran again (at least once), on the state from before the batch: 1 + 2 + 4.
       expect(state).toBe(7);
       expect(ops()).toEqual(['add 1', 'add 2', 'crash', 'add 1', 'add 2', 'crash skipped', 'add 4']);

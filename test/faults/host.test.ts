@@ -1,4 +1,5 @@
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
+import { stepUntil } from '../support/virtualTime';
 import { expectFinalState, requestsOf, SERVER } from './invariants';
 
 // The durable host's own faults: an activity delivered twice (at-least-once) and the host
@@ -12,13 +13,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Lets virtual time pass until the run shows the status. */
+/** Lets virtual time pass, timer by timer, until the run shows the status. */
 async function until(id: string, status: string): Promise<void> {
-  for (let step = 0; step < 200; step += 1) {
-    if ((await stack.run(id)).body.status === status) return;
-    await stack.host.runUntilIdle({ maxVirtualMs: 60_000 });
-  }
-  throw new Error(`run ${id} never reached ${status}`);
+  await stepUntil(stack.host, async () => (await stack.run(id)).body.status === status, `run ${id} ${status}`);
 }
 
 describe('activity run twice', () => {

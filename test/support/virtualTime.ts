@@ -22,9 +22,19 @@ export async function stepUntil(host: LocalHost, ready: () => boolean | Promise<
  * as an activity's request reaching an emulator). Throws after `timeoutMs`.
  */
 export async function untilTrue(ready: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  await untilDefined(() => (ready() ? true : undefined), what, timeoutMs);
+}
+
+/**
+ * Resolves with the first value `read` gives that is not undefined, checking in real time every
+ * `intervalMs` (for what another process does, read over HTTP). Throws after `timeoutMs`.
+ */
+export async function untilDefined<T>(read: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 10_000, intervalMs = 5): Promise<T> {
   const limit = Date.now() + timeoutMs;
-  while (!ready()) {
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
     if (Date.now() > limit) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
