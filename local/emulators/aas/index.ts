@@ -27,20 +27,7 @@ import {
   type SyncBehaviour,
   type TableBehaviour,
 } from '../engine/refreshEngine';
-import {
-  applyFault,
-  control as controlRoute,
-  FaultQueue,
-  isControlPath,
-  listenHttps,
-  readRequest,
-  RequestLog,
-  responder,
-  verifyBearer,
-  writeControlAnswer,
-  type Answer,
-  type ConnectionFault,
-} from '../engine/httpSurface';
+import { applyFault, control as controlRoute, FaultQueue, isControlPath, listenHttps, readRequest, RequestLog, responder, verifyBearer, writeControlAnswer, type Answer, type ConnectionFault } from '../engine/httpSurface';
 import sampleModel from '../engine/sampleModel.json';
 import { parseScenarioOptions, SCENARIO_NAMES, SCENARIO_SUMMARIES, type ScenarioName, type ScenarioOptions } from './scenarios';
 

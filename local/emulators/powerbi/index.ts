@@ -28,20 +28,7 @@ import {
   type RefreshView,
   type TableBehaviour,
 } from '../engine/refreshEngine';
-import {
-  applyFault,
-  control as controlRoute,
-  FaultQueue,
-  isControlPath,
-  listenHttps,
-  readRequest,
-  RequestLog,
-  responder,
-  verifyBearer,
-  writeControlAnswer,
-  type Answer,
-  type ConnectionFault,
-} from '../engine/httpSurface';
+import { applyFault, control as controlRoute, FaultQueue, isControlPath, listenHttps, readRequest, RequestLog, responder, verifyBearer, writeControlAnswer, type Answer, type ConnectionFault } from '../engine/httpSurface';
 import { refreshParallelismOf, samplePowerBi, stableGuid, type PowerBiDescription, type WorkspaceRole } from './sample';
 import {
   parsePowerBiScenarioOptions,
