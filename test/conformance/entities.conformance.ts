@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { untilDefined } from '../support/virtualTime';
 import { differences, startEngine, type Engine, type Observation } from './harness';
 
 const ENTRY = path.join(__dirname, 'fixtures', 'entityApp.ts');
@@ -29,15 +30,8 @@ afterAll(async () => {
   fs.writeFileSync(out, logs.join('\n'));
 }, 120_000);
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Polls every 250 ms, for at most a minute, until `fn` gives a value. */
+const until = <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> => untilDefined(fn, what, 60_000, 250);
 
 async function finished(engine: Engine, id: string): Promise<{ runtimeStatus: string; output: unknown; historyTypes: string[] }> {
   return until(`${engine.kind} ${id} to finish`, async () => {

@@ -4,20 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { partitionOf } from '../../local/durable-host/store';
 import { startWorkers, type WorkerPool, type WorkerProcess } from '../../local/durable-host/workers';
+import { untilDefined } from '../support/virtualTime';
 
 const entry = path.join(__dirname, 'fixtures', 'workersApp.ts');
 const SYSTEM_KEY = 'workers-test-system-key';
 const PARTITIONS = 4;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Polls every 25 ms, for at most `timeoutMs` (20 s), until `fn` gives a value. */
+const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> => untilDefined(fn, what, timeoutMs, 25);
 
 describe('several workers on one store (child processes, leases)', () => {
   let dir: string;
