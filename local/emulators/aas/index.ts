@@ -27,7 +27,7 @@ import {
   type SyncBehaviour,
   type TableBehaviour,
 } from '../engine/refreshEngine';
-import { applyFault, control as controlRoute, FaultQueue, isControlPath, listenHttps, readRequest, RequestLog, responder, verifyBearer, writeControlAnswer, type Answer, type ConnectionFault } from '../engine/httpSurface';
+import { applyFault, control as controlRoute, FaultQueue, isControlPath, listenHttps, readRequest, RequestLog, requestHooks, responder, verifyBearer, writeControlAnswer, type Answer, type ConnectionFault, type RequestHooks } from '../engine/httpSurface';
 import sampleModel from '../engine/sampleModel.json';
 import { parseScenarioOptions, SCENARIO_NAMES, SCENARIO_SUMMARIES, type ScenarioName, type ScenarioOptions } from './scenarios';
 
@@ -86,25 +86,14 @@ export interface AasEmulatorOptions {
   defaultDurationMs?: number;
 }
 
-export interface AasEmulator {
+export interface AasEmulator extends RequestHooks<RequestLogEntry, FaultSpec> {
   /** `https://127.0.0.1:<port>` */
   readonly url: string;
   /** `127.0.0.1:<port>`: the entry for AAS_ALLOWED_HOSTS. */
   readonly host: string;
   /** `asazure://127.0.0.1:<port>/<name>` */
   serverName(name?: string): string;
-  readonly requests: RequestLogEntry[];
   countRequests(operation: EmulatedOperation | 'any', model?: string): number;
-  inject(spec: FaultSpec): void;
-  clearFaults(): void;
-  /**
-   * Called with each request's log entry (status set) once AAS has handled it, before the answer
-   * is written; a returned promise holds the answer until it settles (a crash test kills the
-   * caller in between: "AAS did it, the caller never heard"). Undefined removes the hook.
-   */
-  holdAnswers(gate: ((entry: RequestLogEntry) => Promise<void> | undefined) | undefined): void;
-  /** Called with each request's log entry as it arrives (status still 0); undefined removes it. */
-  onRequest(listener: ((entry: RequestLogEntry) => void) | undefined): void;
   setTable(server: string, model: string, table: string, behaviour: TableBehaviour): void;
   /** Someone else's refresh of the whole model: our POST gets 409 until it ends. Returns its id. */
   startOutsideRefresh(server: string, model: string, options: { durationMs: number }): string;
@@ -445,19 +434,11 @@ export async function startAasEmulator(options: AasEmulatorOptions): Promise<Aas
     url: `https://${host}`,
     host,
     serverName: (name = 'myserver') => serverNameOf(name),
-    requests,
+    ...requestHooks(log, faults),
     callbacks,
     applyScenario,
     reset,
     countRequests: (operation, model) => requests.filter((entry) => (operation === 'any' || entry.operation === operation) && (model === undefined || entry.model === model)).length,
-    holdAnswers: (gate) => {
-      log.gate = gate;
-    },
-    onRequest: (listener) => {
-      log.listener = listener;
-    },
-    inject: (spec) => faults.add(spec),
-    clearFaults: () => faults.clear(),
     setTable: (serverName, modelName, tableName, behaviour) => {
       setTableBehaviour(requireModel(serverName, modelName), tableName, behaviour);
     },

@@ -232,6 +232,36 @@ export function writeControlAnswer(res: ServerResponse, answer: { status: number
   res.end(text);
 }
 
+/** What a test does with either surface's requests: read the log, inject faults, hook the answers. */
+export interface RequestHooks<Entry extends LoggedRequest, Spec> {
+  /** Every request but the control routes', oldest first. */
+  readonly requests: Entry[];
+  inject(spec: Spec): void;
+  clearFaults(): void;
+  /**
+   * Called with each request's log entry (status set) once the service has handled it, before the
+   * answer is written; a returned promise holds the answer until it settles (a crash test kills
+   * the caller in between: "the service did it, the caller never heard"). Undefined removes it.
+   */
+  holdAnswers(gate: AnswerGate<Entry> | undefined): void;
+  /** Called with each request's log entry as it arrives (status still 0); undefined removes it. */
+  onRequest(listener: ((entry: Entry) => void) | undefined): void;
+}
+
+export function requestHooks<Entry extends LoggedRequest, Spec extends { times?: number }>(log: RequestLog<Entry>, faults: FaultQueue<Spec>): RequestHooks<Entry, Spec> {
+  return {
+    requests: log.entries,
+    inject: (spec) => faults.add(spec),
+    clearFaults: () => faults.clear(),
+    holdAnswers: (gate) => {
+      log.gate = gate;
+    },
+    onRequest: (listener) => {
+      log.listener = listener;
+    },
+  };
+}
+
 export interface Listening {
   /** `127.0.0.1:<port>` */
   host: string;

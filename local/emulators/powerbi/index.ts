@@ -28,7 +28,7 @@ import {
   type RefreshView,
   type TableBehaviour,
 } from '../engine/refreshEngine';
-import { applyFault, control as controlRoute, FaultQueue, isControlPath, listenHttps, readRequest, RequestLog, responder, verifyBearer, writeControlAnswer, type Answer, type ConnectionFault } from '../engine/httpSurface';
+import { applyFault, control as controlRoute, FaultQueue, isControlPath, listenHttps, readRequest, RequestLog, requestHooks, responder, verifyBearer, writeControlAnswer, type Answer, type ConnectionFault, type RequestHooks } from '../engine/httpSurface';
 import { refreshParallelismOf, samplePowerBi, stableGuid, type PowerBiDescription, type WorkspaceRole } from './sample';
 import {
   parsePowerBiScenarioOptions,
@@ -121,20 +121,14 @@ export type RefreshType = 'ViaEnhancedApi' | 'ViaApi' | 'Scheduled' | 'ViaXmlaEn
 /** How history rows name an enhanced refresh: today ViaEnhancedApi; the service wrote ReliableProcessing in 2022. */
 export type EnhancedRefreshTypeName = 'ViaEnhancedApi' | 'ReliableProcessing';
 
-export interface PowerBiEmulator {
+export interface PowerBiEmulator extends RequestHooks<PowerBiRequestLogEntry, PowerBiFaultSpec> {
   /** `https://127.0.0.1:<port>` */
   readonly url: string;
   /** `https://127.0.0.1:<port>/v1.0/myorg` (real: `https://api.powerbi.com/v1.0/myorg`). */
   readonly apiBase: string;
   /** `127.0.0.1:<port>`: the entry for the app's Power BI host allow-list. */
   readonly host: string;
-  readonly requests: PowerBiRequestLogEntry[];
   countRequests(operation: PowerBiOperation | 'any', dataset?: string): number;
-  inject(spec: PowerBiFaultSpec): void;
-  clearFaults(): void;
-  /** Called with each request's log entry once handled, before the answer is written; a promise holds the answer. */
-  holdAnswers(gate: ((entry: PowerBiRequestLogEntry) => Promise<void> | undefined) | undefined): void;
-  onRequest(listener: ((entry: PowerBiRequestLogEntry) => void) | undefined): void;
   setTable(datasetId: string, table: string, behaviour: TableBehaviour): void;
   /** Sets (or with undefined removes) a principal's role in a workspace. */
   setRole(workspaceId: string, principalId: string, role: WorkspaceRole | undefined): void;
@@ -879,17 +873,9 @@ export async function startPowerBiEmulator(options: PowerBiEmulatorOptions): Pro
     url: `https://${host}`,
     apiBase: `https://${host}${API_BASE_PATH}`,
     host,
-    requests,
+    ...requestHooks(log, faults),
     droppedRequestIds,
     countRequests: (operation, dataset) => requests.filter((entry) => (operation === 'any' || entry.operation === operation) && (dataset === undefined || entry.dataset === dataset.toLowerCase())).length,
-    inject: (spec) => faults.add(spec),
-    clearFaults: () => faults.clear(),
-    holdAnswers: (gate) => {
-      log.gate = gate;
-    },
-    onRequest: (listener) => {
-      log.listener = listener;
-    },
     setTable: (datasetId, table, behaviour) => setTableBehaviour(requireDataset(datasetId).model, table, behaviour),
     setRole: (workspaceId, principalId, role) => {
       const workspace = requireWorkspace(workspaceId);
