@@ -57,7 +57,8 @@ test('200 concurrent POSTs for 50 models: one run per model, no lost run, all su
   }
 
   // No lost run: each accepted id is readable and listed; exactly one instance per model exists.
-  expect(stack.host.listInstances()).toHaveLength(MODELS);
+  // Runs only: the model claims (modelclaim entities, one per model) are instances too.
+  expect(stack.host.listInstances().filter((instance) => instance.name === 'refreshOrchestrator')).toHaveLength(MODELS);
   for (const id of runIds.values()) {
     const run = await stack.run(id);
     expect(run.status).toBe(202);
