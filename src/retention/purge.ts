@@ -79,3 +79,13 @@ async function inBatches<T>(items: T[], concurrency: number, call: (item: T) => 
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return results;
 }
+
+/**
+ * The cut-off's clock: the wall clock, but never past the timer's next occurrence. In Azure that
+ * is always the wall clock; a host that runs timers on a clock of its own (the local host's
+ * virtual clock in tests) must not have runs purged by a wall clock months ahead of it.
+ */
+export function retentionNow(timer: { scheduleStatus?: { next?: string } } | undefined, wallClockMs: number): Date {
+  const next = Date.parse(timer?.scheduleStatus?.next ?? '');
+  return new Date(Number.isFinite(next) ? Math.min(wallClockMs, next) : wallClockMs);
+}

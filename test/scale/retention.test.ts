@@ -2,6 +2,7 @@ import { startLocalHost, type LocalHost } from '../../local/durable-host';
 import { VirtualClock } from '../../local/clock';
 import type { PurgeReport } from '../../src/retention/purge';
 import { loadConfig } from '../../src/config/config';
+import { retentionNow } from '../../src/retention/purge';
 
 const DAY_MS = 86_400_000;
 
@@ -63,5 +64,14 @@ describe('RUN_RETENTION_DAYS', () => {
     expect(loadConfig({ ...base, RUN_RETENTION_DAYS: '0' }).retention).toEqual({ days: 0 });
     expect(() => loadConfig({ ...base, RUN_RETENTION_DAYS: '-1' })).toThrow(/RUN_RETENTION_DAYS/);
     expect(() => loadConfig({ ...base, RUN_RETENTION_DAYS: '1.5' })).toThrow(/RUN_RETENTION_DAYS/);
+  });
+});
+
+describe('the retention cut-off clock', () => {
+  it('is the wall clock, never past the timer\'s next occurrence (a host running timers on its own clock)', () => {
+    const wall = Date.UTC(2026, 11, 2);
+    expect(retentionNow({ scheduleStatus: { next: '2026-12-02T01:17:00.000Z' } }, wall).getTime()).toBe(wall);
+    expect(retentionNow({ scheduleStatus: { next: '2026-01-05T03:17:00.000Z' } }, wall).toISOString()).toBe('2026-01-05T03:17:00.000Z');
+    expect(retentionNow(undefined, wall).getTime()).toBe(wall);
   });
 });
