@@ -171,6 +171,19 @@ export const openApiDocument = {
         },
       },
     },
+    '/status/{*asset}': {
+      get: {
+        operationId: 'statusPage',
+        summary: 'The status page (docs/status-page.md): its shell, script, style and icon (anonymous: they hold no data; the page sends the function key on each API call)',
+        security: [],
+        parameters: [{ name: '*asset', in: 'path', required: true, description: 'Empty for the page, or app.js, app.css, icon.svg.', schema: { type: 'string' } }],
+        responses: {
+          '200': { description: 'The asset, with a strict Content-Security-Policy.', content: { 'text/html': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } }, 'image/svg+xml': { schema: { type: 'string' } } } },
+          '404': { description: 'No such asset.', content: { 'text/plain': { schema: { type: 'string' } } } },
+          '503': { description: 'The page is not built into this package (npm run build builds it).', content: { 'text/plain': { schema: { type: 'string' } } } },
+        },
+      },
+    },
     '/openapi.json': {
       get: {
         operationId: 'openApiDocument',

@@ -1,7 +1,11 @@
+import os from 'node:os';
 import path from 'node:path';
+import { HttpRequest } from '@azure/functions';
 import Ajv2020 from 'ajv/dist/2020';
 import { loadApp } from '../../local/durable-host/coreModule';
 import { modelName, startAppStack, type ApiAnswer, type AppStack } from '../support/appStack';
+import { statusPageHandler } from '../../src/api/statusPage';
+import { buildStatusPage } from '../../web/build';
 
 // Issue 6: the OpenAPI document served by the running app (GET /api/openapi.json, fetched, not
 // imported) matches the app's real answers. Every answer provoked below is checked against the
@@ -75,7 +79,11 @@ function conforms(pathKey: string, method: string, answer: ApiAnswer): void {
     if (name.toLowerCase() === 'location') expect(new URL(value ?? '').protocol).toMatch(/^https?:$/);
   }
   const media = documented.content?.['application/json'];
-  if (media?.schema === undefined) {
+  const otherTypes = Object.keys(documented.content ?? {}).filter((type) => type !== 'application/json');
+  if (media === undefined && otherTypes.length > 0) {
+    const type = (answer.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
+    expect({ label, type, documented: otherTypes.includes(type) }).toEqual({ label, type, documented: true });
+  } else if (media?.schema === undefined) {
     expect({ label, body: answer.text }).toEqual({ label, body: '' });
   } else {
     expect(answer.headers.get('content-type') ?? '').toMatch(/^application\/json/);
@@ -279,6 +287,22 @@ describe('real answers match the document', () => {
   it('GET /openapi.json is itself documented and anonymous', async () => {
     const answer = await stack.request('GET', 'openapi.json', { key: null });
     conforms('/openapi.json', 'get', answer);
+  });
+
+  it('GET /status/{*asset}: 200 for each asset of the page, 404, 503 from a package without the page', async () => {
+    await buildStatusPage();
+    for (const asset of ['', 'app.js', 'app.css', 'icon.svg']) {
+      const answer = await stack.request('GET', `status/${asset}`, { key: null });
+      expect({ asset, status: answer.status }).toEqual({ asset, status: 200 });
+      conforms('/status/{*asset}', 'get', answer);
+    }
+    const unknown = await stack.request('GET', 'status/index.html', { key: null });
+    expect(unknown.status).toBe(404);
+    conforms('/status/{*asset}', 'get', unknown);
+    const unbuilt = await statusPageHandler(path.join(os.tmpdir(), 'no-status-page-here'))(new HttpRequest({ method: 'GET', url: 'http://127.0.0.1/api/status/', params: { asset: '' } }));
+    const text = String(unbuilt.body);
+    conforms('/status/{*asset}', 'get', { status: unbuilt.status ?? 200, headers: new Headers(unbuilt.headers as Record<string, string>), body: text, text });
+    expect({ status: unbuilt.status, text }).toEqual({ status: 503, text: 'The status page is not built into this package.' });
   });
 
   it('checked every documented status of every operation', () => {
