@@ -8,8 +8,10 @@ const RUNNING: OrchestrationRuntimeStatus[] = [OrchestrationRuntimeStatus.Pendin
 
 /** How long POST waits for a new run's claim answer before answering 202 anyway. */
 export const CLAIM_ANSWER_WAIT_MS = 5_000;
-/** Between two reads of the new run's status while POST waits. */
+/** The first pause between two reads of the new run's status while POST waits; it doubles up to CLAIM_ANSWER_MAX_POLL_MS. */
 export const CLAIM_ANSWER_POLL_MS = 50;
+/** So a burst of POSTs reads the task hub about 15 times each at most, not 100. */
+export const CLAIM_ANSWER_MAX_POLL_MS = 500;
 
 export async function readClaim(client: DurableClient, key: string): Promise<ModelClaimState | undefined> {
   const read = await client.readEntityState<ModelClaimState>(claimEntityId(key));
@@ -41,8 +43,20 @@ export async function activeHolder(client: DurableClient, key: string, now: Date
   const holder = state?.holder;
   if (holder === undefined || Date.parse(holder.leaseUntil) <= now.getTime()) return undefined;
   if (await isRunning(client, holder.runId)) return holder.runId;
-  await client.signalEntity(claimEntityId(key), ClaimOperations.free, { holder: holder.runId, now: now.toISOString(), reason: 'the holder has ended' } satisfies FreeInput);
+  await freeAndTellNext(client, key, state, holder.runId, now, 'the holder has ended');
   return undefined;
+}
+
+/**
+ * Frees the model from `holder` (a named free: a later holder is untouched) and tells the first
+ * waiting run whose lease is live, which the entity makes holder: a signal has no answer, so
+ * without this the run would sleep until its backstop timer (up to POLL_MAX_INTERVAL_SECONDS).
+ */
+async function freeAndTellNext(client: DurableClient, key: string, state: ModelClaimState | undefined, holder: string, now: Date, reason: string): Promise<string | undefined> {
+  await client.signalEntity(claimEntityId(key), ClaimOperations.free, { holder, now: now.toISOString(), reason } satisfies FreeInput);
+  const next = state?.queue.find((claimant) => Date.parse(claimant.leaseUntil) > now.getTime())?.runId;
+  if (next !== undefined) await notifyClaimant(client, { runId: next });
+  return next;
 }
 
 /** What a new run's custom status says about its claim, once it says anything. */
@@ -59,12 +73,13 @@ export async function awaitClaimAnswer(
 ): Promise<ClaimOutcome> {
   const { waitMs = CLAIM_ANSWER_WAIT_MS, pollMs = CLAIM_ANSWER_POLL_MS, now = Date.now, delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms)) } = options;
   const until = now() + waitMs;
-  for (;;) {
+  for (let pause = pollMs; ; pause = Math.min(pause * 2, Math.max(pollMs, CLAIM_ANSWER_MAX_POLL_MS))) {
     const status = await client.getStatus(runId, { showInput: false }).catch(() => undefined);
     const shown = status?.customStatus as { claim?: ClaimView } | null | undefined;
     if (typeof shown === 'object' && shown !== null && shown.claim !== undefined) return { decided: true, view: shown.claim };
-    if (now() >= until) return { decided: false };
-    await delay(pollMs);
+    const left = until - now();
+    if (left <= 0) return { decided: false };
+    await delay(Math.min(pause, left));
   }
 }
 
@@ -96,8 +111,6 @@ export async function freeModel(client: DurableClient, key: string, now: Date): 
   const state = await readClaim(client, key);
   const holder = state?.holder?.runId;
   if (holder === undefined) return {};
-  await client.signalEntity(claimEntityId(key), ClaimOperations.free, { holder, now: now.toISOString(), reason: 'freed by an operator' } satisfies FreeInput);
-  const next = state?.queue.find((claimant) => Date.parse(claimant.leaseUntil) > now.getTime())?.runId;
-  if (next !== undefined) await notifyClaimant(client, { runId: next });
+  const next = await freeAndTellNext(client, key, state, holder, now, 'freed by an operator');
   return { freedFrom: holder, ...(next === undefined ? {} : { next }) };
 }

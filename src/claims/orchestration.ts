@@ -50,8 +50,10 @@ export interface ClaimingRun {
   context: OrchestrationContext;
   claim: RunClaim;
   mode: ClaimInput['mode'];
-  /** The run's deadline (ISO): the claim's lease. */
+  /** The run's deadline (ISO): how long it waits in the queue. */
   deadline: string;
+  /** The claim's lease (ISO): past the deadline, by what the run may still spend on the model (its cancel). */
+  leaseUntil: string;
   polling: PollingConfig;
   /** The run's one cancel task (the same task the rest of the run waits on). */
   cancelRequest(): Task;
@@ -110,7 +112,7 @@ export function* acquireClaim(run: ClaimingRun): Step<Acquired> {
   const runId = context.df.instanceId;
   let freed: Task | undefined;
   for (let checks = 0; ; checks += 1) {
-    const answer = yield* callClaim<ClaimAnswer>(context, claim.key, ClaimOperations.claim, { runId, model: claim.model, leaseUntil: run.deadline, mode: run.mode, now: nowOf(context) });
+    const answer = yield* callClaim<ClaimAnswer>(context, claim.key, ClaimOperations.claim, { runId, model: claim.model, leaseUntil: run.leaseUntil, mode: run.mode, now: nowOf(context) });
     yield* tellHolder(context, claim.key, answer.woken, runId);
     const { woken: _woken, ...view } = answer;
     run.show(view);

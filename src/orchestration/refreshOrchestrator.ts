@@ -51,6 +51,19 @@ export function submitRetryOptions(): df.RetryOptions {
 }
 
 /**
+ * A claim's lease ends after the run's deadline by what the run may still spend on the model once
+ * the deadline has passed: cancelling its refresh (each call retried as submitRetryOptions says,
+ * 75 s at most, and up to MAX_THROTTLE_WAITS throttled answers each waited out for at most the
+ * longest poll interval) and one last status read. The next run then never overlaps a run that is
+ * still cancelling; a run that has ended is freed at once by its runtime status, not by its lease.
+ */
+export function claimLeaseUntil(deadline: string, maxPollIntervalMs: number): string {
+  const retriedCallMs = 75_000;
+  const afterDeadlineMs = (MAX_THROTTLE_WAITS + 1) * (retriedCallMs + maxPollIntervalMs) + retriedCallMs;
+  return new Date(Date.parse(deadline) + afterDeadlineMs).toISOString();
+}
+
+/**
  * The callback: 6 attempts, 10 s after the first failure, doubling (10, 20, 40, 80, 160 s: about
  * 5 minutes in all, within ADF's default Webhook timeout of 10 minutes). The model is free
  * meanwhile: the outcome is decided before the first attempt.
@@ -221,6 +234,7 @@ function* startPhase(run: RunState): Step<PhaseOutcome> {
       claim: run.claim,
       mode: run.request.onConflict,
       deadline: run.deadline,
+      leaseUntil: claimLeaseUntil(run.deadline, run.request.polling.maxIntervalMs),
       polling: run.request.polling,
       cancelRequest: () => run.cancelRequest(),
       show: (view) => run.showClaim(view),
@@ -481,15 +495,16 @@ function* cancelInService(run: RunState, why: 'deadline' | 'request' | 'error'):
 
 function* finish(run: RunState, status: RunOutcome, error?: RunError): Step<RunResult> {
   const { context, request } = run;
-  // The outcome is decided: show it now, and free the model (the API treats a run with an outcome
-  // as ended), not only after the callback, whose retries may take minutes.
-  const result = run.decide(status, error);
-  run.log(`run.${status}`, { refreshId: result.refreshId ?? '', code: error?.code ?? '', statusCalls: result.statusCalls }, status === 'succeeded' ? 'info' : 'warn');
+  // Free the model first, then show the outcome: once a caller sees the run ended, a new request
+  // for the model must not find it still claimed (409 MODEL_BUSY). The entity's answer can take
+  // a queue-polling interval on Azure Storage, and the custom status shows from the next yield on.
+  // Both before the callback, whose retries may take minutes: the next run starts now.
   if (run.holdsClaim && run.claim !== undefined) {
-    // Before the callback, whose retries may take minutes: the next run starts now.
     yield* releaseClaim(context, run.claim);
     run.holdsClaim = false;
   }
+  const result = run.decide(status, error);
+  run.log(`run.${status}`, { refreshId: result.refreshId ?? '', code: error?.code ?? '', statusCalls: result.statusCalls }, status === 'succeeded' ? 'info' : 'warn');
   if (request.callbackUrl !== undefined) {
     const body: AdfCallbackBody = {
       Output: { runId: context.df.instanceId, ...result, ...legacyAasFields(run, result) },
