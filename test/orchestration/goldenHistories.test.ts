@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadApp } from '../../local/durable-host/coreModule';
+import { MODEL_FREED_EVENT } from '../../src/claims/modelClaim';
 import { FunctionNames } from '../../src/orchestration/contracts';
 import { readGoldenHistories, registeredOrchestrators, replay, replayProblems, type GoldenHistory } from './golden/goldenHistory';
 
@@ -13,8 +14,11 @@ const orchestrators = registeredOrchestrators();
 describe('golden histories', () => {
   it('cover the moments a deploy can find a run in', () => {
     expect(goldens.map((golden) => golden.scenario).sort()).toEqual(
-      expect.arrayContaining(['afterContinueAsNew', 'callbackRetrying', 'cancelled', 'midPoll', 'midSync', 'powerBiMidPoll', 'queuedBehindRun', 'waitingOnBusyModel']),
+      expect.arrayContaining(['afterContinueAsNew', 'callbackRetrying', 'cancelled', 'midPoll', 'midSync', 'powerBiMidPoll', 'queuedBehindRun', 'queuedOnClaim', 'queuedOnClaimBackstop', 'waitingOnBusyModel', 'wokenOnClaim']),
     );
+    // A run waiting in the model claim's queue: the step a new build takes first is its wake-up.
+    const claimWaits = goldens.filter((golden) => golden.scenario === 'queuedOnClaim' || golden.scenario === 'queuedOnClaimBackstop');
+    expect(claimWaits.map((golden) => golden.next.at(-1)?.Name)).toEqual([MODEL_FREED_EVENT, MODEL_FREED_EVENT]);
     for (const golden of goldens) expect(golden.dispatched.length).toBeGreaterThan(0);
   });
 

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunProgress } from '../../../src/orchestration/contracts';
+import { MODEL_FREED_EVENT } from '../../../src/claims/modelClaim';
 import { FunctionNames } from '../../../src/orchestration/contracts';
 import { modelName, startAppStack, type AppStack } from '../../support/appStack';
 import { stepUntil } from '../../support/virtualTime';
@@ -98,8 +99,47 @@ const nextTimer = (stack: AppStack, id: string) => async () => {
   await stepUntil(stack.host, delivered, `the next event of ${id}`);
 };
 
+/** The current execution's history of a run. */
+function eventsOf(stack: AppStack, id: string): HistoryEvent[] {
+  const execution = stack.host.engine.getInstance(id)?.execution ?? 0;
+  return (stack.host.engine.historyOf(id).find((entry) => entry.execution === execution)?.events ?? []) as HistoryEvent[];
+}
+
+/**
+ * A run of this app refreshing DimDate of `model` without sync (it holds the model's claim), and a
+ * second run (onConflict "wait", DimCustomer: 60 s, polled at least once) queued behind it on the claim, started `offsetMs` after the
+ * holder's submit: off the holder's 30 s polls, so the holder's end and the waiting run's backstop
+ * never fall on the same instant.
+ */
+async function queueBehindHolder(stack: AppStack, model: string, offsetMs: number): Promise<{ holder: string; id: string }> {
+  const holder = await stack.start({ server: stack.server, model, objects: [{ table: 'DimDate' }], sync: false });
+  await stepUntil(stack.host, () => progressOf(stack, holder)?.phase === 'refreshing', 'the holder refreshing');
+  const queueAt = stack.clock.now() + offsetMs;
+  await stack.host.runUntilIdle({ maxVirtualMs: offsetMs });
+  stack.clock.advanceTo(Math.max(queueAt, stack.clock.now()));
+  if ((progressOf(stack, holder)?.statusCalls ?? 0) > 0) throw new Error('the holder polled before the second run queued');
+  const id = await stack.start({ server: stack.server, model, objects: [{ table: 'DimCustomer' }], sync: false, onConflict: 'wait' });
+  await stepUntil(stack.host, () => progressOf(stack, id)?.claim?.state === 'queued', 'queued on the claim');
+  return { holder, id };
+}
+
+/** The holder ended and the waiting run was woken by modelFreed (not by its backstop timer). */
+async function expectWoken(stack: AppStack, holder: string, id: string): Promise<void> {
+  const ended = (await stack.run(holder)).body.status;
+  if (ended !== 'succeeded') throw new Error(`the holder ${holder} is ${String(ended)}, expected succeeded`);
+  const raised = eventsOf(stack, id).filter((event) => event.EventType === HistoryEventType.EventRaised).map((event) => event.Name);
+  if (!raised.includes(MODEL_FREED_EVENT)) throw new Error(`${id} was not woken by ${MODEL_FREED_EVENT} (events raised: ${raised.join(', ')})`);
+}
+
+/** The woken run refreshes to the end: succeeded. */
+async function expectSucceeded(stack: AppStack, id: string): Promise<void> {
+  await stepUntil(stack.host, () => stack.host.engine.getInstance(id)?.status === 'Completed', `${id} completed`);
+  const status = (await stack.run(id)).body.status;
+  if (status !== 'succeeded') throw new Error(`${id} ended ${String(status)}, expected succeeded`);
+}
+
 async function main(): Promise<void> {
-  const stack = await startAppStack({ modelCount: 8 });
+  const stack = await startAppStack({ modelCount: 10 });
   try {
     const { emulators } = stack;
 
@@ -215,6 +255,31 @@ async function main(): Promise<void> {
       await stepUntil(stack.host, () => progressOf(stack, id)?.outcome !== undefined && stack.callbacks.length >= 1, 'callback failing');
       await save(stack, id, 'callbackRetrying', 'The refresh succeeded and the outcome is decided; the callback receiver answered 503 and the callback waits to be retried.', nextTimer(stack, id));
       stack.callbackStatus.code = 200;
+    }
+
+    // Queued on the model's claim (docs/scale-out.md): a run of this app holds the model, a second
+    // one (onConflict "wait") waits in the claim's queue and is woken by the holder's modelFreed.
+    {
+      const model = modelName(9);
+      const { holder, id } = await queueBehindHolder(stack, model, 10_000);
+      await save(stack, id, 'queuedOnClaim', "Queued on the model's claim behind a run of this app that refreshes the model (onConflict \"wait\"); the holder ends and its modelFreed wakes the run.", nextTimer(stack, id));
+      await expectWoken(stack, holder, id);
+      await stepUntil(stack.host, () => progressOf(stack, id)?.phase === 'refreshing' && (progressOf(stack, id)?.statusCalls ?? 0) >= 1, 'woken run polling');
+      await save(stack, id, 'wokenOnClaim', "Woken from the claim's queue by modelFreed: the model granted, the refresh submitted and polled once; the run waits for its next poll.", nextTimer(stack, id));
+      await expectSucceeded(stack, id);
+    }
+
+    // Queued on the claim, the backstop timer fired once (the holder still running, so the run
+    // queued again) before modelFreed wakes it.
+    {
+      const model = modelName(10);
+      // Past the waiting run's first backstop (30 s after it queued), before its second (90 s).
+      emulators.aas.setTable(SERVER, model, 'DimDate', { durationMs: 45_000 });
+      const { holder, id } = await queueBehindHolder(stack, model, 10_000);
+      await stepUntil(stack.host, () => eventsOf(stack, id).some((event) => event.EventType === HistoryEventType.TimerFired) && progressOf(stack, id)?.claim?.state === 'queued', 'queued again after the backstop');
+      await save(stack, id, 'queuedOnClaimBackstop', "Queued on the model's claim behind a run of this app; the backstop timer fired once, the holder was still running, the run claimed again and waits; the holder ends and its modelFreed wakes the run.", nextTimer(stack, id));
+      await expectWoken(stack, holder, id);
+      await expectSucceeded(stack, id);
     }
   } finally {
     await stack.stop();
