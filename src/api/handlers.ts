@@ -5,10 +5,10 @@ import type { Config } from '../config/config';
 import { AppError, codeOf, ErrorCodes, kindOf, type ErrorCode } from '../errors';
 import { CANCEL_EVENT, FINAL_STATUSES, FunctionNames, isRunOutcome, OUTCOME_HTTP_STATUS, readRunRequest, targetOf, type OrchestrationInput, type RunRequest } from '../orchestration/contracts';
 import type { BackendClients } from '../refresh/registry';
-import { backendLabel, targetAttributes } from '../refresh/target';
+import { backendLabel, targetAttributes, type RefreshTarget } from '../refresh/target';
 import { duplicateKeys } from './duplicateKeys';
 import { MAX_BODY_BYTES, parseHistoryQuery, parseListQuery, parseRunRequest } from './requestSchema';
-import { getStatusOrUndefined, modelKey, targetMatches } from './runLookup';
+import { getStatusOrUndefined, modelKey, targetMatches, type TargetFilter } from './runLookup';
 import { activeHolder, awaitClaimAnswer } from '../claims/client';
 import { claimKey } from '../claims/modelClaim';
 import { freeModelAnswer } from '../claims/operatorRoute';
@@ -74,6 +74,25 @@ export function createApi({ config, backends, now = Date.now }: ApiDependencies)
       return { kind: 'busy', activeRunId: answer.view.holder, request };
     }
     return { kind: 'started', runId, request };
+  }
+
+  /**
+   * The model key of a list filter that names a model in full, for the run id prefix. AAS: as
+   * given. Power BI: the key is made of the ids, so names are resolved as POST resolves them (GUIDs
+   * need no call to the service). A Power BI name that cannot be resolved now (a deleted workspace,
+   * the service unreachable) is not an error for a list: the names then refine the page instead.
+   */
+  async function filterModelKey(filter: TargetFilter, context: InvocationContext): Promise<string | undefined> {
+    if (filter.server !== undefined && filter.model !== undefined) return modelKey({ backend: 'aas', server: filter.server, model: filter.model });
+    if (filter.workspace === undefined || filter.semanticModel === undefined) return undefined;
+    const given: RefreshTarget = { backend: 'powerbi', workspace: filter.workspace, semanticModel: filter.semanticModel };
+    try {
+      return modelKey(await backends.forTarget(given).resolveTarget(given));
+    } catch (error) {
+      if (kindOf(error) === undefined) throw error;
+      logEvent(context, 'warn', 'list.filterUnresolved', { code: codeOf(error), backend: 'powerbi' });
+      return undefined;
+    }
   }
 
   /** A target that could not be resolved (Power BI: no such workspace or model, or it cannot be reached). */
@@ -145,19 +164,24 @@ export function createApi({ config, backends, now = Date.now }: ApiDependencies)
       };
     },
 
-    /** GET /api/refreshes?server=&model=|workspace=&semanticModel=&status=&limit=: this app's runs, newest first. */
-    async list(request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
+    /**
+     * GET /api/refreshes?server=&model=|workspace=&semanticModel=&status=&limit=: this app's runs,
+     * one page of the task hub; within one model newest first, without a model filter model by
+     * model (the order of the run ids), each page sorted newest first.
+     */
+    async list(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
       const query = parseListQuery(queryOf(request), config);
       if (!query.ok) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', query.problems);
       const { status: wanted, limit, continuationToken, createdFrom, createdTo, ...filter } = query.value;
-      // One page of the task hub, whatever it holds (docs/scale-out.md, "Bounded queries"): an AAS
-      // model named in full is the run id prefix; the rest refines the page.
+      // One page of the task hub, whatever it holds (docs/scale-out.md, "Bounded queries"): a model
+      // named in full (AAS server + model, Power BI workspace + semantic model) is the run id
+      // prefix; the rest refines the page.
       const token = continuationToken === undefined ? undefined : decodeContinuationToken(continuationToken);
       if (continuationToken !== undefined && token === undefined) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', ['continuationToken is not one this API gave out']);
-      const aasModel = filter.server !== undefined && filter.model !== undefined ? modelKey({ backend: 'aas', server: filter.server, model: filter.model }) : undefined;
+      const filteredModel = await filterModelKey(filter, context);
       const page = await listRunPage(
         client,
-        { limit, ...(aasModel === undefined ? {} : { modelKey: aasModel }), ...(wanted === undefined ? {} : { status: wanted }), ...(createdFrom === undefined ? {} : { createdFrom }), ...(createdTo === undefined ? {} : { createdTo }), ...(token === undefined ? {} : { continuationToken: token }) },
+        { limit, ...(filteredModel === undefined ? {} : { modelKey: filteredModel }), ...(wanted === undefined ? {} : { status: wanted }), ...(createdFrom === undefined ? {} : { createdFrom }), ...(createdTo === undefined ? {} : { createdTo }), ...(token === undefined ? {} : { continuationToken: token }) },
         (status) => {
           const stored = readRunRequest((status.input as OrchestrationInput | undefined)?.request);
           return stored !== undefined && targetMatches(targetOf(stored), filter) ? toRunView(status as DurableOrchestrationStatusLike) : undefined;

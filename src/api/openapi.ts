@@ -79,7 +79,7 @@ export const openApiDocument = {
       },
       get: {
         operationId: 'listRefreshes',
-        summary: "This app's runs, one page of the task hub at a time (a model's runs newest first; each page newest first)",
+        summary: "This app's runs, one page of the task hub at a time: with a model named in full (server + model, or workspace + semanticModel), that model's runs newest first across pages; without one, model by model (newest first within a model); each page sorted newest first",
         parameters: [
           ...targetQuery(false),
           { name: 'status', in: 'query', schema: { type: 'string', enum: RUN_STATUSES } },

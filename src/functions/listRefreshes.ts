@@ -5,5 +5,5 @@ df.app.client.http('apiListRefreshes', {
   route: 'refreshes',
   methods: ['GET'],
   authLevel: 'function',
-  handler: async (request, client) => (await getServices()).api.list(request, client),
+  handler: async (request, client, context) => (await getServices()).api.list(request, client, context),
 });

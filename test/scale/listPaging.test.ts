@@ -4,7 +4,8 @@ import { modelName, startAppStack, type AppStack } from '../support/appStack';
 /**
  * GET /api/refreshes reads one page of the task hub per request (issue 12, item 4): pages are
  * bounded by `limit`, followed with the continuationToken the answer carries, and a full
- * server + model selects the model's runs in the query itself, newest first across pages.
+ * server + model (or Power BI workspace + semantic model) selects the model's runs in the query
+ * itself, newest first across pages.
  */
 let stack: AppStack;
 beforeAll(async () => {
@@ -29,6 +30,9 @@ async function allPages(query: string, maxPages = 20): Promise<{ pages: Page[]; 
   return { pages, ids: pages.flatMap((page) => page.runs.map((run) => run.id)) };
 }
 
+/** The model field of the Power BI runs in `started`. */
+const POWER_BI = 'powerbi:myserver/Model01';
+
 describe('the run list, one page at a time', () => {
   const started: { id: string; model: string }[] = [];
 
@@ -41,6 +45,13 @@ describe('the run list, one page at a time', () => {
         started.push({ id, model: modelName(m) });
         stack.clock.advanceBy(60_000);
       }
+    }
+    // Then two runs of a Power BI semantic model, by name.
+    for (let round = 0; round < 2; round += 1) {
+      const id = await stack.start({ workspace: 'myserver', semanticModel: modelName(1), sync: false });
+      await stack.finish(id);
+      started.push({ id, model: POWER_BI });
+      stack.clock.advanceBy(60_000);
     }
   });
 
@@ -58,13 +69,29 @@ describe('the run list, one page at a time', () => {
     expect(pages.flatMap((page) => page.runs.map((run) => run.model))).toEqual([modelName(2), modelName(2), modelName(2)]);
   });
 
+  it("a Power BI workspace + semantic model, by name or by id, is the run id prefix: the model's runs on the first pages, newest first", async () => {
+    const powerBi = started.filter((run) => run.model === POWER_BI).map((run) => run.id).reverse();
+    // The task hub holds nine AAS runs and the models' claim entities besides: with limit=1, a
+    // page refined after the query would show them one at a time (mostly empty pages).
+    const byName = await allPages(`workspace=myserver&semanticModel=${modelName(1)}&limit=1`);
+    expect(byName.pages[0]?.runs.map((run) => run.id)).toEqual([powerBi[0]]);
+    expect(byName.ids).toEqual(powerBi);
+    const run = (await stack.run(powerBi[0] ?? '')).body as unknown as { workspaceId: string; semanticModelId: string };
+    const lookUps = stack.emulators.powerbi.countRequests('listGroups');
+    const byId = await allPages(`workspace=${run.workspaceId}&semanticModel=${run.semanticModelId}&limit=1`);
+    expect(byId.ids).toEqual(powerBi);
+    // GUIDs are the key itself: no call to the service.
+    expect(stack.emulators.powerbi.countRequests('listGroups')).toBe(lookUps);
+  });
+
   it('createdFrom and createdTo go into the query; a token the API did not give is refused', async () => {
     const firstRound = await stack.run(started[2]?.id ?? '');
     const secondRoundStart = await stack.run(started[3]?.id ?? '');
     const { ids } = await allPages(`createdTo=${encodeURIComponent(firstRound.body.createdAt)}&limit=50`);
     expect([...ids].sort()).toEqual(started.slice(0, 3).map((run) => run.id).sort());
-    const later = await allPages(`createdFrom=${encodeURIComponent(secondRoundStart.body.createdAt)}&limit=50`);
-    expect([...later.ids].sort()).toEqual(started.slice(3).map((run) => run.id).sort());
+    const lastAasRun = await stack.run(started[8]?.id ?? '');
+    const later = await allPages(`createdFrom=${encodeURIComponent(secondRoundStart.body.createdAt)}&createdTo=${encodeURIComponent(lastAasRun.body.createdAt)}&limit=50`);
+    expect([...later.ids].sort()).toEqual(started.slice(3, 9).map((run) => run.id).sort());
     const bad = await stack.request('GET', 'refreshes?continuationToken=not%20a%20token');
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('continuationToken');

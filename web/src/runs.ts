@@ -133,7 +133,7 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
   const table = h(
     'table',
     { class: 'runs' },
-    h('caption', {}, `${shown.length} run${shown.length === 1 ? '' : 's'}${byToken ? ' on this page' : ''}, newest first`),
+    h('caption', {}, `${shown.length} run${shown.length === 1 ? '' : 's'}${byToken ? ' on this page' : ''}, newest first${namesModel(query) ? '' : ' among those read'}`),
     h('thead', {}, h('tr', {}, ...['Started', 'Model', 'Where', 'Status', 'Duration', 'Objects', 'Source', 'Run'].map((title) => h('th', { scope: 'col' }, title)))),
   );
   const body = h('tbody');
@@ -155,8 +155,18 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
     );
   }
   table.append(body);
-  replace(results, table, paging);
+  // The API reads the task hub in run id order, and run ids begin with the model's key: without a
+  // model filter it lists model by model, so the rows are not the newest runs of all models.
+  const order = namesModel(query)
+    ? undefined
+    : h('p', { class: 'hint', id: 'runs-order' }, 'Without a model filter the API lists runs model by model (newest first within each model), so these need not be the newest runs of all. Filter on a server and model (or a workspace and semantic model) to see that model\'s newest runs first.');
+  replace(results, order, table, paging);
   return shown.some((run) => !FINAL_STATUSES.has(run.status));
+}
+
+/** Whether the query names one model in full, which the API turns into a run id prefix (its runs come newest first). */
+function namesModel(query: URLSearchParams): boolean {
+  return (query.has('server') && query.has('model')) || (query.has('workspace') && query.has('semanticModel'));
 }
 
 function withParam(params: URLSearchParams, name: string, value: string): URLSearchParams {
