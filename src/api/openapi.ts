@@ -75,6 +75,7 @@ export const openApiDocument = {
           '409': errorResponse('Another run of this app is refreshing the model (onConflict "fail"); error.activeRunId names it.'),
           '413': errorResponse(`The body is larger than ${MAX_BODY_BYTES} bytes.`),
           '415': errorResponse('The Content-Type is not application/json.'),
+          '502': errorResponse('A Power BI workspace or semantic model named by name could not be resolved because Power BI could not be reached or answered with an error (error.code says which); nothing was started.'),
         },
       },
       get: {
@@ -128,8 +129,9 @@ export const openApiDocument = {
         responses: {
           '200': { description: 'No run holds the model.', content: json({ type: 'object', required: ['model', 'freed'], properties: { model: { type: 'string' }, freed: { const: false }, message: { type: 'string' } } }) },
           '202': { description: 'Freed; the first waiting run is told.', content: json({ type: 'object', required: ['model', 'freed', 'freedFrom'], properties: { model: { type: 'string' }, freed: { const: true }, freedFrom: { type: 'string' }, next: { type: 'string' } } }) },
-          '400': errorResponse('The query is not valid.'),
+          '400': errorResponse('The query is not valid, or names a Power BI workspace or semantic model that does not exist.'),
           '401': unauthorized,
+          '502': errorResponse('A Power BI workspace or semantic model named by name could not be resolved because Power BI could not be reached; nothing was freed.'),
         },
       },
     },

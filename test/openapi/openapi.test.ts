@@ -140,7 +140,7 @@ describe('the served document', () => {
 });
 
 describe('real answers match the document', () => {
-  it('POST /refreshes: 202, 400, 409, 413, 415, 401', async () => {
+  it('POST /refreshes: 202, 400, 409, 413, 415, 502, 401', async () => {
     const accepted = await stack.request('POST', 'refreshes', { body: body(modelName(1)) });
     expect(accepted.status).toBe(202);
     conforms('/refreshes', 'post', accepted);
@@ -159,6 +159,12 @@ describe('real answers match the document', () => {
     const wrongType = await stack.request('POST', 'refreshes', { rawBody: 'server=x', headers: { 'content-type': 'text/plain' } });
     expect(wrongType.status).toBe(415);
     conforms('/refreshes', 'post', wrongType);
+    // Power BI cannot be asked for the workspace's id: nothing starts.
+    stack.emulators.powerbi.inject({ operation: 'listGroups', times: 5, fault: { status: 503 } });
+    const unreachable = await stack.request('POST', 'refreshes', { body: { workspace: 'myserver', semanticModel: modelName(8) } });
+    stack.emulators.powerbi.clearFaults();
+    expect(unreachable.status).toBe(502);
+    conforms('/refreshes', 'post', unreachable);
     const noKey = await stack.request('POST', 'refreshes', { body: body(modelName(1)), key: null });
     expect(noKey.status).toBe(401);
     conforms('/refreshes', 'post', noKey);
@@ -250,7 +256,7 @@ describe('real answers match the document', () => {
     conforms('/models/refreshes', 'get', noKey);
   });
 
-  it('POST /models/claim/free: 202 freeing the holder, 200 when nothing holds the model, 400, 401', async () => {
+  it('POST /models/claim/free: 202 freeing the holder, 200 when nothing holds the model, 400, 502, 401', async () => {
     const free = (query: string, key?: null) => stack.request('POST', `models/claim/free${query}`, key === null ? { key } : {});
     const target = `?server=${encodeURIComponent(stack.server)}&model=${modelName(7)}`;
     stack.emulators.aas.setTable('myserver', modelName(7), 'FactSales', { durationMs: 3 * hour });
@@ -267,6 +273,11 @@ describe('real answers match the document', () => {
     const invalid = await free('');
     expect(invalid.status).toBe(400);
     conforms('/models/claim/free', 'post', invalid);
+    stack.emulators.powerbi.inject({ operation: 'listGroups', times: 5, fault: { status: 503 } });
+    const unreachable = await free(`?workspace=myserver&semanticModel=${modelName(8)}`);
+    stack.emulators.powerbi.clearFaults();
+    expect(unreachable.status).toBe(502);
+    conforms('/models/claim/free', 'post', unreachable);
     const noKey = await free(target, null);
     expect(noKey.status).toBe(401);
     conforms('/models/claim/free', 'post', noKey);
