@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timestampField } from '../../refresh/timestamps';
 import { REFRESH_STATUSES, type RefreshDetails, type RefreshStatus, type RefreshSummary, type SyncDetails, type SyncState } from './types';
 
 /**
@@ -18,30 +19,7 @@ export function lowerCaseKeys(value: unknown): unknown {
   return value;
 }
 
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i;
-
-/** ISO 8601 UTC with `Z`, or undefined when the text is not a timestamp. */
-export function normaliseTimestamp(text: string): string | undefined {
-  const match = TIMESTAMP.exec(text.trim());
-  if (match === null) return undefined;
-  const [, date, time, fraction = '', zone = 'Z'] = match;
-  const millis = (fraction + '000').slice(0, 3);
-  const parsed = new Date(`${date}T${time}.${millis}${zone.toUpperCase()}`);
-  return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
-}
-
-const timestamp = z
-  .string()
-  .nullish()
-  .transform((value, ctx) => {
-    if (value === null || value === undefined || value === '') return undefined;
-    const iso = normaliseTimestamp(value);
-    if (iso === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a timestamp` });
-      return z.NEVER;
-    }
-    return iso;
-  });
+const timestamp = timestampField();
 
 function matchStatus(value: string): RefreshStatus | undefined {
   return REFRESH_STATUSES.find((status) => status.toLowerCase() === value.toLowerCase());

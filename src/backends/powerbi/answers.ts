@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timestampField } from '../../refresh/timestamps';
 import type { RefreshDetails, RefreshStatus, RefreshSummary } from '../../refresh/types';
 import { objectStatusOf, refreshStatusOf } from './statusMap';
 
@@ -8,33 +9,9 @@ import { objectStatusOf, refreshStatusOf } from './statusMap';
  * zod error the client reports as POWERBI_BAD_RESPONSE.
  */
 
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i;
-
-/**
- * ISO 8601 UTC with `Z`, or undefined when the text is not a timestamp. Power BI writes both
- * `2021-12-14T03:46:04.833` (no zone: UTC) and seven fractional digits (`…57.1838734Z`).
- */
-export function normaliseTimestamp(text: string): string | undefined {
-  const match = TIMESTAMP.exec(text.trim());
-  if (match === null) return undefined;
-  const [, date, time, fraction = '', zone = 'Z'] = match;
-  const millis = `${fraction}000`.slice(0, 3);
-  const parsed = new Date(`${date}T${time}.${millis}${zone.toUpperCase()}`);
-  return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
-}
-
-const timestamp = z
-  .string()
-  .nullish()
-  .transform((value, ctx) => {
-    if (value === null || value === undefined || value === '') return undefined;
-    const iso = normaliseTimestamp(value);
-    if (iso === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${value.slice(0, 64)}" is not a timestamp` });
-      return z.NEVER;
-    }
-    return iso;
-  });
+// Power BI also writes seven fractional digits and timestamps without a zone (UTC); a bad one is
+// quoted to 64 characters.
+const timestamp = timestampField(64);
 
 const optionalText = z
   .union([z.string(), z.number()])

@@ -1,4 +1,5 @@
 import { AppError, ErrorCodes, type ErrorCode } from '../../errors';
+import { header, parseRetryAfter } from '../../http/call';
 
 export type PowerBiOperation =
   | 'resolveWorkspace'
@@ -14,19 +15,6 @@ export interface PowerBiAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-}
-
-export function header(headers: PowerBiAnswer['headers'], name: string): string | undefined {
-  const value = headers[name.toLowerCase()];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Retry-After in seconds or as an HTTP date, in milliseconds from now (Power BI sends seconds, e.g. `Retry-After: 3392`). */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** The id of an answer Microsoft support asks for: `x-ms-request-id`, or the `RequestId` header Power BI also sends. */
@@ -106,7 +94,7 @@ export function classifyAnswer(operation: PowerBiOperation, answer: PowerBiAnswe
   if ((status === 400 || status === 409) && operation === 'cancelRefresh' && (status === 409 || NOT_RUNNING.test(text))) {
     return { code: ErrorCodes.POWERBI_CONFLICT, what: 'the refresh is not running any more', retryable: false };
   }
-  if (status === 429) return { code: ErrorCodes.POWERBI_THROTTLED, what: 'throttled', retryable: true, retryAfterMs: parseRetryAfter(header(answer.headers, 'retry-after'), now) };
+  if (status === 429) return { code: ErrorCodes.POWERBI_THROTTLED, what: 'throttled', retryable: true, retryAfterMs: parseRetryAfter(header(answer.headers, 'retry-after'), now) }; // Power BI sends seconds (Retry-After: 3392)
   if (status >= 500 || status === 408) return { code: ErrorCodes.POWERBI_TRANSIENT, what: 'server error', retryable: true };
   if (status === 401 || status === 403) {
     return {
