@@ -4,6 +4,7 @@ import { partitionOf } from '../../local/durable-host/store';
 import { modelKey } from '../../src/api/runLookup';
 import { claimKey, MODEL_CLAIM_ENTITY } from '../../src/claims/modelClaim';
 import { modelName, overlapping, SERVER_NAME, startScaleStack, type ScaleStack } from '../scale/support';
+import { untilDefined } from '../support/virtualTime';
 
 /**
  * Crash row (issue 12): the worker that runs the model's holder is killed with SIGKILL while the
@@ -29,8 +30,7 @@ describe('a worker killed while it runs the holder of a model claim', () => {
     expect(holder.status).toBe(202);
     const holderId = String(holder.body.id);
     const status = async (id: string, via = w0!) => String((await stack!.call(via, 'GET', `refreshes/${id}`)).body.status);
-    for (let i = 0; i < 40 && (await status(holderId)) !== 'refreshing'; i += 1) await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await status(holderId)).toBe('refreshing');
+    await untilDefined(async () => ((await status(holderId)) === 'refreshing' ? true : undefined), 'the holder refreshing', 8_000, 200);
 
     // Which worker runs the holder: the lease owner of its partition (4 partitions, FNV-1a of the id).
     const db = new Database(path.join(stack.stateDir, 'durable.sqlite'), { readonly: true });
