@@ -55,6 +55,10 @@ const REFRESH_OPTIONS = {
   objects: { type: 'string', multiple: true },
   sync: { type: 'boolean' },
   'no-sync': { type: 'boolean' },
+  // Power BI only (the app refuses them for an AAS model, naming them).
+  'apply-refresh-policy': { type: 'boolean' },
+  'no-apply-refresh-policy': { type: 'boolean' },
+  'effective-date': { type: 'string' },
   timeout: { type: 'string' },
   'on-conflict': { type: 'string' },
   'callback-url': { type: 'string' },
@@ -95,8 +99,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Comman
     case 'refresh': {
       const { values, positionals } = parse(rest, REFRESH_OPTIONS, first);
       if (values.help === true) return { name: 'help', topic: first };
+      // "--apply-refresh-policy false" reads as a switch and a stray word: say how switches go.
+      if (positionals[0] === 'true' || positionals[0] === 'false') {
+        throw badInput(`refresh: unexpected argument "${positionals[0]}": switches take no value (--apply-refresh-policy or --no-apply-refresh-policy, --sync or --no-sync)`);
+      }
       noPositionals(first, positionals);
       if (values.sync === true && values['no-sync'] === true) throw badInput('refresh: give --sync or --no-sync, not both');
+      if (values['apply-refresh-policy'] === true && values['no-apply-refresh-policy'] === true) throw badInput('refresh: give --apply-refresh-policy or --no-apply-refresh-policy, not both');
       const body: Record<string, unknown> = { ...target(values, first, true) };
       const copy = (flag: keyof typeof values, field: string) => {
         const value = values[flag];
@@ -109,6 +118,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Comman
       if (values.objects !== undefined) body.objects = values.objects.flatMap((list) => parseObjects(list));
       if (values.sync === true) body.sync = true;
       if (values['no-sync'] === true) body.sync = false;
+      if (values['apply-refresh-policy'] === true) body.applyRefreshPolicy = true;
+      if (values['no-apply-refresh-policy'] === true) body.applyRefreshPolicy = false;
+      // Passed as given: the app checks the date (yyyy-mm-dd, a calendar day) and the target.
+      copy('effective-date', 'effectiveDate');
       copy('timeout', 'timeout');
       copy('on-conflict', 'onConflict');
       copy('callback-url', 'callbackUrl');

@@ -46,6 +46,11 @@ ${EXIT}`,
   --retry-count <n>           default 0
   --timeout <ISO duration>    PT1M to P7D, such as PT2H (default: the app's REFRESH_DEFAULT_TIMEOUT)
   --sync | --no-sync          sync the query replicas afterwards (default: the app's REFRESH_DEFAULT_SYNC)
+  --apply-refresh-policy | --no-apply-refresh-policy
+                              Power BI only: apply the incremental refresh policy, or refresh the
+                              objects as asked (default: Power BI's, true; false with partialBatch,
+                              which refuses --apply-refresh-policy)
+  --effective-date <date>     Power BI only: the date the refresh policy takes as today, yyyy-mm-dd
   --on-conflict <fail|wait>   when the model is busy: fail (default) or wait for it
   --callback-url <url>        the app calls it back when the run ends
 
@@ -53,6 +58,8 @@ ${WAITING}
 ${CONNECTION}
 ${EXIT}`,
   status: `aas-refresh status <runId>: show a run; with --wait, until it ends.
+Without --wait it exits with the run's outcome once the run has ended (the codes below), and 0
+while it is still going.
 
 ${WAITING}
 ${CONNECTION}

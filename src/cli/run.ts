@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CliRunView as RunView } from './runView';
 import { appService, type RefreshService } from './appClient';
-import { modelLabel } from './runView';
+import { FINAL_RUN_STATUSES, modelLabel } from './runView';
 import { parseCommandLine, type Command, type Connection } from './args';
 import { formatSeconds, liveDisplay, objectName, plainDisplay, runSeconds, silentDisplay, summaryLines, type Display, type Output } from './display';
-import { CliError, ExitCodes, type ExitCode } from './errors';
+import { CliError, ExitCodes, exitCodeOfRun, type ExitCode } from './errors';
 import { HELP } from './help';
 import { processInterrupts, type Interrupts } from './interrupts';
 import { watchRun } from './watch';
@@ -92,7 +92,9 @@ async function execute(command: RunCommand, service: RefreshService, terminal: T
       const { view } = await service.get(command.runId);
       if (command.json) json(view);
       else terminal.out(statusText(view));
-      return ExitCodes.succeeded;
+      // An ended run exits with its outcome, as --wait would: a pipeline step that checks a run
+      // started earlier fails when the run did. One still going exits 0 (the read worked).
+      return FINAL_RUN_STATUSES.has(view.status) ? exitCodeOfRun(view.status) : ExitCodes.succeeded;
     }
     case 'cancel': {
       const result = await service.cancel(command.runId);

@@ -72,3 +72,22 @@ test('options that cannot go together, or are out of range, are refused naming t
   expect(refused(['refresh', ...SERVER, 'extra'])).toBe('refresh: unexpected argument "extra" (options start with --; see aas-refresh refresh --help)');
   expect(refused(['refresh', ...SERVER, '--server'])).toBe("refresh: Option '--server <value>' argument missing (see aas-refresh refresh --help)");
 });
+
+test('the Power BI refresh-policy flags become applyRefreshPolicy and effectiveDate; without them the fields are left out', () => {
+  const semanticModel = ['refresh', '--workspace', 'Finance', '--semantic-model', 'Sales'];
+  expect(parseCommandLine([...semanticModel, '--apply-refresh-policy', '--effective-date', '2026-11-30'], env)).toMatchObject({
+    name: 'refresh',
+    body: { workspace: 'Finance', semanticModel: 'Sales', applyRefreshPolicy: true, effectiveDate: '2026-11-30' },
+  });
+  expect(parseCommandLine([...semanticModel, '--no-apply-refresh-policy'], env)).toMatchObject({ body: { workspace: 'Finance', semanticModel: 'Sales', applyRefreshPolicy: false } });
+  // Power BI's own default then applies (true; the app sends false with partialBatch).
+  expect(parseCommandLine(semanticModel, env)).toMatchObject({ body: { workspace: 'Finance', semanticModel: 'Sales' } });
+  expect(Object.keys((parseCommandLine(semanticModel, env) as { body: object }).body).sort()).toEqual(['semanticModel', 'workspace']);
+  // Passed as given: the app checks the date and refuses both for an AAS model, naming them.
+  expect(parseCommandLine(['refresh', ...SERVER, '--effective-date', '31.12.2026'], env)).toMatchObject({ body: { server: SERVER[1], effectiveDate: '31.12.2026' } });
+
+  expect(refused([...semanticModel, '--apply-refresh-policy', '--no-apply-refresh-policy'])).toBe('refresh: give --apply-refresh-policy or --no-apply-refresh-policy, not both');
+  expect(refused([...semanticModel, '--apply-refresh-policy', 'false'])).toBe('refresh: unexpected argument "false": switches take no value (--apply-refresh-policy or --no-apply-refresh-policy, --sync or --no-sync)');
+  expect(refused([...semanticModel, '--apply-refresh-policy=false'])).toBe("refresh: Option '--apply-refresh-policy' does not take an argument (see aas-refresh refresh --help)");
+  expect(refused([...semanticModel, '--effective-date'])).toBe("refresh: Option '--effective-date <value>' argument missing (see aas-refresh refresh --help)");
+});

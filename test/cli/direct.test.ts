@@ -2,7 +2,8 @@ import { VirtualClock } from '../../local/clock';
 import { startEmulators, type Emulators } from '../../local/emulators';
 import { loadLocalTls } from '../../local/tls';
 import { modelName, testModels } from '../support/appStack';
-import { cliEnv, runCli, spawnCliFromSource, until, type CliProcess } from './support/cli';
+import { untilTrue } from '../support/virtualTime';
+import { CLI_TIMEOUT_MS, cliEnv, runCli, spawnCliFromSource, type CliProcess } from './support/cli';
 
 /**
  * `aas-refresh --direct`: no function app; the CLI runs the refresh itself through the app's own
@@ -48,7 +49,7 @@ async function driveUntilExit(cli: CliProcess, model: string, calls = () => emul
   for (let step = 0; step < 100 && !exited; step += 1) {
     // Any call: the refresh's status, then the sync's.
     const reads = calls();
-    await until(() => exited || calls() > reads, `the CLI called the service about ${model} again`);
+    await untilTrue(() => exited || calls() > reads, `the CLI called the service about ${model} again`, CLI_TIMEOUT_MS);
     clock.advanceBy(20_000);
   }
   return code;
@@ -75,7 +76,7 @@ test('refresh --direct --wait refreshes the model itself with a service principa
 test('SIGINT in CI cancels the refresh --direct started (exit 3); a failing table exits 1 with AAS message', async () => {
   const model = modelName(2);
   const cli = spawnCliFromSource(['refresh', '--direct', '--server', server(), '--model', model, '--poll-interval', '0.1', '--wait'], env);
-  await until(() => emulators.aas.countRequests('getRefresh', model) > 0, 'a status read');
+  await untilTrue(() => emulators.aas.countRequests('getRefresh', model) > 0, 'a status read', CLI_TIMEOUT_MS);
   cli.child.kill('SIGINT');
   expect(await cli.exited).toBe(3);
   expect(emulators.aas.refreshes('myserver', model)[0]?.status).toBe('cancelled');
@@ -88,21 +89,35 @@ test('SIGINT in CI cancels the refresh --direct started (exit 3); a failing tabl
   expect(failed.stdout()).toContain('The column Date has a duplicate value 2026-01-01.');
 });
 
-test('refresh --direct of a Power BI semantic model by its names: resolved to ids, refreshed, exit 0', async () => {
+test('refresh --direct of a Power BI semantic model by its names: resolved to ids, refreshed with the refresh-policy options, exit 0', async () => {
   // The Power BI emulator mirrors the AAS models: workspace "myserver", one semantic model per model.
   const model = modelName(4);
-  const cli = spawnCliFromSource(['refresh', '--direct', '--workspace', 'myserver', '--semantic-model', model, '--no-sync', '--poll-interval', '0.1', '--wait'], env);
+  const logged = emulators.powerbi.requests.length;
+  const cli = spawnCliFromSource(
+    ['refresh', '--direct', '--workspace', 'myserver', '--semantic-model', model, '--no-apply-refresh-policy', '--effective-date', '2026-11-30', '--no-sync', '--poll-interval', '0.1', '--wait'],
+    env,
+  );
   const code = await driveUntilExit(cli, model, () => emulators.powerbi.countRequests('any'));
 
   expect({ code, stderr: cli.stderr() }).toEqual({ code: 0, stderr: '' });
   expect(cli.stdout()).toMatch(new RegExp(`^Run \\S+ succeeded in .+: ${model} in workspace myserver, Power BI refresh [0-9a-f-]{36}, `, 'm'));
   expect(emulators.powerbi.countRequests('any')).toBeGreaterThan(2);
+  const submitted = emulators.powerbi.requests.slice(logged).filter((entry) => entry.operation === 'submitRefresh');
+  expect(submitted.map((entry) => entry.status)).toEqual([202]);
+  expect(JSON.parse(submitted[0]?.body ?? '{}')).toMatchObject({ applyRefreshPolicy: false, effectiveDate: '2026-11-30' });
 });
 
-test('--direct bad input exits 4: a server off the allow-list, half a service principal, a wrong secret (not shown), --url with --direct', async () => {
+test('--direct bad input exits 4: a server off the allow-list, a Power BI option for an AAS model, half a service principal, a wrong secret (not shown), --url with --direct', async () => {
   const offList = await runCli(['refresh', '--direct', '--server', 'asazure://westeurope.asazure.windows.net/other', '--model', 'M'], env, true);
   expect(offList.code).toBe(4);
   expect(offList.stderr).toMatch(/^aas-refresh: The refresh request is not valid\.\n {2}- .*westeurope\.asazure\.windows\.net/);
+
+  // The app's own refusal of the Power BI-only options for an AAS model, before any token.
+  const aasWithPolicy = await runCli(['refresh', '--direct', '--server', server(), '--model', modelName(4), '--apply-refresh-policy'], env, true);
+  expect({ code: aasWithPolicy.code, stderr: aasWithPolicy.stderr }).toEqual({
+    code: 4,
+    stderr: 'aas-refresh: The refresh request is not valid.\n  - applyRefreshPolicy is a Power BI option; AAS models have no incremental refresh policy to apply (leave it out)\n',
+  });
 
   const half = await runCli(['history', modelName(4), '--server', server(), '--direct'], { ...env, AZURE_CLIENT_SECRET: undefined }, true);
   expect({ code: half.code, stderr: half.stderr }).toEqual({

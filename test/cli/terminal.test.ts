@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import type { RunView } from '../../src/api/runView';
-import { modelName, startAppStack, type AppStack } from '../support/appStack';
-import { cliEnv, cliHasReadAgain, removeTranspiledCli, spawnInTerminal, startAppProxy, until, type AppProxy } from './support/cli';
+import { modelName } from '../support/appStack';
+import { untilTrue } from '../support/virtualTime';
+import { appForCli, CLI_TIMEOUT_MS, cliHasReadAgain, runIdOf, spawnInTerminal } from './support/cli';
 
 /**
  * `aas-refresh refresh --wait` typed into a terminal: a pseudo-terminal made by util-linux
@@ -9,44 +10,21 @@ import { cliEnv, cliHasReadAgain, removeTranspiledCli, spawnInTerminal, startApp
  * own and python3 is not part of a minimal image). Keys written to script's stdin are typed
  * into the terminal: "\x03" is Ctrl+C, which the terminal turns into SIGINT for the CLI.
  */
-let stack: AppStack;
-let proxy: AppProxy;
-let env: NodeJS.ProcessEnv;
+// Said plainly when missing, before anything starts, instead of a spawn error and a timeout later.
+const found = spawnSync('script', ['--version'], { encoding: 'utf8' });
+if (found.error !== undefined || !found.stdout.includes('util-linux')) throw new Error('this test needs util-linux script (/usr/bin/script, Debian package bsdutils)');
 
-beforeAll(async () => {
-  // Said plainly when missing, instead of a spawn error and a timeout later.
-  const found = spawnSync('script', ['--version'], { encoding: 'utf8' });
-  if (found.error !== undefined || !found.stdout.includes('util-linux')) throw new Error('this test needs util-linux script (/usr/bin/script, Debian package bsdutils)');
-  stack = await startAppStack();
-  proxy = await startAppProxy(stack);
-  env = cliEnv({ AAS_REFRESH_URL: proxy.url, AAS_REFRESH_KEY: stack.functionKey });
-});
-
-afterAll(async () => {
-  // Each only if it started: a failed start must not leave the other running.
-  await proxy?.close();
-  await stack?.stop();
-  removeTranspiledCli();
-});
-
-async function runIdOf(model: string): Promise<string> {
-  let id: string | undefined;
-  await until(() => {
-    id = stack.host.listInstances().find((instance) => (instance.input as { request?: { model?: string } } | undefined)?.request?.model === model)?.instanceId;
-    return id !== undefined;
-  }, `a run of ${model}`);
-  return id as string;
-}
+const app = appForCli();
 
 /** Moves virtual time a timer at a time until the run shows an object in progress. */
 async function untilObjectsInProgress(id: string): Promise<RunView> {
   for (let step = 0; step < 100; step += 1) {
-    await stack.host.runUntilIdle({ maxVirtualMs: 0 });
-    const view = (await stack.run(id)).body;
+    await app.stack.host.runUntilIdle({ maxVirtualMs: 0 });
+    const view = (await app.stack.run(id)).body;
     if (view.objects.some((object) => object.status === 'inProgress')) return view;
-    const next = stack.host.engine.nextTimerAt();
+    const next = app.stack.host.engine.nextTimerAt();
     if (next === undefined) throw new Error('no timer left');
-    await stack.host.runUntilIdle({ maxVirtualMs: Math.max(0, next - stack.clock.now()) });
+    await app.stack.host.runUntilIdle({ maxVirtualMs: Math.max(0, next - app.stack.clock.now()) });
   }
   throw new Error('no object in progress within 100 timers');
 }
@@ -57,42 +35,42 @@ const REDRAW = new RegExp(`${ESC}\\[\\d+F${ESC}\\[0J`);
 
 test('a live frame redrawn in place; Ctrl+C asks, y cancels the refresh; the run ends cancelled, exit 3, the key never shown', async () => {
   const model = modelName(1);
-  const cli = spawnInTerminal(['refresh', '--server', stack.server, '--model', model, '--poll-interval', '0.1', '--wait'], env);
-  const id = await runIdOf(model);
+  const cli = spawnInTerminal(['refresh', '--server', app.stack.server, '--model', model, '--poll-interval', '0.1', '--wait'], app.env);
+  const id = await runIdOf(app.stack, model);
   await untilObjectsInProgress(id);
-  await cliHasReadAgain(proxy, 'objects in progress');
-  await until(() => /▸ FactSales \/ FactSales 2024 +inProgress/.test(cli.stdout()), 'a live line for FactSales 2024 in progress');
+  await cliHasReadAgain(app.proxy, 'objects in progress');
+  await untilTrue(() => /▸ FactSales \/ FactSales 2024 +inProgress/.test(cli.stdout()), 'a live line for FactSales 2024 in progress', CLI_TIMEOUT_MS);
   // The frame is redrawn every second even when nothing changes (the elapsed times move).
-  await until(() => REDRAW.test(cli.stdout()), 'a redraw in place');
+  await untilTrue(() => REDRAW.test(cli.stdout()), 'a redraw in place', CLI_TIMEOUT_MS);
   expect(cli.stdout()).toMatch(new RegExp(`Run ${id.slice(0, 8)} ${model} on asazure://127\\.0\\.0\\.1:\\d+/myserver: refreshing, AAS inProgress`));
 
   cli.write('\x03');
-  await until(() => cli.stdout().includes(`Cancel run ${id} (refresh of ${model})? y: cancel the refresh, n: leave it running and stop watching [y/N] `), 'the cancel question');
+  await untilTrue(() => cli.stdout().includes(`Cancel run ${id} (refresh of ${model})? y: cancel the refresh, n: leave it running and stop watching [y/N] `), 'the cancel question', CLI_TIMEOUT_MS);
   cli.write('y');
-  await until(() => proxy.requests.some((request) => request.method === 'DELETE' && request.url === `/api/refreshes/${id}`), 'the cancel request');
-  await until(() => cli.stdout().includes(`Cancel sent: run ${id} is cancelling its refresh.`), 'the cancel acknowledged');
-  expect((await stack.finish(id)).body.status).toBe('cancelled');
+  await untilTrue(() => app.proxy.requests.some((request) => request.method === 'DELETE' && request.url === `/api/refreshes/${id}`), 'the cancel request', CLI_TIMEOUT_MS);
+  await untilTrue(() => cli.stdout().includes(`Cancel sent: run ${id} is cancelling its refresh.`), 'the cancel acknowledged', CLI_TIMEOUT_MS);
+  expect((await app.stack.finish(id)).body.status).toBe('cancelled');
 
   expect(await cli.exited).toBe(3);
   const output = cli.stdout();
   expect(output).toMatch(new RegExp(`Run ${id} cancelled after .+: ${model} on `));
   expect(output).toMatch(/⊘ FactSales \/ FactSales 2024 +cancelled/);
-  expect(output).not.toContain(stack.functionKey);
-  expect(stack.emulators.aas.refreshes('myserver', model)[0]?.status).toBe('cancelled');
+  expect(output).not.toContain(app.stack.functionKey);
+  expect(app.stack.emulators.aas.refreshes('myserver', model)[0]?.status).toBe('cancelled');
 });
 
 test('Ctrl+C, then n: the CLI stops watching (exit 130) and the refresh goes on', async () => {
   const model = modelName(2);
-  const cli = spawnInTerminal(['refresh', '--server', stack.server, '--model', model, '--poll-interval', '0.1', '--wait'], env);
-  const id = await runIdOf(model);
+  const cli = spawnInTerminal(['refresh', '--server', app.stack.server, '--model', model, '--poll-interval', '0.1', '--wait'], app.env);
+  const id = await runIdOf(app.stack, model);
   await untilObjectsInProgress(id);
-  await until(() => cli.stdout().includes('inProgress'), 'a live line in progress');
+  await untilTrue(() => cli.stdout().includes('inProgress'), 'a live line in progress', CLI_TIMEOUT_MS);
 
   cli.write('\x03');
-  await until(() => cli.stdout().includes(`Cancel run ${id}`), 'the cancel question');
+  await untilTrue(() => cli.stdout().includes(`Cancel run ${id}`), 'the cancel question', CLI_TIMEOUT_MS);
   cli.write('n');
   expect(await cli.exited).toBe(130);
   expect(cli.stdout()).toContain(`Stopped watching; run ${id} goes on. Watch it again with: aas-refresh status ${id} --wait`);
-  expect(proxy.requests.some((request) => request.method === 'DELETE' && request.url.includes(id))).toBe(false);
-  expect((await stack.finish(id)).body.status).toBe('succeeded');
+  expect(app.proxy.requests.some((request) => request.method === 'DELETE' && request.url.includes(id))).toBe(false);
+  expect((await app.stack.finish(id)).body.status).toBe('succeeded');
 });

@@ -4,7 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import ts from 'typescript';
-import type { AppStack } from '../../support/appStack';
+import { startAppStack, type AppStack, type AppStackOptions } from '../../support/appStack';
+import { untilTrue } from '../../support/virtualTime';
 
 const root = path.join(__dirname, '..', '..', '..');
 
@@ -35,7 +36,7 @@ function cliCommand(): string[] {
 }
 
 /** Removes this test file's transpiled CLI (afterAll). */
-export function removeTranspiledCli(): void {
+function removeTranspiledCli(): void {
   if (built !== undefined) fs.rmSync(path.dirname(built), { recursive: true, force: true });
   built = undefined;
 }
@@ -184,17 +185,75 @@ export function spawnInTerminal(args: string[], env: NodeJS.ProcessEnv): CliProc
   return track(spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
 }
 
-/** Resolves when `ready` holds, checking every 10 ms in real time; throws naming `what` after `timeoutMs`. */
-export async function until(ready: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const limit = Date.now() + timeoutMs;
-  while (!ready()) {
-    if (Date.now() > limit) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/**
+ * How long a test waits in real time for what a CLI child does: it starts a fresh node (from
+ * source, TypeScript too) on a CI machine that runs other suites.
+ */
+export const CLI_TIMEOUT_MS = 20_000;
 
 /** Waits until the CLI has started two more status reads: the second began after this call. */
 export async function cliHasReadAgain(proxy: AppProxy, what: string): Promise<void> {
   const target = proxy.statusReads() + 2;
-  await until(() => proxy.statusReads() >= target, `the CLI read the run again (${what})`);
+  await untilTrue(() => proxy.statusReads() >= target, `the CLI read the run again (${what})`, CLI_TIMEOUT_MS);
+}
+
+/** The app under test, behind the proxy, and the environment that points the CLI at it. */
+export interface CliApp {
+  readonly stack: AppStack;
+  readonly proxy: AppProxy;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts the app on the local durable host and the proxy in front of it in the calling test
+ * file's beforeAll, and stops both (each only if it started) and removes the transpiled CLI in its
+ * afterAll. The members are there from beforeAll on.
+ */
+export function appForCli(options: AppStackOptions = {}): CliApp {
+  let stack: AppStack | undefined;
+  let proxy: AppProxy | undefined;
+  let env: NodeJS.ProcessEnv | undefined;
+  beforeAll(async () => {
+    stack = await startAppStack(options);
+    proxy = await startAppProxy(stack);
+    env = cliEnv({ AAS_REFRESH_URL: proxy.url, AAS_REFRESH_KEY: stack.functionKey });
+  });
+  afterAll(async () => {
+    // A failed start must not leave the other running.
+    await proxy?.close();
+    await stack?.stop();
+    removeTranspiledCli();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the app for the CLI is not started (appForCli starts it in beforeAll)');
+    return value;
+  };
+  return {
+    get stack() {
+      return started(stack);
+    },
+    get proxy() {
+      return started(proxy);
+    },
+    get env() {
+      return started(env);
+    },
+  };
+}
+
+/** The id of the run the app started for the model or semantic model (the CLI's POST has reached it). */
+export async function runIdOf(stack: AppStack, model: string): Promise<string> {
+  let id: string | undefined;
+  await untilTrue(
+    () => {
+      id = stack.host.listInstances().find((instance) => {
+        const request = (instance.input as { request?: { model?: string; semanticModel?: string } } | undefined)?.request;
+        return (request?.model ?? request?.semanticModel) === model;
+      })?.instanceId;
+      return id !== undefined;
+    },
+    `a run of ${model}`,
+    CLI_TIMEOUT_MS,
+  );
+  return id as string;
 }
