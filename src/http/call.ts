@@ -22,6 +22,16 @@ export function createPooledAgent(timeoutMs: number): Agent {
   });
 }
 
+/**
+ * A backend client's dispatcher: the one its options give (whoever gave it closes it) or a pooled
+ * agent of its own, which `close()` closes.
+ */
+export function clientDispatcher(given: Dispatcher | undefined, timeoutMs: number): { dispatcher: Dispatcher; close(): Promise<void> } {
+  if (given !== undefined) return { dispatcher: given, close: () => Promise.resolve() };
+  const agent = createPooledAgent(timeoutMs);
+  return { dispatcher: agent, close: () => agent.close() };
+}
+
 export interface BearerCall {
   url: string;
   method: 'GET' | 'POST' | 'DELETE';

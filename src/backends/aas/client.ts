@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { ZodError } from 'zod';
 import { AppError, ErrorCodes, type ErrorCode } from '../../errors';
-import { callWithBearer, clip, createPooledAgent, header, parseRetryAfter, redact, transportFailure, type HttpAnswer } from '../../http/call';
+import { callWithBearer, clip, clientDispatcher, header, parseRetryAfter, redact, transportFailure, type HttpAnswer } from '../../http/call';
 import type { ScopedTokens } from '../../refresh/port';
 import { refreshTypeProblem } from '../../refresh/types';
 import { parseRefreshDetails, parseRefreshList, parseSyncDetails } from './parse';
@@ -155,8 +155,7 @@ function transportError(operation: AasOperation, target: string, error: unknown)
 
 export function createAasClient(options: AasClientOptions): ClosableAasClient {
   const { allowedHosts, tokenProvider, requestTimeoutMs } = options;
-  const ownsDispatcher = options.dispatcher === undefined;
-  const dispatcher = options.dispatcher ?? createPooledAgent(requestTimeoutMs);
+  const { dispatcher, close: closeDispatcher } = clientDispatcher(options.dispatcher, requestTimeoutMs);
 
   interface Call {
     operation: AasOperation;
@@ -255,7 +254,7 @@ export function createAasClient(options: AasClientOptions): ClosableAasClient {
     },
 
     async close() {
-      if (ownsDispatcher) await dispatcher.close();
+      await closeDispatcher();
     },
   };
 }

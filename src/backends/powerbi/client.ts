@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { ZodError } from 'zod';
 import { AppError, ErrorCodes } from '../../errors';
-import { callWithBearer, createPooledAgent, header, redact, transportFailure, type HttpAnswer } from '../../http/call';
+import { callWithBearer, clientDispatcher, header, redact, transportFailure, type HttpAnswer } from '../../http/call';
 import { isHostAllowed } from '../../http/hostPolicy';
 import type { ScopedTokens } from '../../refresh/port';
 import type { PowerBiTarget } from '../../refresh/target';
@@ -115,8 +115,7 @@ export interface PowerBiClient {
 
 export function createPowerBiClient(options: PowerBiClientOptions): PowerBiClient {
   const { tokens, requestTimeoutMs } = options;
-  const ownsDispatcher = options.dispatcher === undefined;
-  const dispatcher = options.dispatcher ?? createPooledAgent(requestTimeoutMs);
+  const { dispatcher, close: closeDispatcher } = clientDispatcher(options.dispatcher, requestTimeoutMs);
 
   interface Call {
     operation: PowerBiOperation;
@@ -254,7 +253,7 @@ export function createPowerBiClient(options: PowerBiClientOptions): PowerBiClien
     },
 
     async close() {
-      if (ownsDispatcher) await dispatcher.close();
+      await closeDispatcher();
     },
   };
 }
