@@ -210,10 +210,8 @@ export function parseRunRequest(body: unknown, config: Config, source: string): 
     const problem = targetProblem(target, config);
     if (problem !== undefined) return { ok: false, problems: [problem] };
   }
+  // partialBatch with applyRefreshPolicy true is the Power BI adapter's refusal (AAS refuses the field itself).
   const refused = backends.forTarget(target).refreshProblems(refresh);
-  if (refresh.commitMode === 'partialBatch' && refresh.applyRefreshPolicy === true) {
-    refused.push('applyRefreshPolicy must be false with commitMode "partialBatch" (Power BI applies a refresh policy only in a transactional refresh)');
-  }
   if (refused.length > 0) return { ok: false, problems: refused };
   return {
     ok: true,
