@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { startWorkers, type WorkerPool, type WorkerProcess } from '../../local/durable-host/workers';
 import { startEmulators, type Emulators } from '../../local/emulators';
 import type { RunView } from '../../src/api/runView';
+import { untilDefined } from '../support/virtualTime';
 
 /**
  * The real app (src/index.ts) on N local-host workers sharing one durable store (real clock), as
@@ -18,7 +19,7 @@ export interface ScaleStack {
   /** Live workers, for spreading requests. */
   live(): WorkerProcess[];
   call(worker: WorkerProcess, method: string, route: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
-  /** Polls GET until every run has ended (bounded by `timeoutMs`); returns the views. */
+  /** Polls GET until every run has ended; returns the views. Throws after `timeoutMs`. */
   waitForEnd(ids: string[], timeoutMs: number): Promise<Map<string, RunView>>;
   stop(): Promise<void>;
 }
@@ -79,19 +80,22 @@ export async function startScaleStack(workers: number, options: { refreshMs: num
     call,
     async waitForEnd(ids, timeoutMs) {
       const views = new Map<string, RunView>();
-      const until = Date.now() + timeoutMs;
-      while (views.size < ids.length && Date.now() < until) {
-        for (const id of ids) {
-          if (views.has(id)) continue;
-          const worker = live()[0];
-          if (worker === undefined) throw new Error('no live worker');
-          const answer = await call(worker, 'GET', `refreshes/${id}`);
-          const view = answer.body as unknown as RunView;
-          if (FINAL.has(view.status)) views.set(id, view);
-        }
-        if (views.size < ids.length) await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      return views;
+      // One round reads every run not yet ended; the next round comes 250 ms after it.
+      return untilDefined(
+        async () => {
+          for (const id of ids) {
+            if (views.has(id)) continue;
+            const worker = live()[0];
+            if (worker === undefined) throw new Error('no live worker');
+            const view = (await call(worker, 'GET', `refreshes/${id}`)).body as unknown as RunView;
+            if (FINAL.has(view.status)) views.set(id, view);
+          }
+          return views.size === ids.length ? views : undefined;
+        },
+        `${ids.length} runs ended`,
+        timeoutMs,
+        250,
+      );
     },
     async stop() {
       await pool.stop();

@@ -1,3 +1,5 @@
+import type { RunView } from '../../src/api/runView';
+import { untilDefined } from '../support/virtualTime';
 import { MODELS, modelName, overlapping, SERVER_NAME, startScaleStack, type ScaleStack } from './support';
 
 /**
@@ -101,23 +103,26 @@ describe('one run per model across workers on one store', () => {
     expect([holder.status, waiter.status]).toEqual([202, 202]);
     const holderId = String(holder.body.id);
     const waiterId = String(waiter.body.id);
-    const status = async (id: string) => String((await stack!.call(second!, 'GET', `refreshes/${id}`)).body.status);
-    for (let i = 0; i < 40 && (await status(holderId)) !== 'refreshing'; i += 1) await new Promise((resolve) => setTimeout(resolve, 250));
-    expect(await status(waiterId)).toBe('waiting');
+    const view = async (id: string) => (await stack!.call(second!, 'GET', `refreshes/${id}`)).body as unknown as RunView;
+    const inStatus = (id: string, status: string) => async () => {
+      const current = await view(id);
+      return current.status === status ? current : undefined;
+    };
+    await untilDefined(inStatus(holderId, 'refreshing'), 'the holder refreshes', 10_000, 100);
+    expect((await view(waiterId)).status).toBe('waiting');
 
     // Terminate through the Durable API (what an operator does in the portal); AAS keeps the
     // refresh, so the emulator forgets it, as if it had ended.
     const terminated = await fetch(`${first!.rpcBaseUrl}instances/${holderId}/terminate?reason=operator`, { method: 'POST' });
     expect(terminated.status).toBe(202);
     stack.emulators.aas.forgetRefreshes(SERVER_NAME, modelName(0));
-    const terminatedAt = Date.now();
-    let started = false;
-    while (!started && Date.now() - terminatedAt < 10_000) {
-      started = (await status(waiterId)) === 'refreshing';
-      if (!started) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(started).toBe(true);
+    await untilDefined(inStatus(waiterId, 'refreshing'), 'the waiting run refreshes', 10_000, 100);
+    // Measured by the engine and AAS, not by this loop: from the holder's termination (the last
+    // update of its instance) to the waiting run's refresh submit in the AAS emulator's log.
+    const holderView = await untilDefined(inStatus(holderId, 'cancelled'), 'the holder shows as ended', 10_000, 100);
+    const submit = stack.emulators.aas.requests.find((entry) => entry.operation === 'submitRefresh' && entry.model === modelName(0) && entry.status === 202 && entry.at > Date.parse(holderView.lastUpdatedAt));
+    expect(submit).toBeDefined();
     // One poll interval (POLL_MAX_INTERVAL_SECONDS = 2 here), plus the time to claim and submit.
-    expect(Date.now() - terminatedAt).toBeLessThan(2_000 + 2_500);
+    expect((submit?.at ?? Number.POSITIVE_INFINITY) - Date.parse(holderView.lastUpdatedAt)).toBeLessThan(2_000 + 2_500);
   });
 });
