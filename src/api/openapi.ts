@@ -90,7 +90,7 @@ export const openApiDocument = {
           { name: 'continuationToken', in: 'query', description: 'The previous page\'s continuationToken.', schema: { type: 'string' } },
         ],
         responses: {
-          '200': { description: 'Runs.', content: json({ type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: ref('Run') }, continuationToken: { type: 'string', description: 'Present when the task hub has more: pass it back for the next page.' } } }) },
+          '200': { description: 'Runs.', content: json({ type: 'object', required: ['runs', 'order'], properties: { runs: { type: 'array', items: ref('Run') }, order: { type: 'string', enum: ['newestFirst', 'byModel'], description: "The order of the pages: newestFirst when the query named one model in full (that model's runs newest first across pages); byModel otherwise (model by model, newest first within each model, so the first page is not the newest runs of all models). Each page is sorted newest first." }, continuationToken: { type: 'string', description: 'Present when the task hub has more: pass it back for the next page.' } } }) },
           '400': errorResponse('The query is not valid.'),
           '401': unauthorized,
         },

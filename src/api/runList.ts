@@ -39,8 +39,17 @@ export interface RunListQuery {
   continuationToken?: string;
 }
 
+/**
+ * The order of a list's pages, said in the answer: `newestFirst` when the query named one model
+ * (its run id prefix: the model's runs newest first, page after page); `byModel` otherwise (run ids
+ * begin with the model's key, so pages go model by model, newest first within each model). Each
+ * page is sorted newest first either way.
+ */
+export type RunListOrder = 'newestFirst' | 'byModel';
+
 export interface RunListPage<View> {
   runs: View[];
+  order: RunListOrder;
   /** Present when the task hub has more: pass it back as `continuationToken`. */
   continuationToken?: string;
 }
@@ -80,7 +89,7 @@ export async function listRunPage<View extends { createdAt: string }>(
     .map(toView)
     .filter((view): view is View => view !== undefined && keep(view))
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  return { runs, ...(page.continuationToken === undefined ? {} : { continuationToken: encodeContinuationToken(page.continuationToken) }) };
+  return { runs, order: query.modelKey === undefined ? 'byModel' : 'newestFirst', ...(page.continuationToken === undefined ? {} : { continuationToken: encodeContinuationToken(page.continuationToken) }) };
 }
 
 /**

@@ -15,7 +15,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type Page = { runs: { id: string; model: string; createdAt: string; status: string }[]; continuationToken?: string };
+type Page = { runs: { id: string; model: string; createdAt: string; status: string }[]; order: string; continuationToken?: string };
 
 async function allPages(query: string, maxPages = 20): Promise<{ pages: Page[]; ids: string[] }> {
   const pages: Page[] = [];
@@ -59,6 +59,8 @@ describe('the run list, one page at a time', () => {
     const { pages, ids } = await allPages('limit=2');
     expect(pages.length).toBeGreaterThanOrEqual(5);
     for (const page of pages) expect(page.runs.length).toBeLessThanOrEqual(2);
+    // No model named: the answer says its pages go model by model.
+    expect(new Set(pages.map((page) => page.order))).toEqual(new Set(['byModel']));
     expect([...ids].sort()).toEqual(started.map((run) => run.id).sort());
   });
 
@@ -67,6 +69,7 @@ describe('the run list, one page at a time', () => {
     const expected = started.filter((run) => run.model === modelName(2)).map((run) => run.id).reverse();
     expect(ids).toEqual(expected);
     expect(pages.flatMap((page) => page.runs.map((run) => run.model))).toEqual([modelName(2), modelName(2), modelName(2)]);
+    expect(new Set(pages.map((page) => page.order))).toEqual(new Set(['newestFirst']));
   });
 
   it("a Power BI workspace + semantic model, by name or by id, is the run id prefix: the model's runs on the first pages, newest first", async () => {
@@ -76,6 +79,7 @@ describe('the run list, one page at a time', () => {
     const byName = await allPages(`workspace=myserver&semanticModel=${modelName(1)}&limit=1`);
     expect(byName.pages[0]?.runs.map((run) => run.id)).toEqual([powerBi[0]]);
     expect(byName.ids).toEqual(powerBi);
+    expect(byName.pages[0]?.order).toBe('newestFirst');
     const run = (await stack.run(powerBi[0] ?? '')).body as unknown as { workspaceId: string; semanticModelId: string };
     const lookUps = stack.emulators.powerbi.countRequests('listGroups');
     const byId = await allPages(`workspace=${run.workspaceId}&semanticModel=${run.semanticModelId}&limit=1`);

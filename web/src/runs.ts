@@ -84,14 +84,17 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
   const pages = Math.ceil(limit / PAGE_SIZE);
   let runs: Run[] = [];
   let next: string | undefined;
+  // What the API says of its pages' order (one model's newest first, or model by model).
+  let newestFirst = false;
   try {
     // A page of the task hub holds any runs; the filters refine it, so a page may hold fewer than
     // asked (or none) and still have more: follow the token, a bounded number of times.
     for (let request = 0; request < MAX_PAGES_FOLLOWED && (request === 0 || (runs.length < limit && next !== undefined)); request++) {
       const pageQuery = new URLSearchParams(query);
       if (request > 0 && next !== undefined) pageQuery.set('continuationToken', next);
-      const body = (await api<{ runs: Run[]; continuationToken?: unknown }>('GET', 'refreshes', pageQuery)).body;
+      const body = (await api<{ runs: Run[]; order?: unknown; continuationToken?: unknown }>('GET', 'refreshes', pageQuery)).body;
       runs = [...runs, ...body.runs];
+      newestFirst = body.order === 'newestFirst';
       next = typeof body.continuationToken === 'string' && body.continuationToken !== '' ? body.continuationToken : undefined;
     }
     runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -133,7 +136,7 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
   const table = h(
     'table',
     { class: 'runs' },
-    h('caption', {}, `${shown.length} run${shown.length === 1 ? '' : 's'}${byToken ? ' on this page' : ''}, newest first${namesModel(query) ? '' : ' among those read'}`),
+    h('caption', {}, `${shown.length} run${shown.length === 1 ? '' : 's'}${byToken ? ' on this page' : ''}, newest first${newestFirst ? '' : ' among those read'}`),
     h('thead', {}, h('tr', {}, ...['Started', 'Model', 'Where', 'Status', 'Duration', 'Objects', 'Source', 'Run'].map((title) => h('th', { scope: 'col' }, title)))),
   );
   const body = h('tbody');
@@ -156,17 +159,13 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
   }
   table.append(body);
   // The API reads the task hub in run id order, and run ids begin with the model's key: without a
-  // model filter it lists model by model, so the rows are not the newest runs of all models.
-  const order = namesModel(query)
+  // model filter it lists model by model (it answers order "byModel"), so the rows are not the
+  // newest runs of all models.
+  const order = newestFirst
     ? undefined
     : h('p', { class: 'hint', id: 'runs-order' }, 'Without a model filter the API lists runs model by model (newest first within each model), so these need not be the newest runs of all. Filter on a server and model (or a workspace and semantic model) to see that model\'s newest runs first.');
   replace(results, order, table, paging);
   return shown.some((run) => !FINAL_STATUSES.has(run.status));
-}
-
-/** Whether the query names one model in full, which the API turns into a run id prefix (its runs come newest first). */
-function namesModel(query: URLSearchParams): boolean {
-  return (query.has('server') && query.has('model')) || (query.has('workspace') && query.has('semanticModel'));
 }
 
 function withParam(params: URLSearchParams, name: string, value: string): URLSearchParams {
