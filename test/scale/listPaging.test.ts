@@ -88,6 +88,20 @@ describe('the run list, one page at a time', () => {
     expect(stack.emulators.powerbi.countRequests('listGroups')).toBe(lookUps);
   });
 
+  it('a Power BI name that cannot be resolved now (Power BI unavailable) refines the pages instead, and the answer says they go model by model', async () => {
+    const lookUps = stack.emulators.powerbi.countRequests('listGroups');
+    stack.emulators.powerbi.inject({ operation: 'listGroups', times: 50, fault: { status: 503 } });
+    try {
+      const { pages, ids } = await allPages(`workspace=myserver&semanticModel=${modelName(1)}&limit=50`);
+      expect(new Set(pages.map((page) => page.order))).toEqual(new Set(['byModel']));
+      expect([...ids].sort()).toEqual(started.filter((run) => run.model === POWER_BI).map((run) => run.id).sort());
+      // It did ask (and was refused), once per page.
+      expect(stack.emulators.powerbi.countRequests('listGroups')).toBe(lookUps + pages.length);
+    } finally {
+      stack.emulators.powerbi.clearFaults();
+    }
+  });
+
   it('createdFrom and createdTo go into the query; a token the API did not give is refused', async () => {
     const firstRound = await stack.run(started[2]?.id ?? '');
     const secondRoundStart = await stack.run(started[3]?.id ?? '');
