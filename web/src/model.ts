@@ -12,6 +12,7 @@ interface HistoryEntry {
 const CHART_WIDTH = 600;
 const CHART_HEIGHT = 200;
 const MAX_BARS = 30;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Bar {
   startTime?: string;
@@ -32,6 +33,15 @@ export async function renderModel(main: HTMLElement, params: URLSearchParams): P
     const value = params.get(name);
     if (value !== null) target.set(name, value);
   }
+  // The API's key of a Power BI model is made of its ids: given them, both reads go by id, which
+  // selects the model's runs in the task hub without a Power BI look-up of the names.
+  const apiTarget = new URLSearchParams(target);
+  const workspaceId = params.get('workspaceId');
+  const semanticModelId = params.get('semanticModelId');
+  if (target.has('workspace') && workspaceId !== null && semanticModelId !== null && GUID.test(workspaceId) && GUID.test(semanticModelId)) {
+    apiTarget.set('workspace', workspaceId);
+    apiTarget.set('semanticModel', semanticModelId);
+  }
   const name = params.get('semanticModel') ?? params.get('model') ?? '';
   const place = params.get('workspace') ?? params.get('server') ?? '';
   const heading = h('h1', { tabindex: '-1' }, `Model: ${name}`);
@@ -48,9 +58,9 @@ export async function renderModel(main: HTMLElement, params: URLSearchParams): P
   );
   viewOpened(heading);
 
-  const runsQuery = new URLSearchParams(target);
+  const runsQuery = new URLSearchParams(apiTarget);
   runsQuery.set('limit', '50');
-  const [history, runs] = await Promise.allSettled([api<{ refreshes: HistoryEntry[] }>('GET', 'models/refreshes', target), api<{ runs: Run[] }>('GET', 'refreshes', runsQuery)]);
+  const [history, runs] = await Promise.allSettled([api<{ refreshes: HistoryEntry[] }>('GET', 'models/refreshes', apiTarget), api<{ runs: Run[] }>('GET', 'refreshes', runsQuery)]);
   const appRuns = runs.status === 'fulfilled' ? runs.value.body.runs : [];
   const expectedSeconds = appRuns.find((run) => run.expectedDurationSeconds !== undefined)?.expectedDurationSeconds;
   const expectedMs = expectedSeconds === undefined ? undefined : expectedSeconds * 1000;

@@ -28,8 +28,14 @@ export function statusBadge(status: string): HTMLElement {
   return h('span', { class: `badge ${statusClass(status)}` }, status);
 }
 
+/** The model view of a run's model; a Power BI run's resolved ids go along, so the view asks the API by id (no look-up of the names). */
 export function modelHref(run: Run): string {
-  return `#/model?${targetQuery(run).toString()}`;
+  const query = targetQuery(run);
+  if (query.has('workspace') && run.workspaceId !== undefined && run.semanticModelId !== undefined) {
+    query.set('workspaceId', run.workspaceId);
+    query.set('semanticModelId', run.semanticModelId);
+  }
+  return `#/model?${query.toString()}`;
 }
 
 /** How many pages of the API one view reads at most to fill itself. */
