@@ -69,7 +69,8 @@ ${EXIT}`,
 ${WAITING}
 ${CONNECTION}
 ${EXIT}`,
-  list: `aas-refresh list: this app's runs, newest first.
+  list: `aas-refresh list: this app's runs, a page at a time: one model's newest first when a model is
+named in full, otherwise model by model (newest first within each).
 
   --server <asazure://…>  --model <name>    only this model's runs
   --workspace <name|id>  --semantic-model <name|id>
