@@ -52,13 +52,14 @@ export function submitRetryOptions(): df.RetryOptions {
 
 /**
  * A claim's lease ends after the run's deadline by what the run may still spend on the model once
- * the deadline has passed: cancelling its refresh (each call retried as submitRetryOptions says,
- * 75 s at most, and up to MAX_THROTTLE_WAITS throttled answers each waited out for at most the
- * longest poll interval) and one last status read. The next run then never overlaps a run that is
- * still cancelling; a run that has ended is freed at once by its runtime status, not by its lease.
+ * the deadline has passed: cancelling its refresh (each call retried as submitRetryOptions says:
+ * 5 attempts of up to the default AAS_REQUEST_TIMEOUT_SECONDS of 30 s and 75 s of waits between
+ * them; up to MAX_THROTTLE_WAITS throttled answers each waited out for at most the longest poll
+ * interval) and one last status read. The next run then never overlaps a run that is still
+ * cancelling; a run that has ended is freed at once by its runtime status, not by its lease.
  */
 export function claimLeaseUntil(deadline: string, maxPollIntervalMs: number): string {
-  const retriedCallMs = 75_000;
+  const retriedCallMs = 5 * 30_000 + 75_000;
   const afterDeadlineMs = (MAX_THROTTLE_WAITS + 1) * (retriedCallMs + maxPollIntervalMs) + retriedCallMs;
   return new Date(Date.parse(deadline) + afterDeadlineMs).toISOString();
 }
