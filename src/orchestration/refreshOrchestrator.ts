@@ -52,16 +52,28 @@ export function submitRetryOptions(): df.RetryOptions {
 
 /**
  * A claim's lease ends after the run's deadline by what the run may still spend on the model once
- * the deadline has passed: cancelling its refresh (each call retried as submitRetryOptions says:
- * 5 attempts of up to the default AAS_REQUEST_TIMEOUT_SECONDS of 30 s and 75 s of waits between
- * them; up to MAX_THROTTLE_WAITS throttled answers each waited out for at most the longest poll
- * interval) and one last status read. The next run then never overlaps a run that is still
- * cancelling; a run that has ended is freed at once by its runtime status, not by its lease.
+ * the deadline has passed: cancelling its refresh (each call retried as submitRetryOptions says,
+ * every attempt taking up to the default AAS_REQUEST_TIMEOUT_SECONDS; up to MAX_THROTTLE_WAITS
+ * throttled answers each waited out for at most the longest poll interval) and one last status
+ * read. The next run then never overlaps a run that is still cancelling; a run that has ended is
+ * freed at once by its runtime status, not by its lease.
  */
 export function claimLeaseUntil(deadline: string, maxPollIntervalMs: number): string {
-  const retriedCallMs = 5 * 30_000 + 75_000;
+  const retriedCallMs = longestRetriedCallMs(submitRetryOptions(), DEFAULT_REQUEST_TIMEOUT_MS);
   const afterDeadlineMs = (MAX_THROTTLE_WAITS + 1) * (retriedCallMs + maxPollIntervalMs) + retriedCallMs;
   return new Date(Date.parse(deadline) + afterDeadlineMs).toISOString();
+}
+
+/** The default of AAS_REQUEST_TIMEOUT_SECONDS (src/config/config.ts): one call's longest answer. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Every attempt of a call retried with `retry` taking `attemptMs`, plus Durable's waits between them. */
+function longestRetriedCallMs(retry: df.RetryOptions, attemptMs: number): number {
+  let waitsMs = 0;
+  for (let wait = 0; wait < retry.maxNumberOfAttempts - 1; wait += 1) {
+    waitsMs += Math.min(retry.firstRetryIntervalInMilliseconds * retry.backoffCoefficient ** wait, retry.maxRetryIntervalInMilliseconds);
+  }
+  return retry.maxNumberOfAttempts * attemptMs + waitsMs;
 }
 
 /**
