@@ -6,6 +6,19 @@ const fs = require('node:fs');
 
 let passed = 0;
 let failed = 0;
+// The failures are printed again at the end, beside the totals, because a CI log is often read
+// only from its tail: each failed test's name and the first lines of its message.
+const failures = [];
+const MAX_LISTED = 20;
+const messageHead = (message) =>
+  message
+    .replace(/\u001b\[[0-9;]*m/g, '')
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line.trim() !== '' && !/^\s+at /.test(line))
+    .slice(0, 6)
+    .map((line) => `      ${line.slice(0, 400)}`)
+    .join('\n');
 for (const arg of process.argv.slice(2)) {
   const [name, file, exitCode] = arg.split(':');
   if (file === 'check') {
@@ -19,6 +32,12 @@ for (const arg of process.argv.slice(2)) {
     const brokenSuites = result.testResults.filter((suite) => suite.status === 'failed' && suite.assertionResults.length === 0).length;
     passed += result.numPassedTests;
     failed += result.numFailedTests + brokenSuites;
+    for (const suite of result.testResults) {
+      const file = suite.name.replace(`${process.cwd()}/`, '');
+      const failedTests = suite.assertionResults.filter((test) => test.status === 'failed');
+      if (failedTests.length === 0 && suite.status === 'failed') failures.push(`${name} ${file}: suite failed to run\n${messageHead(suite.message ?? '')}`);
+      for (const test of failedTests) failures.push(`${name} ${file} › ${test.fullName}\n${messageHead((test.failureMessages ?? []).join('\n'))}`);
+    }
     console.log(`${name}: ${result.numPassedTests} passed, ${result.numFailedTests} failed, ${brokenSuites} suites broken, exit ${exitCode}`);
     if (result.numFailedTests + brokenSuites === 0 && exitCode !== '0') {
       failed += 1;
@@ -28,6 +47,10 @@ for (const arg of process.argv.slice(2)) {
     failed += 1;
     console.log(`${name}: no test results (exit ${exitCode}): lint, type-check or set-up failed`);
   }
+}
+if (failures.length > 0) {
+  console.log(`failed (${failures.length}${failures.length > MAX_LISTED ? `, first ${MAX_LISTED}` : ''}):`);
+  for (const failure of failures.slice(0, MAX_LISTED)) console.log(`  ${failure}`);
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
