@@ -1,9 +1,10 @@
+import { BACKENDS, expectFinalState, ownRefreshes, serviceOf, serviceRequestsOf } from '../faults/invariants';
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
 import { stepUntil } from '../support/virtualTime';
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 9 });
+  stack = await startAppStack({ modelCount: 13 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -145,5 +146,74 @@ describe('run lifecycle details', () => {
     expect((await stack.run(first)).body.createdAt).toBe(createdAt);
     for (const id of [first, second, third]) await stack.request('DELETE', `refreshes/${id}`);
     await stack.host.runUntilIdle({ maxVirtualMs: 60_000 });
+  });
+});
+
+// The same run on both services: what a caller sees must not depend on the backend. Model10..13
+// are served by both emulators (startEmulators' Power BI mirror), so the bodies are shared.
+describe.each(BACKENDS)('a run on %s, as its caller sees it', (backend) => {
+  const service = () => serviceOf(stack, backend);
+  const target = (model: string) => service().target(model);
+  // Fields only AAS runs carry: the deprecated aasStatus and syncState, kept because ADF pipelines read them.
+  const legacy = (refresh: string, sync?: number) => (backend === 'aas' ? { aasStatus: refresh, ...(sync === undefined ? {} : { syncState: sync }) } : {});
+
+  it('is accepted, then refreshing, syncing and succeeded, with one refresh and one sync at the service', async () => {
+    const model = modelName(10);
+    const post = await stack.request('POST', 'refreshes', { body: { ...target(model), objects: [{ table: 'DimDate' }], sync: true, timeout: 'PT2H' } });
+    expect(post.status).toBe(202);
+    expect(post.body).toMatchObject({ status: 'pending', ...target(model) });
+    const id = (post.body as { id: string }).id;
+    const seen: string[] = [];
+    await stepUntil(stack.host, async () => {
+      const status = (await stack.run(id)).body.status;
+      if (seen[seen.length - 1] !== status) seen.push(status);
+      return status === 'succeeded';
+    }, `${backend} run succeeded`);
+    // 'pending' lasts until the submit is recorded, which may happen before the first quiet moment.
+    expect(seen.filter((status) => status !== 'pending')).toEqual(['refreshing', 'syncing', 'succeeded']);
+    const done = await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1, backend });
+    expect(done.body).toMatchObject({ backend, refreshStatus: 'succeeded', syncStatus: 'succeeded', objects: [{ table: 'DimDate', status: 'succeeded' }], ...legacy('succeeded', 2) });
+    expect(done.body.refreshId).toBe(ownRefreshes(stack, model, backend)[0]?.refreshId);
+    expect(serviceRequestsOf(stack, 'submitSync', model, backend)).toHaveLength(1);
+  });
+
+  it('is cancelled while refreshing: the refresh is cancelled at the service, nothing left running', async () => {
+    const model = modelName(11);
+    service().setTable('myserver', model, 'FactSales', { durationMs: hour });
+    const id = await stack.start({ ...target(model), sync: false });
+    await stepUntil(stack.host, async () => (await stack.run(id)).body.statusCalls >= 1, 'first poll');
+    expect((await stack.run(id)).body.status).toBe('refreshing');
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    await stack.finish(id);
+    const done = await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 1, backend });
+    expect(done.body).toMatchObject({ refreshStatus: 'cancelled', ...legacy('cancelled') });
+    expect(ownRefreshes(stack, model, backend)[0]?.status).toBe('cancelled');
+    expect(service().countRequests('cancelRefresh', model)).toBe(1);
+  });
+
+  it('times out: the refresh is cancelled at the service and the run answers 504 timedOut', async () => {
+    const model = modelName(12);
+    service().setTable('myserver', model, 'FactSales', { durationMs: 10 * 60_000 });
+    const id = await stack.start({ ...target(model), sync: false, timeout: 'PT2M' });
+    const done = await stack.finish(id);
+    expect(done.status).toBe(504);
+    await expectFinalState(stack, id, model, { status: 'timedOut', code: 'RUN_TIMED_OUT', submitted: 1, backend });
+    expect(done.body).toMatchObject({ refreshStatus: 'cancelled', ...legacy('cancelled') });
+    expect(ownRefreshes(stack, model, backend)[0]?.status).toBe('cancelled');
+    expect(service().countRequests('cancelRefresh', model)).toBe(1);
+    // Ended at the deadline, not when the refresh would have.
+    expect(Date.parse(done.body.endedAt ?? '') - Date.parse(done.body.startedAt ?? '')).toBeLessThan(5 * 60_000);
+  });
+
+  it('fails with the message the service gave, naming the table, and does not sync', async () => {
+    const model = modelName(13);
+    service().setTable('myserver', model, 'DimCustomer', { durationMs: 20_000, failAttempts: 3, failMessage: 'OLE DB error: login failed for user etl_reader.' });
+    const id = await stack.start({ ...target(model), retryCount: 1, sync: true });
+    await stack.finish(id);
+    const done = await expectFinalState(stack, id, model, { status: 'failed', code: 'REFRESH_FAILED', errorText: 'login failed for user etl_reader', submitted: 1, backend });
+    expect(done.body.error?.message).toContain('DimCustomer');
+    expect(done.body).toMatchObject({ refreshStatus: 'failed', ...legacy('failed') });
+    expect(done.body.objects.filter((object) => object.status === 'failed').map((object) => object.table)).toContain('DimCustomer');
+    expect(service().countRequests('submitSync', model)).toBe(0);
   });
 });

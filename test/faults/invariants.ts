@@ -1,9 +1,18 @@
+import type { BackendEmulator, BackendKind, BackendOperation } from '../../local/emulators/backends';
 import type { RunView } from '../../src/api/runView';
 import type { ErrorCode } from '../../src/errors';
 import type { ApiAnswer, AppStack } from '../support/appStack';
 
-/** The emulated server every fault scenario targets. */
+/** The emulated server every fault scenario targets (on Power BI: the workspace of that name, startEmulators' mirror). */
 export const SERVER = 'myserver';
+
+/** The backends a parametrised suite runs on (`describe.each(BACKENDS)`). */
+export const BACKENDS: readonly BackendKind[] = ['aas', 'powerbi'];
+
+/** The emulated service of that backend, by model name (local/emulators/backends.ts). */
+export function serviceOf(stack: AppStack, backend: BackendKind = 'aas'): BackendEmulator {
+  return stack.emulators.backend(backend);
+}
 
 export type FinalStatus = 'succeeded' | 'failed' | 'cancelled' | 'timedOut';
 
@@ -22,15 +31,17 @@ export interface Expected {
   submitted?: 0 | 1;
   /** The model does not exist in AAS (404 scenario): only the request log can be checked. */
   unknownModel?: boolean;
+  /** The service the run refreshed (default AAS): where the invariants are checked. */
+  backend?: BackendKind;
 }
 
 /**
  * Reads the run and checks what every fault scenario must hold:
  * - the documented final state: run status, error code and the HTTP status of GET /api/refreshes/{id};
- * - zero duplicate refresh submissions: at most one refresh of ours in AAS and at most one
- *   submitRefresh request answered 202;
- * - zero refreshes of ours left running in AAS once the run has ended;
- * - the error text AAS gave visible in the run's error message.
+ * - zero duplicate refresh submissions: at most one refresh of ours in the service and at most
+ *   one submitRefresh request answered 202 (both services answer an accepted refresh 202);
+ * - zero refreshes of ours left running in the service once the run has ended;
+ * - the error text the service gave visible in the run's error message.
  */
 export async function expectFinalState(stack: AppStack, id: string, model: string, expected: Expected): Promise<ApiAnswer<RunView>> {
   const answer = await stack.run(id);
@@ -42,33 +53,33 @@ export async function expectFinalState(stack: AppStack, id: string, model: strin
     else expect(run.error?.message).toMatch(expected.errorText);
   }
   if (expected.unknownModel === true) {
-    expect(processedSubmits(stack, model)).toBe(0);
+    expect(processedSubmits(stack, model, expected.backend)).toBe(0);
     return answer;
   }
-  expectNoDuplicateSubmission(stack, model, expected.submitted);
-  expectNothingLeftRunning(stack, model, expected.outsideRefreshMayRun ?? false);
+  expectNoDuplicateSubmission(stack, model, expected.submitted, expected.backend);
+  expectNothingLeftRunning(stack, model, expected.outsideRefreshMayRun ?? false, expected.backend);
   return answer;
 }
 
 /** Refreshes of the model this app submitted (not the ones a scenario started from outside). */
-export function ownRefreshes(stack: AppStack, model: string) {
-  return stack.emulators.aas.refreshes(SERVER, model).filter((refresh) => !refresh.outside);
+export function ownRefreshes(stack: AppStack, model: string, backend: BackendKind = 'aas') {
+  return serviceOf(stack, backend).refreshes(SERVER, model).filter((refresh) => !refresh.outside);
 }
 
-/** submitRefresh requests AAS answered 202 (one processed and then dropped shows up in `ownRefreshes`). */
-export function processedSubmits(stack: AppStack, model: string): number {
-  return stack.emulators.aas.requests.filter((entry) => entry.operation === 'submitRefresh' && entry.model === model && entry.status === 202).length;
+/** submitRefresh requests the service answered 202 (one processed and then dropped shows up in `ownRefreshes`). */
+export function processedSubmits(stack: AppStack, model: string, backend: BackendKind = 'aas'): number {
+  return serviceOf(stack, backend).requests.filter((entry) => entry.operation === 'submitRefresh' && entry.model === model && entry.status === 202).length;
 }
 
-export function expectNoDuplicateSubmission(stack: AppStack, model: string, submitted?: 0 | 1): void {
-  const own = ownRefreshes(stack, model).length;
+export function expectNoDuplicateSubmission(stack: AppStack, model: string, submitted?: 0 | 1, backend: BackendKind = 'aas'): void {
+  const own = ownRefreshes(stack, model, backend).length;
   if (submitted === undefined) expect(own).toBeLessThanOrEqual(1);
   else expect(own).toBe(submitted);
-  expect(processedSubmits(stack, model)).toBeLessThanOrEqual(1);
+  expect(processedSubmits(stack, model, backend)).toBeLessThanOrEqual(1);
 }
 
-export function expectNothingLeftRunning(stack: AppStack, model: string, outsideMayRun: boolean): void {
-  const active = stack.emulators.aas.activeRefresh(SERVER, model);
+export function expectNothingLeftRunning(stack: AppStack, model: string, outsideMayRun: boolean, backend: BackendKind = 'aas'): void {
+  const active = serviceOf(stack, backend).activeRefresh(SERVER, model);
   if (active === undefined) return;
   expect({ outsideRefreshStillRunning: active.outside, allowed: outsideMayRun }).toEqual({ outsideRefreshStillRunning: true, allowed: true });
 }
@@ -76,4 +87,9 @@ export function expectNothingLeftRunning(stack: AppStack, model: string, outside
 /** Emulator request log entries of one operation on one model, in order. */
 export function requestsOf(stack: AppStack, operation: string, model: string) {
   return stack.emulators.aas.requests.filter((entry) => entry.operation === operation && entry.model === model);
+}
+
+/** The same on either service's log (Power BI's name look-ups, listGroups/listDatasets, are operation 'unknown' there). */
+export function serviceRequestsOf(stack: AppStack, operation: BackendOperation, model: string, backend: BackendKind) {
+  return serviceOf(stack, backend).requests.filter((entry) => entry.operation === operation && entry.model === model);
 }
