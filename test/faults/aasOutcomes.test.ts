@@ -1,14 +1,15 @@
 import { holdAnswer } from '../support/aasGate';
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
 import { stepUntil } from '../support/virtualTime';
-import { expectFinalState, requestsOf, SERVER } from './invariants';
+import type { BackendKind } from '../../local/emulators/backends';
+import { BACKENDS, expectFinalState, requestsOf, SERVER, serviceOf, serviceRequestsOf } from './invariants';
 
 // Permanent AAS answers and races: conflicts, not-admin, unknown model, failed refreshes, a queue
 // that never starts, cancel races, failed or forgotten syncs.
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 20 });
+  stack = await startAppStack({ modelCount: 23 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -205,5 +206,61 @@ describe('sync faults', () => {
     const done = await expectFinalState(stack, id, model, { status: 'failed', code: 'SYNC_FAILED', errorText: 'The requested operation was not found', submitted: 1 });
     expect(done.body.error?.message).toContain('AAS_NOT_FOUND');
     expect(done.body.aasStatus).toBe('succeeded');
+  });
+});
+
+// A refresh already running at the service, on both backends. The services say it differently:
+// AAS answers the POST 409 Conflict, Power BI 400 "Another refresh request is already executing"
+// (docs/powerbi.md, Errors); the caller sees the same run either way.
+const conflictAnswer: Record<BackendKind, { status: number; text: string }> = {
+  aas: { status: 409, text: 'A refresh operation is already in progress' },
+  powerbi: { status: 400, text: 'Another refresh request is already executing' },
+};
+
+describe.each(BACKENDS)('a refresh someone else runs, on %s', (backend) => {
+  const service = () => serviceOf(stack, backend);
+  const target = (model: string) => service().target(model);
+  /** As holdSubmitsHistoryRead, on this backend. */
+  const holdSubmitsRead = (model: string) => {
+    let reads = 0;
+    return holdAnswer(service(), (entry) => entry.operation === 'listRefreshes' && entry.model === model && ++reads === 2);
+  };
+
+  it('seen in the history before submitting, onConflict fail: MODEL_BUSY at once, nothing submitted', async () => {
+    const model = modelName(21);
+    const outside = service().startOutsideRefresh(SERVER, model, { durationMs: hour });
+    const id = await stack.start({ ...target(model) });
+    await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'failed', code: 'MODEL_BUSY', errorText: outside, submitted: 0, outsideRefreshMayRun: true, backend });
+    expect(serviceRequestsOf(stack, 'submitRefresh', model, backend)).toHaveLength(0);
+  });
+
+  it('refused by the service at the POST itself, onConflict fail: MODEL_BUSY with the service\'s words', async () => {
+    const model = modelName(22);
+    const held = holdSubmitsRead(model);
+    const id = await stack.start({ ...target(model) });
+    const done = stack.finish(id);
+    await held.reached;
+    service().startOutsideRefresh(SERVER, model, { durationMs: hour });
+    held.release();
+    await done;
+    expect(serviceRequestsOf(stack, 'submitRefresh', model, backend).map((entry) => entry.status)).toEqual([conflictAnswer[backend].status]);
+    await expectFinalState(stack, id, model, { status: 'failed', code: 'MODEL_BUSY', errorText: conflictAnswer[backend].text, submitted: 0, outsideRefreshMayRun: true, backend });
+  });
+
+  it('refused by the service at the POST, onConflict wait: waits for the other refresh to end, then refreshes once', async () => {
+    const model = modelName(23);
+    const held = holdSubmitsRead(model);
+    const id = await stack.start({ ...target(model), onConflict: 'wait' });
+    const done = stack.finish(id);
+    await held.reached;
+    service().startOutsideRefresh(SERVER, model, { durationMs: 30 * 60_000 });
+    held.release();
+    await done;
+    const submits = serviceRequestsOf(stack, 'submitRefresh', model, backend);
+    expect(submits.map((entry) => entry.status)).toEqual([conflictAnswer[backend].status, 202]);
+    const outside = service().refreshes(SERVER, model).find((refresh) => refresh.outside);
+    expect(submits[1]?.at).toBeGreaterThanOrEqual(outside?.endTime ?? Number.POSITIVE_INFINITY);
+    await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1, backend });
   });
 });
