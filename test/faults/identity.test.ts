@@ -1,5 +1,5 @@
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
-import { expectFinalState, requestsOf } from './invariants';
+import { BACKENDS, expectFinalState, requestsOf, serviceOf } from './invariants';
 
 // The identity chain (keyVault mode: managed identity -> Key Vault secret -> service principal
 // token) failing under a run. The order matters: the first scenario runs before any token is
@@ -114,5 +114,40 @@ describe('identity faults (keyVault mode)', () => {
     expect(Date.parse(done.body.endedAt ?? '') - Date.parse(done.body.startedAt ?? '')).toBeGreaterThan(4 * hour);
     // The cached token outlived its virtual hour at least once, and the run got a new one.
     expect(aas.requests.filter((entry) => entry.model === model && entry.status === 401).length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+// The same token failures on both services: the token for Power BI is another scope
+// (https://analysis.windows.net/powerbi/api/.default) through the same chain, and a 401 from
+// either service makes the app drop that token and walk the chain again.
+describe.each(BACKENDS)('token failures on %s', (backend) => {
+  const service = () => serviceOf(stack, backend);
+
+  it('the service refuses the token and Key Vault answers 403: AUTH_KEY_VAULT_FORBIDDEN naming the role, nothing submitted', async () => {
+    const model = modelName(7);
+    const { identity } = stack.emulators;
+    service().inject({ operation: 'listRefreshes', model, fault: { kind: 'expireTokens' } });
+    identity.faults.keyVaultForbidden = true;
+    try {
+      const id = await stack.start({ ...service().target(model) });
+      await stack.finish(id);
+      await expectFinalState(stack, id, model, { status: 'failed', code: 'AUTH_KEY_VAULT_FORBIDDEN', errorText: 'Key Vault Secrets User', submitted: 0, backend });
+      expect(service().requests.filter((entry) => entry.model === model && entry.status === 401)).toHaveLength(1);
+    } finally {
+      identity.faults.keyVaultForbidden = false;
+    }
+  });
+
+  it('secret rotated mid-run, old tokens refused: the run picks up the new secret and succeeds with one refresh', async () => {
+    const model = modelName(8);
+    service().setTable('myserver', model, 'FactSales', { durationMs: 20 * 60_000 });
+    const id = await stack.start({ ...service().target(model) });
+    await stack.host.runUntilIdle({ maxVirtualMs: 5 * 60_000 });
+    expect((await stack.run(id)).body.status).toBe('refreshing');
+    rotate();
+    service().inject({ operation: 'any', model, fault: { kind: 'expireTokens' } });
+    await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1, backend });
+    expect(service().requests.some((entry) => entry.model === model && entry.status === 401)).toBe(true);
   });
 });
