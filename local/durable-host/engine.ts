@@ -18,7 +18,8 @@ const terminal: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Te
 export const EventType = {
   ExecutionStarted: 0,
   ExecutionCompleted: 1,
-  ExecutionTerminated: 2,
+  // DTFx DurableTask.Core History/EventType.cs: 2 is ExecutionFailed.
+  ExecutionTerminated: 3,
   TaskScheduled: 4,
   TaskCompleted: 5,
   TaskFailed: 6,
