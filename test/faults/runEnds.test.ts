@@ -1,7 +1,7 @@
 import { holdAnswer } from '../support/aasGate';
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
 import { stepUntil } from '../support/virtualTime';
-import { expectFinalState, requestsOf } from './invariants';
+import { BACKENDS, expectFinalState, ownRefreshes, requestsOf, serviceOf, serviceRequestsOf } from './invariants';
 
 // Fault rows for issue 11: every run ends true and promptly, and leaves nothing behind — a
 // callback receiver that is down, a cancel that comes too late or too early, a huge Retry-After.
@@ -9,7 +9,7 @@ import { expectFinalState, requestsOf } from './invariants';
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 16 });
+  stack = await startAppStack({ modelCount: 23 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -241,6 +241,86 @@ describe('huge Retry-After', () => {
     const done = await stack.finish(id);
     expect(done.body).toMatchObject({ status: 'succeeded', syncState: 2 });
     const calls = requestsOf(stack, operation, model).filter((entry) => entry.at >= Date.parse(done.body.startedAt ?? ''));
+    const throttled = calls.findIndex((entry) => entry.status === 429);
+    expect(throttled).toBeGreaterThanOrEqual(0);
+    const wait = (calls[throttled + 1]?.at ?? Number.POSITIVE_INFINITY) - (calls[throttled]?.at ?? 0);
+    expect(wait).toBeGreaterThanOrEqual(600_000);
+    expect(wait).toBeLessThanOrEqual(600_000 + 1_000);
+    expect(Date.parse(done.body.endedAt ?? '') - Date.parse(done.body.startedAt ?? '')).toBeLessThan(30 * 60_000);
+  });
+});
+
+// The same ends on both services (Model17..23, served by both emulators).
+describe.each(BACKENDS)('run ends on %s', (backend) => {
+  const service = () => serviceOf(stack, backend);
+  const target = (model: string) => service().target(model);
+
+  it('a cancel that reaches a refresh the service already finished ends succeeded, synced, and says the cancel came too late', async () => {
+    const model = modelName(17);
+    service().setTable('myserver', model, 'DimDate', { durationMs: 5_000 });
+    const id = await stack.start({ ...target(model), objects: [{ table: 'DimDate' }], sync: true });
+    await stepUntil(stack.host, async () => (await stack.run(id)).body.status === 'refreshing', 'submitted');
+    stack.clock.advanceBy(15_000);
+    await stack.host.runUntilIdle({ maxVirtualMs: 0 });
+    // The service has finished; the run waits for its first poll (30 s).
+    expect(ownRefreshes(stack, model, backend)[0]?.status).toBe('succeeded');
+    expect((await stack.run(id)).body.status).toBe('refreshing');
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    const done = await stack.finish(id);
+    expect(done.body).toMatchObject({ status: 'succeeded', refreshStatus: 'succeeded', syncStatus: 'succeeded' });
+    expect(done.body.note).toMatch(/cancel came too late.*synced as asked/);
+    expect(serviceRequestsOf(stack, 'submitSync', model, backend)).toHaveLength(1);
+    expect(ownRefreshes(stack, model, backend)[0]?.status).toBe('succeeded');
+    await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1, backend });
+  });
+
+  it('a run that timed out shows the objects as the service left them after the cancel', async () => {
+    const model = modelName(18);
+    service().setTable('myserver', model, 'FactSales', { durationMs: 10 * 60_000 });
+    const id = await stack.start({ ...target(model), sync: false, timeout: 'PT2M' });
+    const done = await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'timedOut', code: 'RUN_TIMED_OUT', submitted: 1, backend });
+    expect(done.body.refreshStatus).toBe('cancelled');
+    expect(done.body.objects.length).toBeGreaterThan(0);
+    expect(done.body.objectCounts).not.toHaveProperty('inProgress');
+    expect(done.body.objectCounts).not.toHaveProperty('notStarted');
+  });
+
+  it('503s on the submit, then a cancel: the backoff ends at once and nothing is submitted', async () => {
+    const model = modelName(19);
+    service().inject({ operation: 'submitRefresh', model, times: 4, fault: { status: 503 } });
+    const id = await stack.start({ ...target(model), sync: false });
+    await stepUntil(stack.host, () => serviceRequestsOf(stack, 'submitRefresh', model, backend).length >= 1, 'first submitRefresh');
+    const before = serviceRequestsOf(stack, 'submitRefresh', model, backend).length;
+    const at = stack.clock.now();
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    const done = await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 0, errorText: 'before a refresh was submitted', backend });
+    expect(serviceRequestsOf(stack, 'submitRefresh', model, backend)).toHaveLength(before);
+    expect(Date.parse(done.body.endedAt ?? '')).toBe(at);
+  });
+
+  it('a submit the service took whose answer was lost, then a cancel: the refresh is found and cancelled, nothing left running', async () => {
+    const model = modelName(20);
+    service().inject({ operation: 'submitRefresh', model, times: 1, fault: { kind: 'resetAfterProcessing' } });
+    const id = await stack.start({ ...target(model), sync: false });
+    await stepUntil(stack.host, () => serviceRequestsOf(stack, 'submitRefresh', model, backend).length >= 1, 'first submitRefresh');
+    expect((await stack.run(id)).body.status).toBe('pending');
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 1, backend });
+    expect(ownRefreshes(stack, model, backend)[0]?.status).toBe('cancelled');
+    expect(service().countRequests('cancelRefresh', model)).toBe(1);
+  });
+
+  it.each(['getRefresh', 'submitRefresh', 'getSync'] as const)('429 with Retry-After: 100000 on %s waits POLL_MAX_INTERVAL_SECONDS (600 s) at most', async (operation) => {
+    const model = modelName(operation === 'getRefresh' ? 21 : operation === 'submitRefresh' ? 22 : 23);
+    service().setTable('myserver', model, 'DimDate', { durationMs: 5_000 });
+    service().inject({ operation, model, times: 1, fault: { status: 429, retryAfterSeconds: 100_000 } });
+    const id = await stack.start({ ...target(model), objects: [{ table: 'DimDate' }], sync: true, timeout: 'PT12H' });
+    const done = await stack.finish(id);
+    expect(done.body).toMatchObject({ status: 'succeeded', syncStatus: 'succeeded' });
+    const calls = serviceRequestsOf(stack, operation, model, backend);
     const throttled = calls.findIndex((entry) => entry.status === 429);
     expect(throttled).toBeGreaterThanOrEqual(0);
     const wait = (calls[throttled + 1]?.at ?? Number.POSITIVE_INFINITY) - (calls[throttled]?.at ?? 0);
