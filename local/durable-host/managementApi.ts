@@ -11,6 +11,7 @@
 import type * as http from 'node:http';
 import { type Engine, HostError, type InstanceRecord } from './engine';
 import { isoTime } from './durations';
+import { statusHistory, type StatusHistoryEvent } from './statusHistory';
 import { LARGE_INPUT_UTF16_BYTES } from './store';
 
 /** The extension's default page size for status queries (OrchestrationStatusQueryCondition.cs). */
@@ -71,11 +72,21 @@ function utf16Bytes(value: unknown): number {
   return (JSON.stringify(value) ?? '').length * 2;
 }
 
-/** The body the extension's status API returns (HttpApiHandler.cs ConvertFrom). */
-export function statusBody(inst: InstanceRecord, input: unknown, history?: unknown[]): Record<string, unknown> {
+/**
+ * A query flag as HttpApiHandler.cs TryGetBooleanQueryParameterValue reads it (bool.TryParse:
+ * `true`/`false` in any case, surrounding spaces allowed); anything else is the default.
+ */
+export function queryFlag(url: URL, name: string, fallback: boolean): boolean {
+  const value = url.searchParams.get(name)?.trim().toLowerCase();
+  return value === 'true' ? true : value === 'false' ? false : fallback;
+}
+
+/** The body the extension's status API returns (HttpApiHandler.cs ConvertFrom; parentInstanceId only for a sub-orchestration). */
+export function statusBody(inst: InstanceRecord, input: unknown, history?: StatusHistoryEvent[]): Record<string, unknown> {
   const body: Record<string, unknown> = {
     name: inst.name,
     instanceId: inst.id,
+    ...(inst.parent ? { parentInstanceId: inst.parent.instanceId } : {}),
     runtimeStatus: inst.status,
     input,
     customStatus: inst.customStatus,
@@ -118,7 +129,7 @@ export function createManagementApi(opts: ManagementApiOptions): {
     const to = url.searchParams.get('createdTimeTo');
     const statuses = url.searchParams.get('runtimeStatus')?.split(',').filter(Boolean);
     const prefix = url.searchParams.get('instanceIdPrefix');
-    const showInput = url.searchParams.get('showInput') !== 'false';
+    const showInput = queryFlag(url, 'showInput', true);
     const top = Number(url.searchParams.get('top') ?? STATUS_PAGE_SIZE);
     const pageSize = Number.isInteger(top) && top > 0 ? Math.min(top, STATUS_PAGE_SIZE) : STATUS_PAGE_SIZE;
     const header = req.headers['x-ms-continuation-token'];
@@ -282,12 +293,21 @@ export function createManagementApi(opts: ManagementApiOptions): {
         const inst = engine.getInstance(a);
         if (method === 'GET') {
           if (!inst) return send(res, 404, undefined);
-          const showInput = url.searchParams.get('showInput') !== 'false';
-          const history = url.searchParams.get('showHistory') === 'true' ? engine.historyOf(a).at(-1)?.events : undefined;
+          // HttpApiHandler.cs HandleGetStatusRequestAsync and DurableClient.cs GetStatusAsync.
+          const showInput = queryFlag(url, 'showInput', true);
+          const showHistoryOutput = queryFlag(url, 'showHistoryOutput', false);
+          // A Pending instance has no history to show (GetDurableOrchestrationStatusAsync).
+          const execution = queryFlag(url, 'showHistory', false) && inst.status !== 'Pending' ? engine.historyOf(a).at(-1) : undefined;
+          const history = execution
+            ? statusHistory(execution.events, { showHistoryOutput, showInput, generation: execution.execution === 0 && !inst.parent ? 0 : null })
+            : undefined;
           const running = inst.status === 'Pending' || inst.status === 'Running' || inst.status === 'Suspended';
-          // 202 (with Location) while running, 200 once Completed/Failed/Terminated.
+          const failedAs500 = inst.status === 'Failed' && queryFlag(url, 'returnInternalServerErrorOnFailure', false);
+          // 202 while running, with the request's own URL as Location and Retry-After 5; 200 once
+          // Completed/Failed/Terminated, or 500 for Failed with returnInternalServerErrorOnFailure.
           const body = statusBody(inst, showInput ? await inputOf(inst) : null, history);
-          return send(res, running ? 202 : 200, body, running ? { Location: opts.managementPayload(a).statusQueryGetUri ?? '' } : {});
+          const location = `http://${req.headers.host ?? url.host}${req.url ?? url.pathname + url.search}`;
+          return send(res, running ? 202 : failedAs500 ? 500 : 200, body, running ? { Location: location, 'Retry-After': '5' } : {});
         }
         if (method === 'DELETE') {
           return engine.purge(a) ? send(res, 200, { instancesDeleted: 1 }) : send(res, 404, undefined);
