@@ -13,6 +13,7 @@ import { activeHolder, awaitClaimAnswer } from '../claims/client';
 import { claimKey } from '../claims/modelClaim';
 import { freeModelAnswer } from '../claims/operatorRoute';
 import { decodeContinuationToken, listRunPage, newRunId, RUN_ID_PATTERN } from './runList';
+import { signalRunCreated } from './recentRuns';
 import { targetFields, toRunView, type RunView } from './runView';
 import { logEvent } from '../logging';
 
@@ -43,7 +44,8 @@ export interface ApiDependencies {
   now?: () => number;
 }
 
-export type StartOutcome = { kind: 'started'; runId: string; request: RunRequest } | { kind: 'busy'; activeRunId: string; request: RunRequest };
+/** `unlisted`: the run started but the recent-runs index was not told (the list without a model filter misses it). */
+export type StartOutcome = { kind: 'started'; runId: string; request: RunRequest; unlisted?: true } | { kind: 'busy'; activeRunId: string; request: RunRequest };
 
 export function createApi({ config, backends, now = Date.now }: ApiDependencies) {
   /**
@@ -70,10 +72,26 @@ export function createApi({ config, backends, now = Date.now }: ApiDependencies)
     await client.startNew(FunctionNames.refreshOrchestrator, { instanceId: runId, input });
     const answer = await awaitClaimAnswer(client, runId);
     if (answer.decided && (answer.view.state === 'busy' || answer.view.state === 'queueFull')) {
-      await purgeIfEnded(client, runId);
+      // A refused run that is purged is never listed; one that stays (it has a callback to send) is.
+      if (!(await purgeIfEnded(client, runId))) await listRun(client, runId);
       return { kind: 'busy', activeRunId: answer.view.holder, request };
     }
-    return { kind: 'started', runId, request };
+    return { kind: 'started', runId, request, ...(await listRun(client, runId)) };
+  }
+
+  /**
+   * Adds the run to the recent-runs index, so the list without a model filter shows it newest
+   * first. Sent once the claim has answered, so the runs refused and purged at once (a burst of
+   * 409s) do not take the index's places. A failed signal does not fail the start (the run is
+   * running): it is said, and the run is then listed by its model filter only.
+   */
+  async function listRun(client: DurableClient, runId: string): Promise<{ unlisted?: true }> {
+    try {
+      await signalRunCreated(client, runId);
+      return {};
+    } catch {
+      return { unlisted: true };
+    }
   }
 
   /**
@@ -129,6 +147,7 @@ export function createApi({ config, backends, now = Date.now }: ApiDependencies)
         });
       }
       logEvent(context, 'info', 'run.started', { runId: outcome.runId, ...targetAttributes(target), source: 'http' });
+      if (outcome.unlisted === true) logEvent(context, 'warn', 'run.unlisted', { runId: outcome.runId });
       const statusUrl = runUrl(request, outcome.runId, false);
       return {
         status: 202,
@@ -166,15 +185,15 @@ export function createApi({ config, backends, now = Date.now }: ApiDependencies)
 
     /**
      * GET /api/refreshes?server=&model=|workspace=&semanticModel=&status=&limit=: this app's runs,
-     * one page of the task hub; within one model newest first, without a model filter model by
-     * model (the order of the run ids), each page sorted newest first.
+     * one page's work per request, newest first: within one model by its run id prefix, without a
+     * model filter by the recent-runs index, past it model by model (the order of the run ids).
      */
     async list(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit> {
       const query = parseListQuery(queryOf(request), config);
       if (!query.ok) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', query.problems);
       const { status: wanted, limit, continuationToken, createdFrom, createdTo, ...filter } = query.value;
-      // One page of the task hub, whatever it holds (docs/scale-out.md, "Bounded queries"): a model
-      // named in full (AAS server + model, Power BI workspace + semantic model) is the run id
+      // One page's work, whatever the task hub holds (docs/scale-out.md, "Bounded queries"): a
+      // model named in full (AAS server + model, Power BI workspace + semantic model) is the run id
       // prefix; the rest refines the page.
       const token = continuationToken === undefined ? undefined : decodeContinuationToken(continuationToken);
       if (continuationToken !== undefined && token === undefined) return problem(400, ErrorCodes.INVALID_REQUEST, 'The query is not valid.', ['continuationToken is not one this API gave out']);
@@ -241,13 +260,16 @@ export type Api = ReturnType<typeof createApi>;
 
 type DurableOrchestrationStatusLike = Parameters<typeof toRunView>[0];
 
-/** A run refused at its claim is purged once it has ended, so a 409 leaves nothing in the list. */
-async function purgeIfEnded(client: DurableClient, runId: string): Promise<void> {
+/** A run refused at its claim is purged once it has ended, so a 409 leaves nothing in the list; true when it was. */
+async function purgeIfEnded(client: DurableClient, runId: string): Promise<boolean> {
   try {
     const status = await client.getStatus(runId, { showInput: false });
-    if (status.runtimeStatus === OrchestrationRuntimeStatus.Completed) await client.purgeInstanceHistory(runId);
+    if (status.runtimeStatus !== OrchestrationRuntimeStatus.Completed) return false;
+    await client.purgeInstanceHistory(runId);
+    return true;
   } catch {
     // Still delivering its callback, or already gone: it stays as a failed MODEL_BUSY run.
+    return false;
   }
 }
 

@@ -88,5 +88,6 @@ export function createScheduleHandler(services: () => Promise<Services>, schedul
       return;
     }
     logEvent(context, 'info', 'run.started', { runId: outcome.runId, ...target, source: `schedule:${schedule.name}` });
+    if (outcome.unlisted === true) logEvent(context, 'warn', 'run.unlisted', { runId: outcome.runId });
   };
 }

@@ -1,5 +1,6 @@
 import * as df from 'durable-functions';
 import { getServices } from '../app';
+import { RECENT_RUNS_ENTITY, recentRunsEntity } from '../api/recentRuns';
 
 df.app.client.http('apiListRefreshes', {
   route: 'refreshes',
@@ -7,3 +8,6 @@ df.app.client.http('apiListRefreshes', {
   authLevel: 'function',
   handler: async (request, client, context) => (await getServices()).api.list(request, client, context),
 });
+
+// The recent-runs index the list without a model filter reads (src/api/recentRuns.ts).
+df.app.entity(RECENT_RUNS_ENTITY, recentRunsEntity);
