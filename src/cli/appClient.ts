@@ -11,7 +11,18 @@ export interface RefreshService {
   /** One page of runs; `continuationToken` when there are more. */
   list(query: Record<string, string>): Promise<{ runs: RunView[]; continuationToken?: string }>;
   history(query: Record<string, string>): Promise<Record<string, unknown>>;
+  /**
+   * How another command reaches the run again: what goes on without this command (`run <id>`, or
+   * with --direct the service's refresh) and the command line of `status` or `cancel` for it.
+   * Undefined: nothing goes on (a --direct run that submitted nothing yet).
+   */
+  reach(runId: string): RunReach | undefined;
   close(): Promise<void>;
+}
+
+export interface RunReach {
+  what: string;
+  command(verb: 'status' | 'cancel'): string;
 }
 
 interface ApiError {
@@ -106,6 +117,7 @@ export function appService(apiBase: string, key: string, fetchImpl: typeof fetch
       if (answer.status !== 200) fail('GET /api/models/refreshes', answer);
       return answer.body as Record<string, unknown>;
     },
+    reach: (runId) => ({ what: `run ${runId}`, command: (verb) => `aas-refresh ${verb} ${runId}` }),
     async close() {},
   };
 }

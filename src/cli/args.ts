@@ -125,6 +125,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Comman
       copy('timeout', 'timeout');
       copy('on-conflict', 'onConflict');
       copy('callback-url', 'callbackUrl');
+      // With --direct this process is the only one that can submit after the other refresh: it has to stay.
+      if (values.direct === true && body.onConflict === 'wait' && values.wait !== true) throw badInput('refresh: --direct --on-conflict wait needs --wait (without the app, the CLI itself waits for the model and then submits)');
       return { name: 'refresh', connection: connection(values, env, first), json: values.json === true, watch: watch(values), body };
     }
     case 'status':

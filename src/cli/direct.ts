@@ -12,6 +12,7 @@ import { backendLabel, describeTarget, readTarget, type RefreshTarget } from '..
 import { ACTIVE_REFRESH_STATUSES, TERMINAL_REFRESH_STATUSES, type RefreshDetails } from '../refresh/types';
 import type { RefreshService } from './appClient';
 import { badInput, CliError, ExitCodes } from './errors';
+import { formatSeconds } from './display';
 import type { CliRunView } from './runView';
 
 const PUBLIC_CLOUD_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -119,6 +120,25 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
     }
   };
 
+  /** The target with what every call needs (a Power BI workspace's and semantic model's ids, looked up by name). */
+  const resolvedTarget = async (fields: Record<string, unknown> | undefined): Promise<RefreshTarget> => {
+    const target = targetFrom(fields);
+    try {
+      return await clients.forTarget(target).resolveTarget(target);
+    } catch (error) {
+      return serviceError(error) as never;
+    }
+  };
+
+  /** A refresh this process did not start (status, cancel): the service's refresh id and the command's target. */
+  const foreignRun = async (refreshId: string): Promise<DirectRun> => {
+    const run: DirectRun = { id: refreshId, target: await resolvedTarget(knownTarget), createdAt: Date.now(), phase: 'refreshing', refreshId };
+    runs.set(refreshId, run);
+    return run;
+  };
+
+  const unknownRefresh = (run: DirectRun) => badInput(`${backendLabel(run.target.backend)} knows no refresh ${run.refreshId ?? run.id} of ${describeTarget(run.target)}`);
+
   /** A service error: one that may pass is thrown for the watch loop to try again; others end the run. */
   const serviceError = (error: unknown, run?: DirectRun): never | void => {
     if (error instanceof CliError) throw error;
@@ -191,7 +211,9 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
     const client = clients.forTarget(run.target);
     const now = Date.now();
     if (run.phase === 'waiting') {
-      if (run.deadline !== undefined && now >= run.deadline) return end(run, 'timedOut', { code: 'RUN_TIMED_OUT', message: 'the model stayed busy until the timeout' });
+      if (run.deadline !== undefined && now >= run.deadline) {
+        return end(run, 'timedOut', { code: 'RUN_TIMED_OUT', message: `the model was still busy at the timeout; nothing was submitted${run.lastIssue === undefined ? '' : ` (${run.lastIssue.message})`}` });
+      }
       return trySubmit(run);
     }
     if (run.phase === 'refreshing' || run.phase === 'cancelling') {
@@ -206,7 +228,9 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
       run.details = details;
       if (!TERMINAL_REFRESH_STATUSES.has(details.status)) return;
       if (details.status === 'cancelled') {
-        return run.cancelling === 'deadline' ? end(run, 'timedOut', { code: 'RUN_TIMED_OUT', message: 'the refresh was cancelled at the timeout' }) : end(run, 'cancelled', { code: 'RUN_CANCELLED', message: 'the refresh was cancelled' });
+        return run.cancelling === 'deadline'
+          ? end(run, 'timedOut', { code: 'RUN_TIMED_OUT', message: `the refresh did not finish within ${formatSeconds(Math.round((run.request?.timeoutMs ?? 0) / 1000))}; it was cancelled` })
+          : end(run, 'cancelled', { code: 'RUN_CANCELLED', message: 'the refresh was cancelled' });
       }
       if (details.status !== 'succeeded') {
         const first = details.messages[0]?.message;
@@ -222,6 +246,8 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
       return;
     }
     if (run.phase === 'syncing' && client.getSync !== undefined && run.syncOperationId !== undefined) {
+      // As the app: the refresh stands, but the run's time is up (src/orchestration/refreshOrchestrator.ts pollSyncPhase).
+      if (run.deadline !== undefined && now >= run.deadline) return end(run, 'timedOut', { code: 'RUN_TIMED_OUT', message: 'the refresh succeeded but the replica sync did not finish before the timeout' });
       const sync = await client.getSync(run.target, run.syncOperationId);
       run.syncStatus = sync.status;
       if (sync.status === 'succeeded') return end(run, 'succeeded');
@@ -259,20 +285,16 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
       return { id: run.id, accepted: { id: run.id, status: shown.status, ...(run.refreshId === undefined ? {} : { refreshId: run.refreshId }), ...(target.backend === 'aas' ? { server: target.server, model: target.model } : { workspace: target.workspace, semanticModel: target.semanticModel }) } };
     },
     async get(runId) {
-      let run = runs.get(runId);
-      if (run === undefined) {
-        // A refresh this process did not start: the service's refresh id, shown as it is.
-        run = { id: runId, target: targetFrom(knownTarget), createdAt: Date.now(), phase: 'refreshing', refreshId: runId };
-        runs.set(runId, run);
-      }
+      // A refresh this process did not start: the service's refresh id, shown as it is.
+      const run = runs.get(runId) ?? (await foreignRun(runId));
       if (run.phase !== 'ended') {
         try {
+          // Not clearing lastIssue here: it says why a waiting run waits (trySubmit sets it and clears it on submitting).
           await step(run);
-          delete run.lastIssue;
         } catch (error) {
           if (run.details === undefined && kindOf(error) === 'notFound') {
             runs.delete(runId);
-            throw badInput(`${backendLabel(run.target.backend)} knows no refresh ${runId} of ${describeTarget(run.target)}`);
+            throw unknownRefresh(run);
           }
           serviceError(error, run);
         }
@@ -280,18 +302,27 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
       return { view: view(run), retryAfterMs: nextReadMs(run) };
     },
     async cancel(runId) {
-      const run = runs.get(runId) ?? { id: runId, target: targetFrom(knownTarget), createdAt: Date.now(), phase: 'refreshing' as const, refreshId: runId };
-      runs.set(runId, run);
+      const run = runs.get(runId) ?? (await foreignRun(runId));
       if (run.phase === 'ended') return { ended: true, answer: { error: { status: run.status } } };
       if (run.phase === 'waiting') {
         end(run, 'cancelled', { code: 'RUN_CANCELLED', message: 'cancelled before the refresh was submitted' });
         return { ended: false, answer: { id: runId, status: 'cancelled' } };
       }
+      const client = clients.forTarget(run.target);
       try {
-        await clients.forTarget(run.target).cancelRefresh(run.target, run.refreshId as string);
+        // AAS and Power BI answer a DELETE of a refresh that has ended as if it had worked: read it first.
+        const details = await client.getRefresh(run.target, run.refreshId as string);
+        if (TERMINAL_REFRESH_STATUSES.has(details.status)) {
+          if (run.details === undefined) runs.delete(runId);
+          return { ended: true, answer: { error: { status: details.status } } };
+        }
+        await client.cancelRefresh(run.target, run.refreshId as string);
       } catch (error) {
         if (kindOf(error) === 'conflict') return { ended: true, answer: { error: { status: 'ended' } } };
-        if (kindOf(error) === 'notFound') throw badInput(`${backendLabel(run.target.backend)} knows no refresh ${runId} of ${describeTarget(run.target)}`);
+        if (kindOf(error) === 'notFound') {
+          if (run.details === undefined) runs.delete(runId);
+          throw unknownRefresh(run);
+        }
         serviceError(error);
       }
       run.phase = 'cancelling';
@@ -302,7 +333,7 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
       throw badInput('list shows the app\'s runs; with --direct there is no app: use history <model> --server … (or --workspace …)');
     },
     async history(query) {
-      const target = targetFrom(query);
+      const target = await resolvedTarget(query);
       try {
         const refreshes = (await clients.forTarget(target).listRefreshes(target)).sort((a, b) => (b.startTime ?? '').localeCompare(a.startTime ?? ''));
         return { ...query, refreshes };
@@ -310,6 +341,18 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
         return serviceError(error) as never;
       }
     },
+    reach(runId) {
+      const run = runs.get(runId);
+      if (run?.refreshId === undefined) return undefined;
+      const { refreshId, target } = run;
+      const where = target.backend === 'aas' ? `--server ${shellWord(target.server)} --model ${shellWord(target.model)}` : `--workspace ${shellWord(target.workspace)} --semantic-model ${shellWord(target.semanticModel)}`;
+      return { what: `${backendLabel(target.backend)} refresh ${refreshId}`, command: (verb) => `aas-refresh ${verb} ${refreshId} --direct ${where}` };
+    },
     close: () => clients.close(),
   };
+}
+
+/** A name as a POSIX shell reads it back: as is when it is plain, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_.,:/@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }

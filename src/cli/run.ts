@@ -81,7 +81,7 @@ async function execute(command: RunCommand, service: RefreshService, terminal: T
       const { id, accepted } = started;
       if (!command.watch.wait) {
         if (command.json) json(accepted);
-        else terminal.out(`Run ${id} accepted (${String(accepted.model ?? accepted.semanticModel ?? '')}).\nWatch it: aas-refresh status ${id} --wait\nCancel it: aas-refresh cancel ${id}\n`);
+        else terminal.out(`Run ${id} accepted (${String(accepted.model ?? accepted.semanticModel ?? '')}).\n${reachText(service, id)}`);
         return ExitCodes.succeeded;
       }
       if (!command.json) terminal.out(`Run ${id} accepted; waiting for it to end (Ctrl+C to stop or cancel).\n`);
@@ -104,7 +104,7 @@ async function execute(command: RunCommand, service: RefreshService, terminal: T
       }
       if (!command.watch.wait) {
         if (command.json) json(result.answer);
-        else terminal.out(`Run ${command.runId} is cancelling its refresh.\nWatch it: aas-refresh status ${command.runId} --wait\n`);
+        else terminal.out(`Run ${command.runId} is cancelling its refresh.\n${reachText(service, command.runId, false)}`);
         return ExitCodes.succeeded;
       }
       if (!command.json) terminal.out(`Run ${command.runId} is cancelling its refresh; waiting for it to end.\n`);
@@ -145,6 +145,13 @@ async function watch(
     interrupts.dispose();
     display.pause();
   }
+}
+
+/** The commands that watch (and cancel) the run later, as the service reaches it. */
+function reachText(service: RefreshService, runId: string, cancel = true): string {
+  const reach = service.reach(runId);
+  if (reach === undefined) return '';
+  return `Watch it: ${reach.command('status')} --wait\n${cancel ? `Cancel it: ${reach.command('cancel')}\n` : ''}`;
 }
 
 function report(error: unknown, json: boolean, terminal: Terminal): ExitCode {

@@ -76,7 +76,8 @@ export async function watchRun(options: WatchOptions): Promise<WatchResult> {
     }
     if (decision === 'continue') continue;
     if (decision === 'detach') {
-      display.note(`Stopped watching; run ${runId} goes on. Watch it again with: aas-refresh status ${runId} --wait`);
+      const reach = service.reach(runId);
+      display.note(reach === undefined ? `Stopped watching; run ${runId} had submitted no refresh, so nothing goes on.` : `Stopped watching; ${reach.what} goes on. Watch it again with: ${reach.command('status')} --wait`);
       return { view: last, exitCode: ExitCodes.interrupted };
     }
     const cancelled = await service.cancel(runId);

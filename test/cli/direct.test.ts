@@ -1,9 +1,7 @@
-import { VirtualClock } from '../../local/clock';
-import { startEmulators, type Emulators } from '../../local/emulators';
-import { loadLocalTls } from '../../local/tls';
-import { modelName, testModels } from '../support/appStack';
+import { modelName } from '../support/appStack';
 import { untilTrue } from '../support/virtualTime';
-import { CLI_TIMEOUT_MS, cliEnv, runCli, spawnCliFromSource, type CliProcess } from './support/cli';
+import { CLI_TIMEOUT_MS, runCli, spawnCliFromSource, type CliProcess } from './support/cli';
+import { driveUntilExit as drive, servicesForDirect } from './support/direct';
 
 /**
  * `aas-refresh --direct`: no function app; the CLI runs the refresh itself through the app's own
@@ -12,47 +10,18 @@ import { CLI_TIMEOUT_MS, cliEnv, runCli, spawnCliFromSource, type CliProcess } f
  * emulator's refreshes move with a virtual clock that the test advances after each status read
  * the CLI makes.
  */
-let emulators: Emulators;
-let clock: VirtualClock;
+const services = servicesForDirect();
 let env: NodeJS.ProcessEnv;
-const SECRET = 'cli-direct-test-secret';
-
-beforeAll(async () => {
-  clock = new VirtualClock();
-  emulators = await startEmulators({ clock, tls: loadLocalTls(), models: testModels(4) });
-  const { tenantId, clientId } = emulators.servicePrincipal;
-  emulators.identity.registerServicePrincipal({ tenantId, clientId, secret: SECRET });
-  env = cliEnv({
-    AZURE_TENANT_ID: tenantId,
-    AZURE_CLIENT_ID: clientId,
-    AZURE_CLIENT_SECRET: SECRET,
-    AZURE_AUTHORITY_HOST: emulators.appSettings().AUTHORITY_HOST,
-    AAS_ALLOWED_HOSTS: emulators.aas.host,
-    POWERBI_API_BASE_URL: emulators.appSettings().POWERBI_API_BASE_URL,
-    POWERBI_ALLOWED_HOSTS: emulators.appSettings().POWERBI_ALLOWED_HOSTS,
-  });
+let emulators: typeof services.emulators;
+beforeAll(() => {
+  ({ env, emulators } = services);
 });
 
-afterAll(async () => {
-  await emulators?.close();
-});
-
-const server = () => emulators.aas.serverName('myserver');
+const server = () => services.server();
 
 /** Advances the services' time 20 s each time the CLI has called the service once more, until it exits. */
-async function driveUntilExit(cli: CliProcess, model: string, calls = () => emulators.aas.countRequests('any', model)): Promise<number | null> {
-  let exited = false;
-  const code = cli.exited.then((value) => {
-    exited = true;
-    return value;
-  });
-  for (let step = 0; step < 100 && !exited; step += 1) {
-    // Any call: the refresh's status, then the sync's.
-    const reads = calls();
-    await untilTrue(() => exited || calls() > reads, `the CLI called the service about ${model} again`, CLI_TIMEOUT_MS);
-    clock.advanceBy(20_000);
-  }
-  return code;
+function driveUntilExit(cli: CliProcess, model: string, calls = () => emulators.aas.countRequests('any', model)): Promise<number | null> {
+  return drive(services, cli, calls, model);
 }
 
 test('refresh --direct --wait refreshes the model itself with a service principal and exits 0; history --direct shows the refresh', async () => {

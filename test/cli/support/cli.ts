@@ -160,8 +160,12 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
  * (src/backends, src/refresh, src/api), which the transpiled copy of src/cli alone does not have.
  */
 export function spawnCliFromSource(args: string[], env: NodeJS.ProcessEnv): CliProcess {
-  const main = path.join(root, 'src', 'cli', 'main.ts');
-  return track(spawn(process.execPath, ['-r', path.join(root, 'local', 'durable-host', 'register-ts.js'), main, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+  const [command, ...prefix] = sourceCliCommand() as [string, ...string[]];
+  return track(spawn(command, [...prefix, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+}
+
+function sourceCliCommand(): string[] {
+  return [process.execPath, '-r', path.join(root, 'local', 'durable-host', 'register-ts.js'), path.join(root, 'src', 'cli', 'main.ts')];
 }
 
 /** Runs the CLI to its end; returns code and output. */
@@ -179,9 +183,11 @@ const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
  * -e exit with the child's code, -c the command; /dev/null: no typescript file). What we write
  * to script's stdin reaches the terminal as typed keys: "\x03" is Ctrl+C, which the terminal's
  * line discipline turns into SIGINT for the CLI. `exec` leaves no shell in between to catch it.
+ * `fromSource`: the CLI from the sources (for --direct, as spawnCliFromSource).
  */
-export function spawnInTerminal(args: string[], env: NodeJS.ProcessEnv): CliProcess {
-  const command = `exec ${[...cliCommand(), ...args].map(shellQuote).join(' ')}`;
+export function spawnInTerminal(args: string[], env: NodeJS.ProcessEnv, fromSource = false): CliProcess {
+  const cli = fromSource ? sourceCliCommand() : cliCommand();
+  const command = `exec ${[...cli, ...args].map(shellQuote).join(' ')}`;
   return track(spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
 }
 
