@@ -80,17 +80,17 @@ export const openApiDocument = {
       },
       get: {
         operationId: 'listRefreshes',
-        summary: "This app's runs, one page of the task hub at a time: with a model named in full (server + model, or workspace + semanticModel), that model's runs newest first across pages; without one, model by model (newest first within a model); each page sorted newest first",
+        summary: "This app's runs, one page at a time, newest first: with a model named in full (server + model, or workspace + semanticModel), that model's runs across pages; without one, the newest runs of every model (a recent-runs index of the newest 300), then the older runs model by model (newest first within a model)",
         parameters: [
           ...targetQuery(false),
           { name: 'status', in: 'query', schema: { type: 'string', enum: RUN_STATUSES } },
           { name: 'limit', in: 'query', description: 'At most this many runs (a page may hold fewer and still have a continuationToken). Decimal digits only (not 1e2, 0x10 or " 5").', schema: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT } },
-          { name: 'createdFrom', in: 'query', description: 'Runs created at or after this time (ISO 8601).', schema: { type: 'string' } },
-          { name: 'createdTo', in: 'query', description: 'Runs created at or before this time (ISO 8601).', schema: { type: 'string' } },
+          { name: 'createdFrom', in: 'query', description: 'Runs started (createdAt) at or after this time (ISO 8601).', schema: { type: 'string' } },
+          { name: 'createdTo', in: 'query', description: 'Runs started (createdAt) at or before this time (ISO 8601).', schema: { type: 'string' } },
           { name: 'continuationToken', in: 'query', description: 'The previous page\'s continuationToken.', schema: { type: 'string' } },
         ],
         responses: {
-          '200': { description: 'Runs.', content: json({ type: 'object', required: ['runs', 'order'], properties: { runs: { type: 'array', items: ref('Run') }, order: { type: 'string', enum: ['newestFirst', 'byModel'], description: "The order of the pages: newestFirst when the query named one model in full (that model's runs newest first across pages); byModel otherwise (model by model, newest first within each model, so the first page is not the newest runs of all models). Each page is sorted newest first." }, continuationToken: { type: 'string', description: 'Present when the task hub has more: pass it back for the next page.' } } }) },
+          '200': { description: 'Runs.', content: json({ type: 'object', required: ['runs', 'order'], properties: { runs: { type: 'array', items: ref('Run') }, order: { type: 'string', enum: ['newestFirst', 'byModel'], description: "Where this page stands in the order: newestFirst when the query named one model in full (that model's runs newest first across pages) or, without a model, while the pages list the recent-runs index (the newest runs of every model, newest first across pages); byModel once a page holds runs past the index (the older runs, model by model, newest first within each model; each run once, after the index's)." }, continuationToken: { type: 'string', description: 'Present when there may be more: pass it back for the next page (a page may hold fewer than limit runs, or none, and still have one).' } } }) },
           '400': errorResponse('The query is not valid.'),
           '401': unauthorized,
         },

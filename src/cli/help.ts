@@ -69,8 +69,8 @@ ${EXIT}`,
 ${WAITING}
 ${CONNECTION}
 ${EXIT}`,
-  list: `aas-refresh list: this app's runs, a page at a time: one model's newest first when a model is
-named in full, otherwise model by model (newest first within each).
+  list: `aas-refresh list: this app's runs, a page at a time, newest first: one model's when a model is
+named in full, otherwise every model's (the newest 300 runs; older ones then come model by model).
 
   --server <asazure://…>  --model <name>    only this model's runs
   --workspace <name|id>  --semantic-model <name|id>

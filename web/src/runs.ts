@@ -90,8 +90,9 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
   const pages = Math.ceil(limit / PAGE_SIZE);
   let runs: Run[] = [];
   let next: string | undefined;
-  // What the API says of its pages' order (one model's newest first, or model by model).
-  let newestFirst = false;
+  // What the API says of its pages' order: newest first (one model's, or every model's from its
+  // recent-runs index), or model by model past that index. A page with no runs says nothing.
+  let newestFirst = true;
   try {
     // A page of the task hub holds any runs; the filters refine it, so a page may hold fewer than
     // asked (or none) and still have more: follow the token, a bounded number of times.
@@ -100,7 +101,7 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
       if (request > 0 && next !== undefined) pageQuery.set('continuationToken', next);
       const body = (await api<{ runs: Run[]; order?: unknown; continuationToken?: unknown }>('GET', 'refreshes', pageQuery)).body;
       runs = [...runs, ...body.runs];
-      newestFirst = body.order === 'newestFirst';
+      if (body.runs.length > 0 && body.order !== 'newestFirst') newestFirst = false;
       next = typeof body.continuationToken === 'string' && body.continuationToken !== '' ? body.continuationToken : undefined;
     }
     runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -164,12 +165,12 @@ async function drawRuns(results: HTMLElement, query: URLSearchParams, params: UR
     );
   }
   table.append(body);
-  // The API reads the task hub in run id order, and run ids begin with the model's key: without a
-  // model filter it lists model by model (it answers order "byModel"), so the rows are not the
-  // newest runs of all models.
+  // Past its recent-runs index the API reads the task hub in run id order, and run ids begin with
+  // the model's key: it lists model by model (it answers order "byModel"), so those rows are not
+  // the newest runs of all models.
   const order = newestFirst
     ? undefined
-    : h('p', { class: 'hint', id: 'runs-order' }, 'Without a model filter the API lists runs model by model (newest first within each model), so these need not be the newest runs of all. Filter on a server and model (or a workspace and semantic model) to see that model\'s newest runs first.');
+    : h('p', { class: 'hint', id: 'runs-order' }, 'Past the newest runs of all models (the 300 it keeps an index of), the API lists older runs model by model (newest first within each model), so these need not be the newest runs of all. Filter on a server and model (or a workspace and semantic model) to see that model\'s runs newest first.');
   replace(results, order, table, paging);
   return shown.some((run) => !FINAL_STATUSES.has(run.status));
 }
