@@ -22,15 +22,13 @@ describe('crash and resume (child process, SIGKILL, file state)', () => {
     const started = await fetch(`${first.baseUrl}/runtime/webhooks/durabletask/orchestrators/Crashy/crash-1?code=${SYSTEM_KEY}`, { method: 'POST' });
     expect(started.status).toBe(202);
     // Kill on the event, not after a guessed sleep: step 1's result is in the durable history and
-    // the 200 ms timer after it has been created (the local host's numeric EventType, or the
-    // extension's name).
-    const type = (event: { EventType: number | string }, name: string, code: number) => event.EventType === name || event.EventType === code;
+    // the 200 ms timer after it has been created (event types by name, as the extension writes them).
     await untilDefined(async () => {
       const res = await fetch(`${first.baseUrl}/runtime/webhooks/durabletask/instances/crash-1?showHistory=true&code=${SYSTEM_KEY}`);
-      const events = ((await res.json()) as { historyEvents?: { EventType: number | string }[] }).historyEvents ?? [];
-      const secondCompletion = events.map((event) => type(event, 'TaskCompleted', 5)).lastIndexOf(true);
-      const completions = events.filter((event) => type(event, 'TaskCompleted', 5)).length;
-      return completions === 2 && events.slice(secondCompletion).some((event) => type(event, 'TimerCreated', 10)) ? true : undefined;
+      const types = (((await res.json()) as { historyEvents?: { EventType: string }[] }).historyEvents ?? []).map((event) => event.EventType);
+      const secondCompletion = types.lastIndexOf('TaskCompleted');
+      const completions = types.filter((type) => type === 'TaskCompleted').length;
+      return completions === 2 && types.slice(secondCompletion).includes('TimerCreated') ? true : undefined;
     }, 'step 1 completed and the timer after it created', 15_000, 10);
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
