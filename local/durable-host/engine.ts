@@ -139,7 +139,38 @@ type InboxMessage =
 
 type WorkItem =
   | { kind: 'activity'; execution: number; taskId: number; name: string; input: unknown }
-  | { kind: 'timer'; execution: number; taskId: number; fireAt: number };
+  /**
+   * `fireAt` is the FireAt the orchestrator asked for (TimerFired carries it); `visibleAt` is when
+   * the message is delivered (see timerVisibleAt). State written before `visibleAt` existed fires at `fireAt`.
+   */
+  | { kind: 'timer'; execution: number; taskId: number; fireAt: number; visibleAt?: number };
+
+/**
+ * When a timer message becomes visible, as on the Azure Storage provider: DTFx delays a TimerFired
+ * message by FireAt minus the time it is enqueued (DurableTask.AzureStorage
+ * Messaging/TaskHubQueue.cs GetVisibilityDelay, 0 when FireAt has passed) and the Azure SDK sends
+ * that delay in whole seconds, cut down (Azure.Storage.Queues QueueClient.SendMessage:
+ * `(int?)visibilityTimeout?.TotalSeconds`); nothing checks FireAt on delivery. So a timer fires
+ * up to 1 s before its FireAt, and one less than 1 s away fires at once.
+ */
+export function timerVisibleAt(fireAt: number, enqueuedAt: number): number {
+  return enqueuedAt + Math.floor(Math.max(0, fireAt - enqueuedAt) / 1000) * 1000;
+}
+
+/**
+ * How long a turn takes before its timer messages are enqueued, at least: in Azure the enqueue
+ * comes after the orchestrator has run, never at the OrchestratorStarted time it read as now. On
+ * the virtual clock, which stands still during a turn, a timer asked for whole seconds ahead would
+ * otherwise lose nothing to the truncation. 100 ms is what a turn took on the real engine over
+ * Azurite (local/real-engine/README.md: 1 s timers fired ~0.1 s after they were created). It also
+ * spaces the turns of a long timer whose last segment fired early: durable-js LongTimerTask waits
+ * again for what is left, and such a wait (under 1 s) is delivered at once, turn after turn.
+ */
+const MIN_TURN_MS = 100;
+
+function deliveryAt(timer: { fireAt: number; visibleAt?: number }): number {
+  return timer.visibleAt ?? timer.fireAt;
+}
 
 interface QueuedWork {
   id: number;
@@ -599,7 +630,7 @@ export class Engine {
   nextTimerAt(): number | undefined {
     let next: number | undefined;
     for (const w of this.work.values()) {
-      if (w.item.kind === 'timer' && (next === undefined || w.item.fireAt < next)) next = w.item.fireAt;
+      if (w.item.kind === 'timer' && (next === undefined || deliveryAt(w.item) < next)) next = deliveryAt(w.item);
     }
     return next;
   }
@@ -830,8 +861,8 @@ export class Engine {
 
   private fireDueTimers(): void {
     const now = this.opts.clock.now();
-    const due = [...this.work.values()].filter((w) => w.item.kind === 'timer' && w.item.fireAt <= now);
-    due.sort((a, b) => (a.item.kind === 'timer' && b.item.kind === 'timer' ? a.item.fireAt - b.item.fireAt || a.id - b.id : 0));
+    const due = [...this.work.values()].filter((w) => w.item.kind === 'timer' && deliveryAt(w.item) <= now);
+    due.sort((a, b) => (a.item.kind === 'timer' && b.item.kind === 'timer' ? deliveryAt(a.item) - deliveryAt(b.item) || a.id - b.id : 0));
     for (const w of due) {
       if (w.item.kind !== 'timer' || !this.work.has(w.id)) continue;
       const item = w.item;
@@ -1134,9 +1165,12 @@ export class Engine {
         case ActionType.CreateTimer: {
           const id = inst.nextId++;
           const finalFireAt = new Date(a.fireAt ?? timestamp).getTime();
-          const fireAt = finalFireAt - now > this.maxShortMs ? now + this.longIntervalMs : finalFireAt;
-          inst.tasks[id] = { kind: 'timer', actionIndex: i, rootId: id, finalFireAt, canceled: a.isCanceled === true };
-          this.scheduleTimer(inst, id, fireAt, scheduled, workToAdd, ev);
+          // Only a long timer (durable-js LongTimerTask) waits again when a segment fires before
+          // its final time; a short one (DFTimerTask) completes on its TimerFired, even an early one.
+          const long = finalFireAt - now > this.maxShortMs;
+          const fireAt = long ? now + this.longIntervalMs : finalFireAt;
+          inst.tasks[id] = { kind: 'timer', actionIndex: i, rootId: id, ...(long ? { finalFireAt } : {}), canceled: a.isCanceled === true };
+          this.scheduleTimer(inst, id, fireAt, now, scheduled, workToAdd, ev);
           if (a.isCanceled) inst.dispatched[i] = { type: a.actionType, canceled: true };
           break;
         }
@@ -1254,16 +1288,19 @@ export class Engine {
 
   private pendingChildren: { name: string; input: unknown; childId: string; parent: NonNullable<InstanceRecord['parent']> }[] = [];
 
+  /** `turnAt`: the time of the turn that creates the timer (its OrchestratorStarted). */
   private scheduleTimer(
     inst: InstanceRecord,
     id: number,
     fireAt: number,
+    turnAt: number,
     scheduled: HistoryEvent[],
     workToAdd: { instanceId: string; item: WorkItem }[],
     ev: (e: Record<string, unknown>) => HistoryEvent,
   ): void {
     scheduled.push(ev({ EventType: EventType.TimerCreated, EventId: id, FireAt: isoTime(fireAt) }));
-    workToAdd.push({ instanceId: inst.id, item: { kind: 'timer', execution: inst.execution, taskId: id, fireAt } });
+    const visibleAt = timerVisibleAt(fireAt, Math.max(this.opts.clock.now(), turnAt + MIN_TURN_MS));
+    workToAdd.push({ instanceId: inst.id, item: { kind: 'timer', execution: inst.execution, taskId: id, fireAt, visibleAt } });
   }
 
   /** Mirrors the library's id bookkeeping for retries and long timers. */
@@ -1288,7 +1325,7 @@ export class Engine {
       if (task.canceled) return;
       const fireAt = task.finalFireAt - now > this.maxShortMs ? now + this.longIntervalMs : task.finalFireAt;
       inst.tasks[id] = { ...task, rootId: id };
-      this.scheduleTimer(inst, id, fireAt, scheduled, workToAdd, ev);
+      this.scheduleTimer(inst, id, fireAt, now, scheduled, workToAdd, ev);
       return;
     }
     if (!root?.retry) return;
@@ -1304,7 +1341,7 @@ export class Engine {
       const id = inst.nextId++;
       inst.tasks[id] = { kind: 'retryTimer', actionIndex: root.actionIndex, rootId: task.rootId };
       if (task.rootId === msg.taskId) inst.tasks[task.rootId] = root;
-      this.scheduleTimer(inst, id, now + delay, scheduled, workToAdd, ev);
+      this.scheduleTimer(inst, id, now + delay, now, scheduled, workToAdd, ev);
     } else if (task.kind === 'retryTimer') {
       if ((root.failures ?? 0) < root.retry.maxNumberOfAttempts) {
         const id = inst.nextId++;

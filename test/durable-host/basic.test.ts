@@ -59,8 +59,9 @@ describe('local durable host: orchestrations through the real durable-functions 
     const clockBefore = host.clock.now();
     const id = host.startNew('SixHours');
     const inst = await host.waitForInstance(id);
-    expect(inst.output).toBe(6 * 3600 * 1000);
-    expect(host.clock.now() - clockBefore).toBeGreaterThanOrEqual(6 * 3600 * 1000);
+    // 0.9 s early, as on Azure Storage (timers.test.ts).
+    expect(inst.output).toBe(6 * 3600 * 1000 - 900);
+    expect(host.clock.now() - clockBefore).toBeGreaterThanOrEqual(6 * 3600 * 1000 - 900);
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
