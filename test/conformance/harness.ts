@@ -19,14 +19,6 @@ import { testModels } from '../support/appStack';
 
 export type EngineKind = 'local' | 'real';
 
-/** Names the local host's numeric EventType values the way the extension's status API spells them. */
-const EVENT_NAMES: Record<number, string> = {
-  0: 'ExecutionStarted', 1: 'ExecutionCompleted', 2: 'ExecutionTerminated', 3: 'TaskScheduled_3', 4: 'TaskScheduled', 5: 'TaskCompleted', 6: 'TaskFailed',
-  7: 'SubOrchestrationInstanceCreated', 8: 'SubOrchestrationInstanceCompleted', 9: 'SubOrchestrationInstanceFailed', 10: 'TimerCreated', 11: 'TimerFired',
-  12: 'OrchestratorStarted', 13: 'OrchestratorCompleted', 14: 'EventSent', 15: 'EventRaised', 16: 'ContinueAsNew', 17: 'GenericEvent', 18: 'HistoryState',
-  19: 'ExecutionSuspended', 20: 'ExecutionResumed',
-};
-
 export interface Engine {
   kind: EngineKind;
   api(method: string, route: string, body?: unknown): Promise<{ status: number; body: unknown }>;
@@ -106,42 +98,70 @@ async function callApi(baseUrl: string, method: string, route: string, body?: un
 
 export interface DurableStatus {
   runtimeStatus: string;
-  /** Event types as the extension's status API lists them (see toApiView). */
+  /** Event types in the order the status API lists them. */
   historyTypes: string[];
   /** How the engine's status API writes history (compared: apps and tools read it). */
-  historyFormat: Record<string, boolean>;
+  historyFormat: HistoryFormat;
   timerDelaysMs: number[];
   raw: Record<string, unknown>;
 }
 
-/**
- * The extension's status API (DurableClient.GetOrchestrationStatusAsync with showHistory) leaves
- * out OrchestratorStarted/OrchestratorCompleted and folds each TaskScheduled and
- * SubOrchestrationInstanceCreated into its completion; comparing engines on that view keeps a
- * format difference (reported once, as historyFormat) from hiding behaviour differences.
- */
-function toApiView(types: string[]): string[] {
-  const dropped = new Set(['OrchestratorStarted', 'OrchestratorCompleted', 'TaskScheduled', 'SubOrchestrationInstanceCreated']);
-  return types.filter((t) => !dropped.has(t));
+export interface HistoryFormat {
+  eventTypeIsName: boolean;
+  listsOrchestratorStarted: boolean;
+  listsTaskScheduled: boolean;
+  taskCompletedNamesFunction: boolean;
+  listsEventIds: boolean;
+  /** Json.NET times: Timestamp and FireAt UTC (`Z`), ScheduledTime local (`+00:00`), no trailing fraction zeros. */
+  dotnetTimes: boolean;
+  /** For each event type, the field lists (in order) its events have, so a renamed, added or moved field shows. */
+  fieldsByType: Record<string, string[]>;
 }
+
+const DOTNET_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,6}[1-9])?(Z|\+00:00)$/;
+
+/** How a status API answer writes its history (DurableClient.cs GetDurableOrchestrationStatusAsync is the reference). */
+export function historyFormat(events: Record<string, unknown>[]): HistoryFormat {
+  const types = events.map((e) => String(e.EventType));
+  const fieldsByType: Record<string, string[]> = {};
+  for (const [i, e] of events.entries()) {
+    const fields = Object.keys(e).join(',');
+    const lists = (fieldsByType[types[i] as string] ??= []);
+    if (!lists.includes(fields)) lists.push(fields);
+  }
+  const sorted = Object.fromEntries(Object.entries(fieldsByType).sort(([a], [b]) => a.localeCompare(b)).map(([type, lists]) => [type, lists.sort()]));
+  const timeIs = (value: unknown, zone: 'Z' | '+00:00'): boolean => value === undefined || (typeof value === 'string' && DOTNET_TIME.test(value) && value.endsWith(zone));
+  return {
+    eventTypeIsName: events.every((e) => typeof e.EventType === 'string'),
+    listsOrchestratorStarted: types.includes('OrchestratorStarted'),
+    listsTaskScheduled: types.includes('TaskScheduled'),
+    taskCompletedNamesFunction: events.some((e, i) => types[i] === 'TaskCompleted' && typeof e.FunctionName === 'string'),
+    listsEventIds: events.some((e) => 'EventId' in e),
+    dotnetTimes: events.every((e) => timeIs(e.Timestamp, 'Z') && timeIs(e.FireAt, 'Z') && timeIs(e.ScheduledTime, '+00:00')),
+    fieldsByType: sorted,
+  };
+}
+
+const NO_FORMAT: HistoryFormat = {
+  eventTypeIsName: false,
+  listsOrchestratorStarted: false,
+  listsTaskScheduled: false,
+  taskCompletedNamesFunction: false,
+  listsEventIds: false,
+  dotnetTimes: false,
+  fieldsByType: {},
+};
 
 async function readStatus(url: string): Promise<DurableStatus> {
   const response = await fetch(url);
-  if (response.status === 404) return { runtimeStatus: 'NotFound', historyTypes: [], historyFormat: {}, timerDelaysMs: [], raw: {} };
+  if (response.status === 404) return { runtimeStatus: 'NotFound', historyTypes: [], historyFormat: NO_FORMAT, timerDelaysMs: [], raw: {} };
   const raw = (await response.json()) as Record<string, unknown>;
   const events = Array.isArray(raw.historyEvents) ? (raw.historyEvents as Record<string, unknown>[]) : [];
-  const historyTypes = events.map((e) => (typeof e.EventType === 'number' ? (EVENT_NAMES[e.EventType] ?? `EventType${e.EventType}`) : String(e.EventType)));
+  const historyTypes = events.map((e) => String(e.EventType));
   const timerDelaysMs = events
     .filter((e, i) => historyTypes[i] === 'TimerCreated' && typeof e.FireAt === 'string' && typeof e.Timestamp === 'string')
     .map((e) => Date.parse(e.Timestamp as string) - Date.parse(e.FireAt as string));
-  const historyFormat = {
-    eventTypeIsName: events.every((e) => typeof e.EventType === 'string'),
-    listsOrchestratorStarted: historyTypes.includes('OrchestratorStarted'),
-    listsTaskScheduled: historyTypes.includes('TaskScheduled'),
-    taskCompletedNamesFunction: events.some((e, i) => historyTypes[i] === 'TaskCompleted' && typeof e.FunctionName === 'string'),
-    listsEventIds: events.some((e) => 'EventId' in e),
-  };
-  return { runtimeStatus: String(raw.runtimeStatus), historyTypes: toApiView(historyTypes), historyFormat, timerDelaysMs, raw };
+  return { runtimeStatus: String(raw.runtimeStatus), historyTypes, historyFormat: historyFormat(events), timerDelaysMs, raw };
 }
 
 /** `entry`: the app to run (the real app by default; the entity scenarios bring their own). */
@@ -196,14 +216,15 @@ export async function waitForRun(engine: Engine, id: string, done: (view: RunVie
 export const ENDED = new Set(['succeeded', 'failed', 'cancelled', 'timedOut']);
 
 /**
- * A timing-independent shape of a history: its first and last event and the set of transitions
- * between consecutive events ("TimerFired>TaskCompleted"). A poll cycle repeated 3 or 30 times
- * has the same shape; a missing, extra or reordered event changes it.
+ * A timing-independent shape of a history: its first and last event and its event types in the
+ * order each first appears. A poll cycle repeated 3 or 30 times has the same shape, and so has a
+ * history where a cancel arrived during a poll's activity rather than its timer, or the last
+ * execution after a continue-as-new that began one poll before the deadline (seen on a loaded
+ * machine: which events neighbour each other depends on scheduling). A missing or new event
+ * type, or event types first met in another order, changes it.
  */
-export function historyShape(types: string[]): { first: string; last: string; transitions: string[] } {
-  const transitions = new Set<string>();
-  for (let i = 1; i < types.length; i++) transitions.add(`${types[i - 1]}>${types[i]}`);
-  return { first: types[0] ?? '', last: types.at(-1) ?? '', transitions: [...transitions].sort() };
+export function historyShape(types: string[]): { first: string; last: string; order: string[] } {
+  return { first: types[0] ?? '', last: types.at(-1) ?? '', order: [...new Set(types)] };
 }
 
 export interface Observation {
@@ -228,9 +249,12 @@ export function differences(scenario: string, local: Observation, real: Observat
   const b = historyShape(real.historyTypes);
   if (a.first !== b.first) found.push(`${scenario}: history starts with: local ${a.first}, real ${b.first}`);
   if (a.last !== b.last) found.push(`${scenario}: history ends with: local ${a.last}, real ${b.last}`);
-  const onlyLocal = a.transitions.filter((t) => !b.transitions.includes(t));
-  const onlyReal = b.transitions.filter((t) => !a.transitions.includes(t));
-  if (onlyLocal.length > 0) found.push(`${scenario}: history transitions only on local: ${onlyLocal.join(', ')}`);
-  if (onlyReal.length > 0) found.push(`${scenario}: history transitions only on real: ${onlyReal.join(', ')}`);
+  const onlyLocal = a.order.filter((t) => !b.order.includes(t));
+  const onlyReal = b.order.filter((t) => !a.order.includes(t));
+  if (onlyLocal.length > 0) found.push(`${scenario}: history events only on local: ${onlyLocal.join(', ')}`);
+  if (onlyReal.length > 0) found.push(`${scenario}: history events only on real: ${onlyReal.join(', ')}`);
+  if (onlyLocal.length === 0 && onlyReal.length === 0 && a.order.join() !== b.order.join()) {
+    found.push(`${scenario}: history events first met in another order: local ${a.order.join(' > ')}, real ${b.order.join(' > ')}`);
+  }
   return found;
 }

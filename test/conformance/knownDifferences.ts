@@ -4,10 +4,6 @@
  * local/real-engine/README.md ("Differences found"); remove a line once the local host is fixed.
  */
 export const KNOWN_DIFFERENCES: Record<string, string[]> = {
-  // README difference 2: the extension's status API history format.
-  'refresh and sync': [
-    'refresh and sync: historyFormat: local {"eventTypeIsName":false,"listsOrchestratorStarted":true,"listsTaskScheduled":true,"taskCompletedNamesFunction":false,"listsEventIds":true}, real {"eventTypeIsName":true,"listsOrchestratorStarted":false,"listsTaskScheduled":false,"taskCompletedNamesFunction":true,"listsEventIds":false}',
-  ],
   // README difference 1: timers fire up to 1 s early on the Azure Storage provider.
   'continueAsNew after 20 polls': ['continueAsNew after 20 polls: pollsSoonerThanInterval: local false, real true'],
 };
