@@ -4,17 +4,19 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { RequestLogEntry } from '../../local/emulators/aas';
 import { startEmulators, type Emulators } from '../../local/emulators';
+import type { BackendEmulator, BackendKind, BackendOperation, BackendRequestLogEntry } from '../../local/emulators/backends';
 import { loadLocalTls } from '../../local/tls';
 import type { RunView } from '../../src/api/runView';
+import { BACKENDS } from '../faults/invariants';
 
 /**
  * Crash recovery (issue 7): the real app (src/index.ts) runs in a child process on the local
- * durable host (real clock, SQLite state); the AAS and identity emulators and a callback receiver
- * run in this process. Each run is SIGKILLed at chosen points, the host is restarted on the same
- * state, and the run must still finish: succeeded, synced, exactly one refresh in AAS, nothing
- * left running, the callback delivered.
+ * durable host (real clock, SQLite state); the AAS, Power BI and identity emulators and a callback
+ * receiver run in this process. Each run is SIGKILLed at chosen points, the host is restarted on
+ * the same state, and the run must still finish: succeeded, synced, exactly one refresh at the
+ * service, nothing left running, the callback delivered. The submit-and-poll run is the same on
+ * both backends; the other runs are AAS only, to keep the suite's wall time down.
  */
 jest.setTimeout(240_000);
 
@@ -28,7 +30,7 @@ const FINISH_TIMEOUT_MS = 60_000;
 const MODELS = {
   // Killed 7 times before and around the submission: the refresh must outlast those restarts.
   CrashSubmit: { tables: [3_000, 3_000, 3_000], syncMs: 2_500 },
-  // Killed while polling the refresh and at the sync submission.
+  // Killed at the submission, while polling the refresh and at the sync submission (both backends).
   CrashPoll: { tables: [2_000, 3_000, 3_000], syncMs: 2_500 },
   // Killed while polling the sync and around the callback.
   CrashSync: { tables: [1_000], syncMs: 5_000 },
@@ -43,10 +45,14 @@ interface Callback {
   body: unknown;
 }
 
-/** What a kill point looks at. `sinceStart` and `sinceRestart` are request-log indexes. */
+/** What a kill point looks at. `sinceStart` and `sinceRestart` are indexes in the service's request log. */
 interface Probe {
   emulators: Emulators;
+  /** The service the run refreshes. */
+  service: BackendEmulator;
   model: ModelName;
+  /** The last path segment of the run's callback URL (`callbackKey`). */
+  callbackKey: string;
   sinceStart: number;
   sinceRestart: number;
   callbacks: Callback[];
@@ -62,21 +68,23 @@ interface KillPoint {
 }
 
 interface KillRecord {
+  backend: BackendKind;
   model: ModelName;
   point: string;
   /** ms since the run was accepted. */
   atMs: number;
-  /** AAS requests for the model by operation at the moment of the kill. */
+  /** The service's requests for the model by operation at the moment of the kill. */
   requestsAtKill: Record<string, number>;
   callbacksAtKill: number;
   restartMs: number;
 }
 
 interface RunReport {
+  backend: BackendKind;
   model: ModelName;
   id: string;
   status: string;
-  syncState: number | undefined;
+  syncStatus: string | undefined;
   refreshes: number;
   submitsAnswered202: number;
   syncs: number;
@@ -85,34 +93,31 @@ interface RunReport {
   wallMs: number;
 }
 
-function entriesFor(probe: Probe, from: number, operation: RequestLogEntry['operation']): RequestLogEntry[] {
-  return probe.emulators.aas.requests.slice(from).filter((entry) => entry.model === probe.model && entry.operation === operation);
-}
-
-const countSinceRestart = (operation: RequestLogEntry['operation'], n: number): KillPoint['reached'] => (probe) => entriesFor(probe, probe.sinceRestart, operation).length >= n;
-const countSinceStart = (operation: RequestLogEntry['operation'], n: number): KillPoint['reached'] => (probe) => entriesFor(probe, probe.sinceStart, operation).length >= n;
+/** Where each backend's callbacks arrive: AAS runs keep the model's name, as before Power BI. */
+const callbackKey = (backend: BackendKind, model: ModelName): string => (backend === 'aas' ? model : `${model}-${backend}`);
 
 /**
- * The refresh has ended in AAS and no status request has reached AAS since: the run cannot know
- * yet. The host is frozen at the first look, so reaching it is a matter of waiting.
+ * The status the service answers an accepted sync with: AAS 202 with a Location to poll, Power BI
+ * 200 with the sync status itself (POST …/queryScaleOut/sync, docs/powerbi.md).
  */
-function refreshEndedUnnoticed(probe: Probe): boolean {
-  probe.freeze();
-  const refresh = probe.emulators.aas.refreshes(SERVER, probe.model)[0];
-  if (refresh?.endTime === undefined || refresh.status !== 'succeeded') return false;
-  const endTime = refresh.endTime;
-  return entriesFor(probe, probe.sinceStart, 'getRefresh').every((entry) => entry.at < endTime);
+const SYNC_ACCEPTED: Record<BackendKind, number> = { aas: 202, powerbi: 200 };
+
+function entriesFor(probe: Probe, from: number, operation: BackendOperation): BackendRequestLogEntry[] {
+  return probe.service.requests.slice(from).filter((entry) => entry.model === probe.model && entry.operation === operation);
 }
+
+const countSinceRestart = (operation: BackendOperation, n: number): KillPoint['reached'] => (probe) => entriesFor(probe, probe.sinceRestart, operation).length >= n;
+const countSinceStart = (operation: BackendOperation, n: number): KillPoint['reached'] => (probe) => entriesFor(probe, probe.sinceStart, operation).length >= n;
 
 /** The newest sync has completed in AAS, no sync status request has reached AAS since, no callback yet (host frozen, as above). */
 function syncEndedUnnoticed(probe: Probe): boolean {
   probe.freeze();
   const syncs = entriesFor(probe, probe.sinceStart, 'submitSync');
   const last = syncs[syncs.length - 1];
-  if (last === undefined || last.status !== 202) return false;
+  if (last === undefined || last.status !== SYNC_ACCEPTED[probe.service.kind]) return false;
   const endedAt = last.at + MODELS[probe.model].syncMs;
   if (Date.now() < endedAt) return false;
-  return entriesFor(probe, probe.sinceStart, 'getSync').every((entry) => entry.at < endedAt) && !probe.callbacks.some((callback) => callback.model === probe.model);
+  return entriesFor(probe, probe.sinceStart, 'getSync').every((entry) => entry.at < endedAt) && !probe.callbacks.some((callback) => callback.model === probe.callbackKey);
 }
 
 /**
@@ -129,7 +134,7 @@ function firstTimerPending(probe: Probe): Promise<boolean> {
   return timerCommitted(probe, 0);
 }
 
-const callbackReceived = (probe: Probe): boolean => probe.callbacks.some((callback) => callback.model === probe.model);
+const callbackReceived = (probe: Probe): boolean => probe.callbacks.some((callback) => callback.model === probe.callbackKey);
 
 /** The child process: the production app on the local durable host. */
 class AppProcess {
@@ -237,9 +242,11 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
       models: { servers: [{ name: SERVER, models: Object.entries(MODELS).map(([name, model]) => ({ name, tables: model.tables.map((durationMs, i) => ({ name: `Table${i + 1}`, durationMs })) })) }] },
     });
     for (const [name, model] of Object.entries(MODELS)) emulators.aas.setSyncBehaviour(SERVER, name, { durationMs: model.syncMs });
-    // A look at the kill points as each request reaches AAS (besides the 5 ms interval and the
-    // holdAnswers gate, which kills before AAS's answer is written).
-    emulators.aas.onRequest(() => setImmediate(() => check?.()));
+    // Power BI's replica sync takes one time for every model (only CrashPoll runs there).
+    emulators.powerbi.setSyncDurationMs(MODELS.CrashPoll.syncMs);
+    // A look at the kill points as each request reaches a service (besides the 5 ms interval and
+    // the holdAnswers gate, which kills before the service's answer is written).
+    for (const backend of BACKENDS) emulators.backend(backend).onRequest(() => setImmediate(() => check?.()));
 
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crash-recovery-'));
     app = new AppProcess(stateDir, {
@@ -256,27 +263,28 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
 
   afterAll(async () => {
     check = undefined;
-    emulators?.aas.onRequest(undefined);
+    for (const backend of BACKENDS) emulators?.backend(backend).onRequest(undefined);
     await app?.killNow();
     await emulators?.close();
     await new Promise<void>((resolve) => (receiver === undefined ? resolve() : receiver.close(() => resolve())));
     if (stateDir !== '') fs.rmSync(stateDir, { recursive: true, force: true });
     const lines = [
       `crash recovery: ${kills.length} kills, wall ${Date.now() - suiteStarted} ms`,
-      ...kills.map((kill) => `  kill ${kill.model} @${kill.atMs} ms ${kill.point}: requests ${JSON.stringify(kill.requestsAtKill)}, callbacks ${kill.callbacksAtKill}, restart ${kill.restartMs} ms`),
-      ...reports.map((report) => `  run ${report.model}: ${report.status} syncState ${report.syncState} refreshes ${report.refreshes} submits(202) ${report.submitsAnswered202} syncs ${report.syncs} callbacks ${report.callbacks} in ${report.wallMs} ms; requests ${JSON.stringify(report.requests)}`),
+      ...kills.map((kill) => `  kill ${kill.backend} ${kill.model} @${kill.atMs} ms ${kill.point}: requests ${JSON.stringify(kill.requestsAtKill)}, callbacks ${kill.callbacksAtKill}, restart ${kill.restartMs} ms`),
+      ...reports.map((report) => `  run ${report.backend} ${report.model}: ${report.status} syncStatus ${report.syncStatus} refreshes ${report.refreshes} submits(202) ${report.submitsAnswered202} syncs ${report.syncs} callbacks ${report.callbacks} in ${report.wallMs} ms; requests ${JSON.stringify(report.requests)}`),
     ];
     console.log(lines.join('\n'));
   });
 
-  const operationCounts = (model: ModelName, from: number): Record<string, number> => {
+  const operationCounts = (service: BackendEmulator, model: ModelName, from: number): Record<string, number> => {
     const counts: Record<string, number> = {};
-    for (const entry of emulators.aas.requests.slice(from)) if (entry.model === model) counts[entry.operation] = (counts[entry.operation] ?? 0) + 1;
+    for (const entry of service.requests.slice(from)) if (entry.model === model) counts[entry.operation] = (counts[entry.operation] ?? 0) + 1;
     return counts;
   };
 
   /** Resolves once the point is reached and the child is SIGKILLed (the kill is sent synchronously then). */
   function killAt(point: KillPoint, id: string, probe: Omit<Probe, 'callbacks' | 'emulators' | 'view' | 'freeze'>): Promise<void> {
+    const { service } = probe;
     return new Promise<void>((resolve, reject) => {
       let done = false;
       let pending = false;
@@ -289,15 +297,15 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
         clearInterval(interval);
         clearTimeout(timeout);
         check = undefined;
-        emulators.aas.holdAnswers(undefined);
+        service.holdAnswers(undefined);
         if (error === undefined) {
           killed = app.killNow();
           killed.then(resolve, reject);
         } else reject(error);
       };
-      // A point reached by a request to AAS kills the host before AAS's answer is written, so
-      // the host cannot record it first, however slow this process is to look.
-      emulators.aas.holdAnswers(() => {
+      // A point reached by a request to the service kills the host before the service's answer
+      // is written, so the host cannot record it first, however slow this process is to look.
+      service.holdAnswers(() => {
         if (done || pending) return undefined;
         if (point.reached(full) !== true) return undefined;
         finish();
@@ -354,21 +362,24 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
    * Starts a run on the model, kills the host at each point in turn (restarting it on the same
    * state each time), then checks the run ended as if nothing had happened.
    */
-  async function crashRun(model: ModelName, points: KillPoint[], options: { killRightAfterAccepted?: boolean } = {}): Promise<RunReport> {
-    const sinceStart = emulators.aas.requests.length;
+  async function crashRun(model: ModelName, points: KillPoint[], options: { killRightAfterAccepted?: boolean; backend?: BackendKind } = {}): Promise<RunReport> {
+    const backend = options.backend ?? 'aas';
+    const service = emulators.backend(backend);
+    const key = callbackKey(backend, model);
+    const sinceStart = service.requests.length;
     const started = Date.now();
-    const accepted = await app.api('POST', 'refreshes', { server: emulators.aas.serverName(SERVER), model, type: 'full', maxParallelism: 1, sync: true, callbackUrl: `${callbackBase}/${model}` });
+    const accepted = await app.api('POST', 'refreshes', { ...service.target(model, SERVER), type: 'full', maxParallelism: 1, sync: true, callbackUrl: `${callbackBase}/${key}` });
     const killedAfterAccept = options.killRightAfterAccepted === true ? app.killNow() : undefined;
     expect(accepted.status).toBe(202);
     const id = (accepted.body as { id: string }).id;
     /** Records the kill and restarts; returns the request-log index from before the new host's first request. */
     const record = async (point: string): Promise<number> => {
       const atMs = Date.now() - started;
-      const requestsAtKill = operationCounts(model, sinceStart);
-      const callbacksAtKill = callbacks.filter((callback) => callback.model === model).length;
-      const sinceRestart = emulators.aas.requests.length;
+      const requestsAtKill = operationCounts(service, model, sinceStart);
+      const callbacksAtKill = callbacks.filter((callback) => callback.model === key).length;
+      const sinceRestart = service.requests.length;
       const restartMs = await app.start();
-      kills.push({ model, point, atMs, requestsAtKill, callbacksAtKill, restartMs });
+      kills.push({ backend, model, point, atMs, requestsAtKill, callbacksAtKill, restartMs });
       return sinceRestart;
     };
     let sinceRestart = sinceStart;
@@ -377,39 +388,44 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
       sinceRestart = await record('right after POST /api/refreshes answered 202');
     }
     for (const point of points) {
-      await killAt(point, id, { model, sinceStart, sinceRestart });
+      await killAt(point, id, { service, model, callbackKey: key, sinceStart, sinceRestart });
       sinceRestart = await record(point.name);
     }
-    return finishRun(model, id, sinceStart, started);
+    return finishRun(model, id, sinceStart, started, backend);
   }
 
-  async function finishRun(model: ModelName, id: string, sinceStart: number, started: number): Promise<RunReport> {
+  async function finishRun(model: ModelName, id: string, sinceStart: number, started: number, backend: BackendKind = 'aas'): Promise<RunReport> {
+    const service = emulators.backend(backend);
+    const key = callbackKey(backend, model);
     const { status } = await waitForEnd(id);
     // The final status shows before the callback is delivered; the orchestration ends once every
     // delivery has been answered: count after that, not after a guessed pause.
     const view = await waitForCallbackReport(id);
-    const own = (operation: RequestLogEntry['operation']) => emulators.aas.requests.slice(sinceStart).filter((entry) => entry.model === model && entry.operation === operation);
+    const own = (operation: BackendOperation) => service.requests.slice(sinceStart).filter((entry) => entry.model === model && entry.operation === operation);
     const report: RunReport = {
+      backend,
       model,
       id,
       status: view.status,
-      syncState: view.syncState,
-      refreshes: emulators.aas.refreshes(SERVER, model).length,
+      syncStatus: view.syncStatus,
+      refreshes: service.refreshes(SERVER, model).length,
       submitsAnswered202: own('submitRefresh').filter((entry) => entry.status === 202).length,
-      syncs: own('submitSync').filter((entry) => entry.status === 202).length,
-      callbacks: callbacks.filter((callback) => callback.model === model).length,
-      requests: operationCounts(model, sinceStart),
+      syncs: own('submitSync').filter((entry) => entry.status === SYNC_ACCEPTED[backend]).length,
+      callbacks: callbacks.filter((callback) => callback.model === key).length,
+      requests: operationCounts(service, model, sinceStart),
       wallMs: Date.now() - started,
     };
     reports.push(report);
-    expect({ http: status, status: view.status, syncState: view.syncState, error: view.error }).toEqual({ http: 200, status: 'succeeded', syncState: 2, error: undefined });
-    // Zero duplicate submissions: one refresh in AAS, one POST answered 202, the run follows it.
+    expect({ http: status, status: view.status, syncStatus: view.syncStatus, error: view.error }).toEqual({ http: 200, status: 'succeeded', syncStatus: 'succeeded', error: undefined });
+    // AAS runs also carry the deprecated syncState (ADF pipelines read it); Power BI runs have none.
+    expect(view.syncState).toBe(backend === 'aas' ? 2 : undefined);
+    // Zero duplicate submissions: one refresh at the service, one POST answered 202 (on both services), the run follows it.
     expect(report.refreshes).toBe(1);
     expect(report.submitsAnswered202).toBe(1);
-    expect(view.refreshId).toBe(emulators.aas.refreshes(SERVER, model)[0]?.refreshId);
-    expect(emulators.aas.activeRefresh(SERVER, model)).toBeUndefined();
+    expect(view.refreshId).toBe(service.refreshes(SERVER, model)[0]?.refreshId);
+    expect(service.activeRefresh(SERVER, model)).toBeUndefined();
     expect(report.callbacks).toBeGreaterThanOrEqual(1);
-    const delivered = callbacks.filter((callback) => callback.model === model).map((callback) => callback.body as { StatusCode?: string; Output?: { runId?: string; status?: string } });
+    const delivered = callbacks.filter((callback) => callback.model === key).map((callback) => callback.body as { StatusCode?: string; Output?: { runId?: string; status?: string } });
     for (const body of delivered) expect({ code: body.StatusCode, runId: body.Output?.runId, status: body.Output?.status }).toEqual({ code: '200', runId: id, status: 'succeeded' });
     return report;
   }
@@ -434,16 +450,28 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
     expect(report.syncs).toBe(1);
   });
 
-  it('while polling the refresh and at the sync submission: 4 kills', async () => {
-    const report = await crashRun('CrashPoll', [
-      { name: 'second GET refresh status reached AAS', reached: countSinceStart('getRefresh', 2) },
-      { name: 'second GET refresh status after the restart reached AAS', reached: countSinceRestart('getRefresh', 2) },
-      { name: 'refresh ended in AAS, the run has not looked yet', reached: refreshEndedUnnoticed },
-      { name: 'POST /sync reached AAS, answer not yet recorded', reached: countSinceRestart('submitSync', 1) },
-    ]);
-    // submitSync ran again after the kill: AAS has no way to adopt a sync, so a second one may start.
-    expect(report.syncs).toBeGreaterThanOrEqual(1);
-    expect(report.syncs).toBeLessThanOrEqual(2);
+  describe.each(BACKENDS)('on %s', (backend) => {
+    // Every point is a request the run makes whatever the time (the re-run activity always asks
+    // again), so no point races the refresh's end against the restarts on a loaded machine; the
+    // refresh ending while the host is down is CrashWait's case.
+    it('at the submission, while polling the refresh and at the sync submission: 4 kills, one refresh at the service', async () => {
+      const report = await crashRun(
+        'CrashPoll',
+        [
+          { name: 'POST /refreshes reached the service, answer not yet recorded', reached: countSinceStart('submitRefresh', 1) },
+          // After this restart the re-run submit adopts the refresh: a history read and a status GET (its type check), then the polls.
+          { name: 'second GET refresh status after the restart (the first poll) reached the service', reached: countSinceRestart('getRefresh', 2) },
+          { name: 'first GET refresh status after the restart reached the service', reached: countSinceRestart('getRefresh', 1) },
+          { name: 'POST sync reached the service, answer not yet recorded', reached: countSinceRestart('submitSync', 1) },
+        ],
+        { backend },
+      );
+      // The POST that reached the service before the kill was adopted, never repeated.
+      expect(report.requests.submitRefresh).toBe(1);
+      // submitSync ran again after the kill: neither service lets a sync be adopted, so a second one may start.
+      expect(report.syncs).toBeGreaterThanOrEqual(1);
+      expect(report.syncs).toBeLessThanOrEqual(2);
+    });
   });
 
   it('while polling the sync and around the callback: 3 kills', async () => {
@@ -479,9 +507,9 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
         return true;
       },
     };
-    await killAt(waiting, id, { model, sinceStart, sinceRestart: sinceStart });
+    await killAt(waiting, id, { service: emulators.backend('aas'), model, callbackKey: model, sinceStart, sinceRestart: sinceStart });
     const atMs = Date.now() - started;
-    const requestsAtKill = operationCounts(model, sinceStart);
+    const requestsAtKill = operationCounts(emulators.backend('aas'), model, sinceStart);
     // The host stays down until the refresh has finished in AAS, well past the pending timer.
     for (let i = 0; emulators.aas.activeRefresh(SERVER, model) !== undefined; i += 1) {
       if (i > 2_000) throw new Error('the refresh never finished in AAS');
@@ -493,7 +521,7 @@ describe('crash recovery: SIGKILL of the host process at many points of a refres
     const endedAt = emulators.aas.refreshes(SERVER, model)[0]?.endTime ?? 0;
     const sinceRestart = emulators.aas.requests.length;
     const restartMs = await app.start();
-    kills.push({ model, point: waiting.name + '; restarted after the refresh finished in AAS', atMs, requestsAtKill, callbacksAtKill: 0, restartMs });
+    kills.push({ backend: 'aas', model, point: waiting.name + '; restarted after the refresh finished in AAS', atMs, requestsAtKill, callbacksAtKill: 0, restartMs });
     const report = await finishRun(model, id, sinceStart, started);
     const pollsAfterRestart = emulators.aas.requests.slice(sinceRestart).filter((entry) => entry.model === model && entry.operation === 'getRefresh');
     // One status call after the restart (the overdue timer), and it already saw the finished refresh.
