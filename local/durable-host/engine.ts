@@ -1016,6 +1016,9 @@ export class Engine {
       }
       inst.status = suspend ? 'Suspended' : 'Running';
       inst.lastUpdatedTime = now;
+      // The Azure Storage tracking store writes the reason as the instance's output
+      // (DurableTask.AzureStorage Tracking/AzureTableTrackingStore.cs, ExecutionSuspended/Resumed).
+      inst.output = msg.reason;
       this.commit(inst, entry.seq, [ev({ EventType: suspend ? EventType.ExecutionSuspended : EventType.ExecutionResumed, Reason: msg.reason })], []);
       return;
     }

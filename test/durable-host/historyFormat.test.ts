@@ -17,6 +17,7 @@ type Event = Record<string, unknown> & { EventType: string };
 interface Status {
   runtimeStatus: string;
   input: unknown;
+  output: unknown;
   parentInstanceId?: string;
   historyEvents?: Event[];
 }
@@ -180,10 +181,13 @@ describe('status API history in the Durable extension format (DurableClient.cs G
     expect(running.headers.get('retry-after')).toBe('5');
 
     const post = (action: string): Promise<Response> => host.fetch(`${API}/instances/waits-1/${action}&code=${host.systemKey}`, { method: 'POST' });
+    // Azure Storage's tracking store shows the suspend or resume reason as the instance's output.
     expect((await post('suspend?reason=pause')).status).toBe(202);
     await host.runUntilIdle();
+    expect((await status('waits-1', 'showHistory=false')).body).toMatchObject({ runtimeStatus: 'Suspended', output: 'pause' });
     expect((await post('resume?reason=go%20on')).status).toBe(202);
     await host.runUntilIdle();
+    expect((await status('waits-1', 'showHistory=false')).body).toMatchObject({ runtimeStatus: 'Running', output: 'go on' });
     expect((await post('terminate?reason=stop%20now')).status).toBe(202);
     expect((await host.waitForInstance('waits-1')).status).toBe('Terminated');
     const { code, body } = await status('waits-1', 'showHistory=true&showHistoryOutput=true');
