@@ -1,6 +1,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { PollingConfig } from '../config/config';
+import { timerNotBefore } from '../orchestration/durableTimer';
 import { conflictWaitMs } from '../orchestration/pollingPolicy';
 import { ClaimOperations, MAX_QUEUED_RUNS, MODEL_CLAIM_ENTITY, MODEL_FREED_EVENT, type ClaimAnswer, type ClaimInput, type FreeInput, type ReleaseAnswer, type ReleaseInput } from './modelClaim';
 
@@ -132,7 +133,7 @@ export function* acquireClaim(run: ClaimingRun): Step<Acquired> {
     }
     // One waiter for the event until it fires: an abandoned waiter could take the next event.
     freed ??= context.df.waitForExternalEvent(MODEL_FREED_EVENT);
-    const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + delay));
+    const timer = timerNotBefore(context, new Date(context.df.currentUtcDateTime.getTime() + delay));
     const winner = (yield context.df.Task.any([freed, timer, cancel])) as Task;
     if (winner !== timer) timer.cancel();
     if (winner === cancel) {

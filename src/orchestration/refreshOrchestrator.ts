@@ -1,6 +1,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { codeOf, detailOf, ErrorCodes, type ErrorCode } from '../errors';
+import { timerNotBefore } from './durableTimer';
 import { backendLabel, targetAttributes, type RefreshTarget } from '../refresh/target';
 import { TERMINAL_REFRESH_STATUSES, type RefreshDetails, type SyncStatus } from '../refresh/types';
 import {
@@ -118,8 +119,8 @@ type Called<T> = { status: 'done'; value: Exclude<T, Throttled> } | { status: 'f
 type PatientActivity = 'inspectModel' | 'submitRefresh' | 'cancelRefresh' | 'submitSync';
 
 /**
- * Calls an activity, retrying its transient failures, and waits out the service's 429s for exactly
- * their Retry-After (a durable timer) before calling again. `cancellable` calls (before the submit)
+ * Calls an activity, retrying its transient failures, and waits out the service's 429s for their
+ * Retry-After, no less (a durable timer: timerNotBefore), before calling again. `cancellable` calls (before the submit)
  * retry with the same backoff as Durable's (5 attempts, 5 s doubling) but by hand, so that a
  * cancel request ends a backoff or a 429 wait at once and stops the next attempt (Durable's own
  * retry timers cannot be interrupted); the others use Durable's retry. `untilDeadline` stops
@@ -145,7 +146,7 @@ function* callPatiently<N extends PatientActivity>(run: RunState, name: N, input
     if (options.cancellable) {
       if ((yield* waitOrCancel(run, run.at(retryAfterMs))) === 'cancelled') return { status: 'cancelled', afterFailedAttempt: false };
     } else {
-      yield* awaitTask<unknown>(run.context.df.createTimer(new Date(run.now() + retryAfterMs)));
+      yield* awaitTask<unknown>(timerNotBefore(run.context, new Date(run.now() + retryAfterMs)));
     }
   }
 }
@@ -434,19 +435,20 @@ function cancelledBeforeSubmit(): SubmitOutcome & { ended: true } {
 }
 
 /**
- * Sleeps until `fireAt` unless a cancel request arrives first; an abandoned timer is cancelled.
+ * Sleeps until `wakeAt` (no sooner: timerNotBefore) unless a cancel request arrives first; an
+ * abandoned timer is cancelled.
  * The run waits on one cancel task for its whole execution: a request that arrives while an
  * activity runs completes that task and is seen at the next wait, never lost to a stale waiter.
  */
-function* waitOrCancel(run: RunState, fireAt: Date): Step<'fired' | 'cancelled'> {
+function* waitOrCancel(run: RunState, wakeAt: Date): Step<'fired' | 'cancelled'> {
   if (run.cancelTooLate) {
     // The cancel was answered already (the refresh had succeeded): only the wait is left.
-    yield* awaitTask<unknown>(run.context.df.createTimer(fireAt));
+    yield* awaitTask<unknown>(timerNotBefore(run.context, wakeAt));
     return 'fired';
   }
   const cancel = run.cancelRequest();
   if (cancel.isCompleted) return 'cancelled';
-  const timer = run.context.df.createTimer(fireAt);
+  const timer = timerNotBefore(run.context, wakeAt);
   const winner = yield* awaitTask<Task>(run.context.df.Task.any([timer, cancel]));
   if (winner === cancel) {
     timer.cancel();
