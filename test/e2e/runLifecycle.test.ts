@@ -1,4 +1,4 @@
-import { BACKENDS, expectFinalState, ownRefreshes, serviceOf, serviceRequestsOf } from '../faults/invariants';
+import { BACKENDS, runTarget, expectFinalState, ownRefreshes, serviceOf, serviceRequestsOf } from '../faults/invariants';
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
 import { stepUntil } from '../support/virtualTime';
 
@@ -154,7 +154,7 @@ describe('run lifecycle details', () => {
 // are served by both emulators (startEmulators' Power BI mirror), so the bodies are shared.
 describe.each(BACKENDS)('a run on %s, as its caller sees it', (backend) => {
   const service = () => serviceOf(stack, backend);
-  const target = (model: string) => service().target(model);
+  const target = (model: string) => runTarget(stack, model, backend);
   // Fields only AAS runs carry: the deprecated aasStatus and syncState, kept because ADF pipelines read them.
   const legacy = (refresh: string, sync?: number) => (backend === 'aas' ? { aasStatus: refresh, ...(sync === undefined ? {} : { syncState: sync }) } : {});
 

@@ -2,14 +2,14 @@ import { holdAnswer } from '../support/aasGate';
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
 import { stepUntil } from '../support/virtualTime';
 import type { BackendKind } from '../../local/emulators/backends';
-import { BACKENDS, expectFinalState, requestsOf, SERVER, serviceOf, serviceRequestsOf } from './invariants';
+import { BACKENDS, runTarget, expectFinalState, requestsOf, SERVER, serviceOf, serviceRequestsOf } from './invariants';
 
 // Permanent AAS answers and races: conflicts, not-admin, unknown model, failed refreshes, a queue
 // that never starts, cancel races, failed or forgotten syncs.
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 23 });
+  stack = await startAppStack({ modelCount: 26 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -219,7 +219,7 @@ const conflictAnswer: Record<BackendKind, { status: number; text: string }> = {
 
 describe.each(BACKENDS)('a refresh someone else runs, on %s', (backend) => {
   const service = () => serviceOf(stack, backend);
-  const target = (model: string) => service().target(model);
+  const target = (model: string) => runTarget(stack, model, backend);
   /** As holdSubmitsHistoryRead, on this backend. */
   const holdSubmitsRead = (model: string) => {
     let reads = 0;
@@ -262,5 +262,56 @@ describe.each(BACKENDS)('a refresh someone else runs, on %s', (backend) => {
     const outside = service().refreshes(SERVER, model).find((refresh) => refresh.outside);
     expect(submits[1]?.at).toBeGreaterThanOrEqual(outside?.endTime ?? Number.POSITIVE_INFINITY);
     await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1, backend });
+  });
+});
+
+describe.each(BACKENDS)('a run\'s end at its deadline and under cancels, on %s', (backend) => {
+  const service = () => serviceOf(stack, backend);
+  const target = (model: string) => runTarget(stack, model, backend);
+
+  it('stuck in notStarted past the deadline: cancelled at the service, timedOut with 504', async () => {
+    const model = modelName(24);
+    service().setNotStartedMs(SERVER, model, 6 * hour);
+    // The emulators' tokens live one virtual hour; the app's token cache reads the real clock. A
+    // token refused at the run's first call makes the app fetch one that outlives a 50-minute run,
+    // whatever virtual time the file's earlier tests used (a 401 on the poll at the deadline would
+    // make the run name the identity instead of the timeout).
+    service().inject({ operation: 'listRefreshes', model, times: 1, fault: { kind: 'expireTokens' } });
+    try {
+      const id = await stack.start({ ...target(model), timeout: 'PT50M' });
+      await until(id, 'refreshing');
+      await stack.host.runUntilIdle({ maxVirtualMs: 30 * 60_000 });
+      expect((await stack.run(id)).body.refreshStatus).toBe('notStarted');
+      await stack.finish(id);
+      await expectFinalState(stack, id, model, { status: 'timedOut', code: 'RUN_TIMED_OUT', submitted: 1, backend });
+      expect(serviceRequestsOf(stack, 'cancelRefresh', model, backend)).toHaveLength(1);
+      expect(service().refreshes(SERVER, model)[0]?.status).toBe('cancelled');
+    } finally {
+      service().setNotStartedMs(SERVER, model, undefined);
+    }
+  });
+
+  it('DELETE right after POST, while the run still looks at the model: cancelled, nothing submitted', async () => {
+    const model = modelName(25);
+    const held = holdAnswer(service(), (entry) => entry.operation === 'listRefreshes' && entry.model === model);
+    const id = await stack.start({ ...target(model) });
+    await held.reached;
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    held.release();
+    await stack.finish(id);
+    await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', submitted: 0, errorText: 'before a refresh was submitted', backend });
+    expect(serviceRequestsOf(stack, 'submitRefresh', model, backend)).toHaveLength(0);
+  });
+
+  it('DELETE during the sync: cancelled, the refresh stays succeeded at the service (a sync cannot be cancelled on either)', async () => {
+    const model = modelName(26);
+    const id = await stack.start({ ...target(model) });
+    await until(id, 'syncing');
+    expect((await stack.request('DELETE', `refreshes/${id}`)).status).toBe(202);
+    await stack.finish(id);
+    const done = await expectFinalState(stack, id, model, { status: 'cancelled', code: 'RUN_CANCELLED', errorText: 'during the replica sync', submitted: 1, backend });
+    expect(done.body.refreshStatus).toBe('succeeded');
+    expect(serviceRequestsOf(stack, 'cancelRefresh', model, backend)).toHaveLength(0);
+    expect(service().refreshes(SERVER, model)[0]?.status).toBe('succeeded');
   });
 });

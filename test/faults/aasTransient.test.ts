@@ -1,7 +1,7 @@
 import type { BackendFault, BackendKind, BackendOperation, BackendRequestLogEntry } from '../../local/emulators/backends';
 import type { ErrorCode } from '../../src/errors';
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
-import { BACKENDS, expectFinalState, ownRefreshes, serviceOf, type FinalStatus } from './invariants';
+import { BACKENDS, runTarget, expectFinalState, ownRefreshes, serviceOf, type FinalStatus } from './invariants';
 
 // Transient faults on every operation, on AAS and on Power BI: bursts of 500/503, dropped
 // connections, throttling with Retry-After (Power BI's 429 body is a real answer's), answers slower
@@ -108,7 +108,7 @@ describe.each(BACKENDS)('transient faults on %s (virtual time)', (backend) => {
   it.each(ours)('%s', async (_name, row, index) => {
     const model = modelName(index + 1);
     service().inject({ operation: row.operation, model, times: row.times ?? 1, fault: row.fault });
-    const id = await stack.start({ ...service().target(model), type: 'full' });
+    const id = await stack.start({ ...runTarget(stack, model, backend), type: 'full' });
     if (row.cancel === true) {
       await stack.host.runUntilIdle({ maxVirtualMs: 40_000 });
       expect((await stack.run(id)).body.status).toBe('refreshing');

@@ -1,5 +1,5 @@
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
-import { BACKENDS, expectFinalState, requestsOf, serviceOf } from './invariants';
+import { BACKENDS, runTarget, expectFinalState, requestsOf, serviceOf } from './invariants';
 
 // The identity chain (keyVault mode: managed identity -> Key Vault secret -> service principal
 // token) failing under a run. The order matters: the first scenario runs before any token is
@@ -129,7 +129,7 @@ describe.each(BACKENDS)('token failures on %s', (backend) => {
     service().inject({ operation: 'listRefreshes', model, fault: { kind: 'expireTokens' } });
     identity.faults.keyVaultForbidden = true;
     try {
-      const id = await stack.start({ ...service().target(model) });
+      const id = await stack.start({ ...runTarget(stack, model, backend) });
       await stack.finish(id);
       await expectFinalState(stack, id, model, { status: 'failed', code: 'AUTH_KEY_VAULT_FORBIDDEN', errorText: 'Key Vault Secrets User', submitted: 0, backend });
       expect(service().requests.filter((entry) => entry.model === model && entry.status === 401)).toHaveLength(1);
@@ -141,7 +141,7 @@ describe.each(BACKENDS)('token failures on %s', (backend) => {
   it('secret rotated mid-run, old tokens refused: the run picks up the new secret and succeeds with one refresh', async () => {
     const model = modelName(8);
     service().setTable('myserver', model, 'FactSales', { durationMs: 20 * 60_000 });
-    const id = await stack.start({ ...service().target(model) });
+    const id = await stack.start({ ...runTarget(stack, model, backend) });
     await stack.host.runUntilIdle({ maxVirtualMs: 5 * 60_000 });
     expect((await stack.run(id)).body.status).toBe('refreshing');
     rotate();

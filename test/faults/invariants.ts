@@ -14,6 +14,21 @@ export function serviceOf(stack: AppStack, backend: BackendKind = 'aas'): Backen
   return stack.emulators.backend(backend);
 }
 
+/**
+ * The request fields that name a model of SERVER for a run: AAS `{ server, model }`; Power BI the
+ * workspace's and semantic model's ids. By ids, POST asks Power BI nothing (names are resolved at
+ * POST, with the app's cached token): the emulators expire tokens by the virtual clock while the
+ * app's token cache reads the real one, so after a virtual hour a POST by name would meet a 401
+ * that only this harness produces. Name resolution has its own tests (test/backends/powerbi).
+ */
+export function runTarget(stack: AppStack, model: string, backend: BackendKind = 'aas'): Record<string, string> {
+  if (backend === 'aas') return serviceOf(stack, 'aas').target(model, SERVER);
+  const workspace = stack.emulators.powerbi.describe().find((candidate) => candidate.name === SERVER);
+  const dataset = workspace?.datasets.find((candidate) => candidate.name === model);
+  if (workspace === undefined || dataset === undefined) throw new Error(`Power BI emulator: no semantic model "${model}" in workspace "${SERVER}"`);
+  return { workspace: workspace.id, semanticModel: dataset.id };
+}
+
 export type FinalStatus = 'succeeded' | 'failed' | 'cancelled' | 'timedOut';
 
 /** GET /api/refreshes/{id} status for each final run status (issue 5, src/api/handlers.ts). */

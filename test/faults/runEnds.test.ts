@@ -1,7 +1,7 @@
 import { holdAnswer } from '../support/aasGate';
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
 import { stepUntil } from '../support/virtualTime';
-import { BACKENDS, expectFinalState, ownRefreshes, requestsOf, serviceOf, serviceRequestsOf } from './invariants';
+import { BACKENDS, runTarget, expectFinalState, ownRefreshes, requestsOf, serviceOf, serviceRequestsOf } from './invariants';
 
 // Fault rows for issue 11: every run ends true and promptly, and leaves nothing behind — a
 // callback receiver that is down, a cancel that comes too late or too early, a huge Retry-After.
@@ -254,7 +254,7 @@ describe('huge Retry-After', () => {
 // The same ends on both services (Model17..23, served by both emulators).
 describe.each(BACKENDS)('run ends on %s', (backend) => {
   const service = () => serviceOf(stack, backend);
-  const target = (model: string) => service().target(model);
+  const target = (model: string) => runTarget(stack, model, backend);
 
   it('a cancel that reaches a refresh the service already finished ends succeeded, synced, and says the cancel came too late', async () => {
     const model = modelName(17);
