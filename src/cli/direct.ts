@@ -258,7 +258,8 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
   function nextReadMs(run: DirectRun): number {
     const remainingMs = run.deadline === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, run.deadline - Date.now());
     if (run.phase === 'syncing') return Math.max(1000, nextSyncPollDelayMs(Date.now() - (run.syncStartedAt ?? Date.now()), DIRECT_POLLING, remainingMs));
-    if (run.phase === 'waiting') return DIRECT_POLLING.minIntervalMs * 2;
+    // Not past the deadline: a model still busy then ends the run timedOut at its time.
+    if (run.phase === 'waiting') return Math.max(1000, Math.min(DIRECT_POLLING.minIntervalMs * 2, remainingMs));
     return Math.max(1000, nextPollDelayMs({ elapsedMs: Date.now() - (run.submittedAt ?? Date.now()), remainingMs }, DIRECT_POLLING));
   }
 

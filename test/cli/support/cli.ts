@@ -140,7 +140,19 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
   return env;
 }
 
+const running = new Set<ChildProcess>();
+
+/**
+ * Kills (SIGKILL) every CLI child still running: for an afterEach, so that a test that failed
+ * before its CLI ended leaves no process polling the emulators (and jest can exit).
+ */
+export function killRunningClis(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
 function track(child: ChildProcess): CliProcess {
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));

@@ -4,7 +4,7 @@ import type { EmulatorModelDescription } from '../../../local/emulators/aas';
 import { loadLocalTls } from '../../../local/tls';
 import { testModels } from '../../support/appStack';
 import { untilTrue } from '../../support/virtualTime';
-import { CLI_TIMEOUT_MS, cliEnv, type CliProcess } from './cli';
+import { CLI_TIMEOUT_MS, cliEnv, killRunningClis, type CliProcess } from './cli';
 
 /**
  * The emulators for `aas-refresh --direct` (no function app): AAS, Power BI and the identity
@@ -47,7 +47,9 @@ export function servicesForDirect(models: EmulatorModelDescription = testModels(
       POWERBI_ALLOWED_HOSTS: settings.POWERBI_ALLOWED_HOSTS,
     });
   });
+  afterEach(killRunningClis);
   afterAll(async () => {
+    killRunningClis();
     await emulators?.close();
   });
   const started = <T>(value: T | undefined): T => {
