@@ -290,13 +290,15 @@ function* pollRefreshPhase(run: RunState): Step<PhaseOutcome> {
     const timing = run.pollTiming();
     let ending: Ending | undefined;
     if (timing.remainingMs <= 0) {
-      const blind = run.identityTrouble();
-      ending = yield* cancelAndEnd(run, 'deadline', 'timedOut', (cancelled) =>
-        blind === undefined
+      ending = yield* cancelAndEnd(run, 'deadline', 'timedOut', (cancelled) => {
+        // Asked after the cancel and the last status read: a refused token on the last poll that
+        // the next call got past (its status recorded, the issue cleared) is not what ended the run.
+        const blind = run.identityTrouble();
+        return blind === undefined
           ? { code: ErrorCodes.RUN_TIMED_OUT, message: `The refresh did not finish within ${request.timeoutMs / 1000} s; ${cancelled}` }
           : // The run could not see the refresh: say what to fix, with the identity's own code.
-            { code: blind.code, message: `The run could not read the refresh's status until the deadline (${request.timeoutMs / 1000} s) because of this app's identity: ${blind.message} Fix that; ${cancelled}` },
-      );
+            { code: blind.code, message: `The run could not read the refresh's status until the deadline (${request.timeoutMs / 1000} s) because of this app's identity: ${blind.message} Fix that; ${cancelled}` };
+      });
     } else {
       const woke = yield* waitOrCancel(run, run.at(Math.max(nextPollDelayMs(timing, request.polling), run.minNextDelayMs)));
       run.minNextDelayMs = 0;

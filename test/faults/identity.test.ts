@@ -1,4 +1,5 @@
 import { modelName, startAppStack, type AppStack } from '../support/appStack';
+import { stepUntil } from '../support/virtualTime';
 import { BACKENDS, runTarget, expectFinalState, requestsOf, serviceOf } from './invariants';
 
 // The identity chain (keyVault mode: managed identity -> Key Vault secret -> service principal
@@ -11,7 +12,7 @@ import { BACKENDS, runTarget, expectFinalState, requestsOf, serviceOf } from './
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 8 });
+  stack = await startAppStack({ modelCount: 9 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -149,5 +150,22 @@ describe.each(BACKENDS)('token failures on %s', (backend) => {
     await stack.finish(id);
     await expectFinalState(stack, id, model, { status: 'succeeded', submitted: 1, backend });
     expect(service().requests.some((entry) => entry.model === model && entry.status === 401)).toBe(true);
+  });
+
+  it('a token refused only on the last poll before the deadline: timedOut as RUN_TIMED_OUT, not blamed on the identity (the cancel and the last read got through)', async () => {
+    const model = modelName(9);
+    service().setTable('myserver', model, 'FactSales', { durationMs: 3 * hour });
+    const id = await stack.start({ ...runTarget(stack, model, backend), sync: false, timeout: 'PT30M' });
+    const deadline = Date.parse((await stack.run(id)).body.deadline ?? '');
+    // The next wake-up is the poll at (or past) the deadline: the last one before the run cancels.
+    await stepUntil(stack.host, async () => Date.parse((await stack.run(id)).body.nextPollAt ?? '') >= deadline, 'last poll before the deadline scheduled');
+    const refusedBefore = service().requests.filter((entry) => entry.model === model && entry.status === 401).length;
+    service().inject({ operation: 'getRefresh', model, times: 1, fault: { kind: 'expireTokens' } });
+    await stack.finish(id);
+    expect(service().requests.filter((entry) => entry.model === model && entry.status === 401)).toHaveLength(refusedBefore + 1);
+    const done = await expectFinalState(stack, id, model, { status: 'timedOut', code: 'RUN_TIMED_OUT', submitted: 1, backend });
+    expect(done.body.error?.message).not.toMatch(/identity/);
+    expect(service().countRequests('cancelRefresh', model)).toBe(1);
+    expect(done.body.refreshStatus).toBe('cancelled');
   });
 });
