@@ -4,6 +4,4 @@
  * local/real-engine/README.md ("Differences found"); remove a line once the local host is fixed.
  */
 export const KNOWN_DIFFERENCES: Record<string, string[]> = {
-  // README difference 1: timers fire up to 1 s early on the Azure Storage provider.
-  'continueAsNew after 20 polls': ['continueAsNew after 20 polls: pollsSoonerThanInterval: local false, real true'],
 };

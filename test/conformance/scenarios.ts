@@ -110,8 +110,9 @@ export const SCENARIOS: Scenario[] = [
     name: 'continueAsNew after 20 polls',
     timeoutMs: 180_000,
     async run(engine, shared, model) {
-      // 50 s of refresh polled every 2 s: past MAX_POLLS_PER_EXECUTION (20), so at least one continueAsNew.
-      shortTables(shared, model, 50_000);
+      // 80 s of refresh polled every 2 s (each poll up to ~1 s later: src/orchestration/durableTimer.ts):
+      // past MAX_POLLS_PER_EXECUTION (20), so at least one continueAsNew.
+      shortTables(shared, model, 80_000);
       const id = await start(engine, { server: server(shared), model, type: 'full', sync: false });
       const view = await waitForRun(engine, id, (v) => ENDED.has(v.status), 170_000);
       const executions = ((await engine.durableStatus(id)).raw.output as { executions?: number } | undefined)?.executions ?? 0;
