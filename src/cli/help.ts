@@ -4,7 +4,10 @@ const CONNECTION = `Connection:
                     variable: a flag shows in the process list and shell history)
   --direct          no function app: talk to AAS / Power BI with your Azure CLI login
                     (az login) or a service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID,
-                    AZURE_CLIENT_SECRET)
+                    AZURE_CLIENT_SECRET); the run lasts as long as the command, so the
+                    timeout, the replica sync and --on-conflict wait need --wait; status and
+                    cancel take the service's refresh id and --server --model (or --workspace
+                    --semantic-model), as the commands it prints say
   --json            print JSON for scripts (errors as {"error": {code, message, problems}})
 `;
 
@@ -51,7 +54,7 @@ ${EXIT}`,
                               objects as asked (default: Power BI's, true; false with partialBatch,
                               which refuses --apply-refresh-policy)
   --effective-date <date>     Power BI only: the date the refresh policy takes as today, yyyy-mm-dd
-  --on-conflict <fail|wait>   when the model is busy: fail (default) or wait for it
+  --on-conflict <fail|wait>   when the model is busy: fail (default) or wait for it (--direct: with --wait)
   --callback-url <url>        the app calls it back when the run ends
 
 ${WAITING}
