@@ -10,7 +10,7 @@ import { BACKENDS, runTarget, expectFinalState, ownRefreshes, serviceOf, type Fi
 
 let stack: AppStack;
 beforeAll(async () => {
-  stack = await startAppStack({ modelCount: 28 });
+  stack = await startAppStack({ modelCount: 29 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -140,5 +140,18 @@ describe.each(BACKENDS)('transient faults on %s (virtual time)', (backend) => {
       });
       expect(hits.filter((entry) => entry.status === 429)).toHaveLength(row.times ?? 1);
     }
+  });
+
+  // The code names the service that kept throttling (AAS_THROTTLED, POWERBI_THROTTLED); the rest is the same.
+  it('throttled on the submit eleven times in a row (ten waits, MAX_THROTTLE_WAITS): failed with the service\'s THROTTLED code, each Retry-After waited, nothing submitted', async () => {
+    const model = modelName(29);
+    service().inject({ operation: 'submitRefresh', model, times: 11, fault: { status: 429, retryAfterSeconds: 30 } });
+    const id = await stack.start({ ...runTarget(stack, model, backend), type: 'full' });
+    await stack.finish(id);
+    const code = backend === 'aas' ? 'AAS_THROTTLED' : 'POWERBI_THROTTLED';
+    await expectFinalState(stack, id, model, { status: 'failed', code, submitted: 0, backend });
+    const submits = service().requests.filter((entry) => entry.operation === 'submitRefresh' && entry.model === model);
+    expect(submits.map((entry) => entry.status)).toEqual(Array.from({ length: 11 }, () => 429));
+    submits.slice(1).forEach((entry, i) => expect(entry.at - (submits[i]?.at ?? 0)).toBeGreaterThanOrEqual(30_000));
   });
 });
