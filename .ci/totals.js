@@ -12,6 +12,7 @@ const failures = [];
 const MAX_LISTED = 20;
 const messageHead = (message) =>
   message
+    // eslint-disable-next-line no-control-regex -- jest's failure messages carry ANSI colour codes
     .replace(/\u001b\[[0-9;]*m/g, '')
     .split('\n')
     .map((line) => line.trimEnd())
