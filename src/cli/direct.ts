@@ -188,15 +188,22 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
     const client = clients.forTarget(run.target);
     const request = run.request as RunRequest;
     const history = await client.listRefreshes(run.target);
+    const busy = (why: string): void => {
+      const issue = { code: 'MODEL_BUSY', message: `${describeTarget(run.target)} is busy: ${why}` };
+      if (request.onConflict === 'fail') return end(run, 'failed', { ...issue, message: `${issue.message}; pass --on-conflict wait to refresh after it` });
+      run.lastIssue = issue;
+    };
     const active = history.find((refresh) => ACTIVE_REFRESH_STATUSES.has(refresh.status));
-    if (active !== undefined) {
-      const busy = { code: 'MODEL_BUSY', message: `${describeTarget(run.target)} is busy: refresh ${active.refreshId} is ${active.status}` };
-      if (request.onConflict === 'fail') return end(run, 'failed', { ...busy, message: `${busy.message}; pass --on-conflict wait to refresh after it` });
-      run.lastIssue = busy;
-      return;
-    }
+    if (active !== undefined) return busy(`refresh ${active.refreshId} is ${active.status}`);
     const known = new Set(history.map((refresh) => refresh.refreshId));
-    const submitted = await client.submitRefresh(run.target, request.refresh);
+    let submitted;
+    try {
+      submitted = await client.submitRefresh(run.target, request.refresh);
+    } catch (error) {
+      // Another refresh began after the history read: the same busy model, not a failure of this run.
+      if (kindOf(error) === 'conflict') return busy(`another refresh began just before this one was submitted (${detailOf(error)})`);
+      throw error;
+    }
     // An answer without the id: the newest refresh the history did not have before is this one.
     const refreshId = submitted.refreshId ?? (await client.listRefreshes(run.target)).find((refresh) => !known.has(refresh.refreshId))?.refreshId;
     if (refreshId === undefined) return end(run, 'failed', { code: 'SUBMIT_LOST', message: `${backendLabel(run.target.backend)} accepted the refresh but named no id, and the history does not show it` });

@@ -149,6 +149,51 @@ describe.each<[Backend, number]>([
     expect(runLines[0]).toMatch(new RegExp(`^run \\S+ waiting \\(${esc(targetText(backend, model))}\\)$`));
     expect(stdout).toContain(`${label[backend]} refresh ${ours?.refreshId}, 5 objects.`);
   });
+
+  test('a refresh that begins between the history read and the submit (the service refuses the submit as busy): --on-conflict wait goes on waiting and submits after it (exit 0); fail exits 1 naming it', async () => {
+    const model = modelName(first + 12);
+    const datasetId = backend === 'powerbi' ? services.datasetId(model) : undefined;
+    const ofModel = (entry: { model?: string; dataset?: string }) => (backend === 'aas' ? entry.model === model : entry.dataset === datasetId);
+    // Once, after the emulator has answered the CLI's history read (free) and before the CLI reads that answer.
+    let outsideId: string | undefined;
+    const beginOutside = (entry: { operation: string; model?: string; dataset?: string }) => {
+      if (outsideId !== undefined || entry.operation !== 'listRefreshes' || !ofModel(entry)) return undefined;
+      outsideId = backend === 'aas' ? aas().startOutsideRefresh('myserver', model, { durationMs: 60_000 }) : powerbi().startOutsideRefresh(datasetId as string, { durationMs: 60_000 });
+      return undefined;
+    };
+    const submitAnswers = () => (backend === 'aas' ? aas().requests : powerbi().requests).filter((entry) => entry.operation === 'submitRefresh' && ofModel(entry)).map((entry) => entry.status);
+    const hook = (gate: typeof beginOutside | undefined) => (backend === 'aas' ? aas().holdAnswers(gate) : powerbi().holdAnswers(gate));
+    const busyAnswer = backend === 'aas' ? 409 : 400;
+
+    hook(beginOutside);
+    const cli = spawnCliFromSource(['refresh', '--direct', ...targetOf(backend, model), '--on-conflict', 'wait', '--no-sync', ...FAST, '--wait'], services.env);
+    try {
+      // It waits for the model as for one busy at its history read (the next read shows the other refresh).
+      await untilTrue(() => submitAnswers().length === 1 && /last issue: MODEL_BUSY: /.test(cli.stdout()), 'the CLI waiting after a busy answer to its submit', CLI_TIMEOUT_MS);
+    } finally {
+      hook(undefined);
+    }
+    expect(submitAnswers()).toEqual([busyAnswer]);
+    services.clock.advanceBy(70_000); // the other refresh ends
+    const code = await driveUntilExit(services, cli, callsAbout(backend, model), model);
+    expect({ code, stderr: cli.stderr() }).toEqual({ code: 0, stderr: '' });
+    expect(submitAnswers()).toEqual([busyAnswer, 202]);
+    const [ours, outside] = refreshesOf(backend, model);
+    expect(outside?.refreshId).toBe(outsideId);
+    expect(ours?.startTime).toBeGreaterThanOrEqual(outside?.endTime ?? Number.POSITIVE_INFINITY);
+
+    outsideId = undefined;
+    hook(beginOutside);
+    let failed;
+    try {
+      failed = await runCli(['refresh', '--direct', ...targetOf(backend, model), '--no-sync', '--wait'], services.env, true);
+    } finally {
+      hook(undefined);
+    }
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(new RegExp(`^aas-refresh: .*${model}.* is busy: another refresh began just before this one was submitted \\(.+\\); pass --on-conflict wait to refresh after it\\n$`));
+    expect(submitAnswers()).toEqual([busyAnswer, 202, busyAnswer]);
+  });
 });
 
 test('refresh --direct --on-conflict wait without --wait exits 4 before any call (nothing would submit after the other refresh)', async () => {
