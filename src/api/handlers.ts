@@ -5,6 +5,7 @@ import type { Config } from '../config/config';
 import { AppError, codeOf, ErrorCodes, kindOf, type ErrorCode } from '../errors';
 import { CANCEL_EVENT, FINAL_STATUSES, FunctionNames, isRunOutcome, OUTCOME_HTTP_STATUS, readRunRequest, targetOf, type OrchestrationInput, type RunRequest } from '../orchestration/contracts';
 import type { BackendClients } from '../refresh/registry';
+import { TIMER_EARLY_BY_MS } from '../orchestration/durableTimer';
 import { backendLabel, targetAttributes, type RefreshTarget } from '../refresh/target';
 import { duplicateKeys } from './duplicateKeys';
 import { MAX_BODY_BYTES, parseHistoryQuery, parseListQuery, parseRunRequest } from './requestSchema';
@@ -24,15 +25,16 @@ export const FINAL_HTTP_STATUS = OUTCOME_HTTP_STATUS;
 export const RETRY_AFTER_SECONDS = 10;
 
 /**
- * Retry-After for a running run: until just after its next poll of AAS (nothing can change
+ * Retry-After for a running run: until just after its next poll of the service (nothing can change
  * before it), at least 1 s and at most POLL_MAX_INTERVAL_SECONDS; RETRY_AFTER_SECONDS while it
  * has no poll scheduled (starting, cancelling, between steps).
  */
 export function retryAfterSeconds(view: Pick<RunView, 'nextPollAt'>, now: number, maxIntervalMs: number): number {
   const nextPoll = view.nextPollAt === undefined ? Number.NaN : Date.parse(view.nextPollAt);
   if (!Number.isFinite(nextPoll) || nextPoll <= now) return RETRY_AFTER_SECONDS;
-  // One second after the poll, so that its answer is in the run when the caller looks.
-  const seconds = Math.ceil((nextPoll - now) / 1000) + 1;
+  // Two seconds after it: the poll's timer wakes up to 1 s after nextPollAt (timerNotBefore), and
+  // its answer should be in the run when the caller looks.
+  const seconds = Math.ceil((nextPoll - now) / 1000) + 1 + TIMER_EARLY_BY_MS / 1000;
   return Math.min(Math.max(seconds, 1), Math.max(1, Math.round(maxIntervalMs / 1000)));
 }
 

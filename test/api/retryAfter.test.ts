@@ -6,8 +6,8 @@ describe('Retry-After of a running run', () => {
   const max = 600_000;
   it.each<[string, string | undefined, number]>([
     ['the next poll in 10 minutes', at(600), 600],
-    ['the next poll in 5 minutes', at(300), 301],
-    ['the next poll in 2.2 s', at(2.2), 4],
+    ['the next poll in 5 minutes', at(300), 302],
+    ['the next poll in 2.2 s', at(2.2), 5],
     ['the next poll beyond POLL_MAX_INTERVAL_SECONDS', at(3600), 600],
     ['no poll scheduled', undefined, RETRY_AFTER_SECONDS],
     ['a poll that is due (in flight)', at(-5), RETRY_AFTER_SECONDS],
