@@ -36,7 +36,7 @@ for (const arg of process.argv.slice(2)) {
     for (const suite of result.testResults) {
       const file = suite.name.replace(`${process.cwd()}/`, '');
       const failedTests = suite.assertionResults.filter((test) => test.status === 'failed');
-      if (failedTests.length === 0 && suite.status === 'failed') failures.push(`${name} ${file}: suite failed to run\n${messageHead(suite.message ?? '')}`);
+      if (failedTests.length === 0 && suite.status === 'failed') failures.push(`${name} ${file}: suite failed ${suite.assertionResults.length === 0 ? 'to run' : 'outside its tests (a hook, an open handle)'}\n${messageHead(suite.message ?? '')}`);
       for (const test of failedTests) failures.push(`${name} ${file} › ${test.fullName}\n${messageHead((test.failureMessages ?? []).join('\n'))}`);
     }
     console.log(`${name}: ${result.numPassedTests} passed, ${result.numFailedTests} failed, ${brokenSuites} suites broken, exit ${exitCode}`);

@@ -108,13 +108,14 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'continueAsNew after 20 polls',
-    timeoutMs: 180_000,
+    timeoutMs: 240_000,
     async run(engine, shared, model) {
-      // 80 s of refresh polled every 2 s (each poll up to ~1 s later: src/orchestration/durableTimer.ts):
-      // past MAX_POLLS_PER_EXECUTION (20), so at least one continueAsNew.
-      shortTables(shared, model, 80_000);
+      // 120 s of refresh polled every 2 s (each poll up to ~1 s later: src/orchestration/durableTimer.ts,
+      // plus the real engine's queue latency, 3-4 s a cycle there on a loaded machine; 50 s left it
+      // at 20 polls): past MAX_POLLS_PER_EXECUTION (20), so at least one continueAsNew.
+      shortTables(shared, model, 120_000);
       const id = await start(engine, { server: server(shared), model, type: 'full', sync: false });
-      const view = await waitForRun(engine, id, (v) => ENDED.has(v.status), 170_000);
+      const view = await waitForRun(engine, id, (v) => ENDED.has(v.status), 230_000);
       const executions = ((await engine.durableStatus(id)).raw.output as { executions?: number } | undefined)?.executions ?? 0;
       // Status calls closer together than the configured 2 s (10 % slack), as AAS saw them.
       const at = shared.emulators.aas.requests.filter((r) => r.operation === 'getRefresh' && r.model === model).map((r) => r.at);
