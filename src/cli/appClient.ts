@@ -7,7 +7,8 @@ export interface RefreshService {
   /** The run, and how long to wait before asking again (the app's Retry-After), if it said. */
   get(runId: string): Promise<{ view: RunView; retryAfterMs?: number }>;
   /** Asks the run to cancel; `ended` when it had already ended (nothing to cancel). */
-  cancel(runId: string): Promise<{ ended: boolean; answer: Record<string, unknown> }>;
+  /** `note`: what the cancel did, when it is not "the run is cancelling its refresh" (--direct during the sync). */
+  cancel(runId: string): Promise<{ ended: boolean; answer: Record<string, unknown>; note?: string }>;
   /** One page of runs; `continuationToken` when there are more. */
   list(query: Record<string, string>): Promise<{ runs: RunView[]; continuationToken?: string }>;
   history(query: Record<string, string>): Promise<Record<string, unknown>>;

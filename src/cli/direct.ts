@@ -316,6 +316,14 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
         end(run, 'cancelled', { code: 'RUN_CANCELLED', message: 'cancelled before the refresh was submitted' });
         return { ended: false, answer: { id: runId, status: 'cancelled' } };
       }
+      if (run.phase === 'syncing') {
+        // As the app's pollSyncPhase: neither service can cancel a replica sync, so nothing is sent;
+        // the run ends cancelled and the refresh stands.
+        const label = backendLabel(run.target.backend);
+        const why = `the ${label} refresh ${run.refreshId ?? ''} had succeeded and ${label} replica syncs cannot be cancelled; the sync goes on at the service`;
+        end(run, 'cancelled', { code: 'RUN_CANCELLED', message: `cancelled during the replica sync; ${why}` });
+        return { ended: false, answer: { id: runId, status: 'cancelled' }, note: `Run ${runId} cancelled during the replica sync: ${why}.` };
+      }
       const client = clients.forTarget(run.target);
       try {
         // AAS and Power BI answer a DELETE of a refresh that has ended as if it had worked: read it first.

@@ -85,7 +85,7 @@ export async function watchRun(options: WatchOptions): Promise<WatchResult> {
     if (cancelled.ended) {
       display.note(`Run ${runId} had already ended; nothing to cancel.`);
     } else {
-      display.note(`Cancel sent: run ${runId} is cancelling its refresh.`);
+      display.note(cancelled.note ?? `Cancel sent: run ${runId} is cancelling its refresh.`);
       // No terminal: the pipeline is stopping this step; the app finishes the cancel on its own.
       if (!interrupts.interactive) return { view: last, exitCode: ExitCodes.cancelled };
     }

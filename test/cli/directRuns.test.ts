@@ -10,8 +10,8 @@ import { driveUntilExit, servicesForDirect } from './support/direct';
  * emulators' request logs and refreshes). The services move in virtual time, one step after each
  * call the CLI makes; the CLI polls every 0.1 s of real time (--poll-interval).
  */
-// Model01..Model14, each used by one test only.
-const services = servicesForDirect(testModels(14));
+// Model01..Model16, each used by one test only.
+const services = servicesForDirect(testModels(16));
 const FAST = ['--poll-interval', '0.1'];
 const aas = () => services.emulators.aas;
 const powerbi = () => services.emulators.powerbi;
@@ -224,6 +224,32 @@ test('SIGINT in CI: a Power BI refresh --direct started is cancelled at the serv
   expect(countOf('aas', busy, 'submitRefresh')).toBe(0);
   expect(countOf('aas', busy, 'cancelRefresh')).toBe(0);
   expect(aas().activeRefresh('myserver', busy)?.refreshId).toBe(outsideId);
+});
+
+describe.each<[Backend, number]>([
+  ['aas', 15],
+  ['powerbi', 16],
+])('%s', (backend, modelNumber) => {
+  test('SIGINT in CI during the replica sync: the run ends cancelled (exit 3) saying the refresh succeeded and a sync cannot be cancelled; no cancel is sent, the refresh stays succeeded', async () => {
+    const model = modelName(modelNumber);
+    const syncs = () => (backend === 'aas' ? aas().countRequests('submitSync', model) : powerbi().countRequests('submitSync', services.datasetId(model)));
+    // Power BI's replicas would otherwise catch up by themselves with the refresh (autoSyncReadOnlyReplicas).
+    if (backend === 'powerbi') powerbi().setAutoSync(services.datasetId(model), false);
+    const cli = spawnCliFromSource(['refresh', '--direct', ...targetOf(backend, model), '--sync', ...FAST, '--wait'], services.env);
+    await untilTrue(() => countOf(backend, model, 'getRefresh') > 0, 'a status read', CLI_TIMEOUT_MS);
+    // The refresh's tables end within this; the sync then starts, and stays going (the services' clock stops here).
+    services.clock.advanceBy(300_000);
+    await untilTrue(() => syncs() === 1 && / syncing, /.test(cli.stdout()), 'the CLI showing the sync', CLI_TIMEOUT_MS);
+    cli.child.kill('SIGINT');
+    const { code, stdout, stderr } = await exitOf(cli);
+    expect({ code, stderr }).toEqual({ code: 3, stderr: '' });
+    const refreshId = refreshesOf(backend, model)[0]?.refreshId ?? 'none';
+    expect(stdout).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d Run \\S+ cancelled during the replica sync: the ${label[backend]} refresh ${refreshId} had succeeded and ${label[backend]} replica syncs cannot be cancelled; the sync goes on at the service\\.$`, 'm'));
+    expect(stdout).not.toContain('nothing to cancel');
+    expect(countOf(backend, model, 'cancelRefresh')).toBe(0);
+    expect(syncs()).toBe(1);
+    expect(refreshesOf(backend, model)[0]?.status).toBe('succeeded');
+  });
 });
 
 test('SIGINT in CI while status --direct --wait watches a refresh it did not start: it stops watching (130), no cancel, and says how to watch again', async () => {
