@@ -7,8 +7,9 @@ import type { DurableClient, EntityContext } from 'durable-functions';
  * GET /api/refreshes list runs newest first across models without reading the task hub, whose
  * status query returns instances in instance-id order (Azure Table), that is model by model.
  *
- * Every new run is added with a signal (fire-and-forget: one HTTP call, no answer awaited), sent
- * where every run starts (the API's startRun: POST and the schedules' timers). The engine runs one
+ * Every new run is added with a signal (its enqueue awaited, one HTTP round trip; its processing
+ * not: the entity applies it later), sent where every run starts (the API's startRun: POST and
+ * the schedules' timers). The engine runs one
  * batch of operations at a time per entity id and stores the state once per batch, so many POSTs at
  * once queue their signals and are added in batches, none lost to a concurrent write. A list page
  * reads the state once (one entity read), then the page's runs by id.

@@ -9,9 +9,9 @@ import { queryStatusPage, type InstanceStatus } from './statusPages';
  * GET /api/refreshes, one page's work at a time (docs/scale-out.md, "Bounded queries"): a model
  * named in full is one page of the Durable status query (the run id prefix); without it, the
  * recent-runs index (src/api/recentRuns.ts) names the page's runs, newest first across models, and
- * past its window the status query goes on. The filters the query knows go into it (created-time
- * range, runtime statuses), the rest refine the page. A request reads one page, whatever the task
- * hub holds.
+ * past its window the status query goes on. The filters the query can apply go into it
+ * (createdFrom, runtime statuses), the rest refine the page (createdTo among them). A request
+ * reads one page, whatever the task hub holds.
  */
 
 const ACTIVE: OrchestrationRuntimeStatus[] = [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.ContinuedAsNew, OrchestrationRuntimeStatus.Suspended];
@@ -163,14 +163,17 @@ export async function listRunPage<View extends { createdAt: string }>(
   return { runs: [...fromIndex, ...olderRuns], order, ...(page.continuationToken === undefined ? {} : { continuationToken: olderToken(after, page.continuationToken) }) };
 }
 
-/** One page of the status query with the filters it knows. */
+/** One page of the status query with the filters it can apply without dropping a run. */
 function queryPage(client: DurableClient, query: RunListQuery, top: number, continuationToken: string | undefined, instanceIdPrefix: string | undefined) {
   return queryStatusPage(client, {
     top,
     showInput: true,
     ...(instanceIdPrefix === undefined ? {} : { instanceIdPrefix }),
+    // createdFrom only: Azure Storage overwrites createdTime at each continue-as-new (runLookup.ts,
+    // runStartedAt), so it is never earlier than the run's start, but a long run that started
+    // before createdTo can have a later one. createdTo refines the page (createdWithin); the page
+    // still reads at most `top` instances.
     ...(query.createdFrom === undefined ? {} : { createdTimeFrom: query.createdFrom }),
-    ...(query.createdTo === undefined ? {} : { createdTimeTo: query.createdTo }),
     ...(query.status === undefined ? {} : { runtimeStatus: RUNTIME_STATUSES_OF[query.status] ?? ACTIVE }),
     ...(continuationToken === undefined ? {} : { continuationToken }),
   });

@@ -205,7 +205,7 @@ describe('the run list, one page at a time', () => {
     }
   });
 
-  it('createdFrom and createdTo go into the query; a token the API did not give is refused', async () => {
+  it('createdFrom and createdTo select runs by their start; a token the API did not give is refused', async () => {
     const firstRound = await stack.run(started[2]?.id ?? '');
     const secondRoundStart = await stack.run(started[3]?.id ?? '');
     const { ids } = await allPages(`createdTo=${encodeURIComponent(firstRound.body.createdAt)}&limit=50`);
@@ -224,5 +224,29 @@ describe('the run list, one page at a time', () => {
     expect([older, newer].sort()).toEqual([newer, older]);
     expect(decodeContinuationToken(encodeContinuationToken('{"next":"a/b c"}'))).toBe('{"next":"a/b c"}');
     expect(decodeContinuationToken('%%%')).toBeUndefined();
+  });
+});
+
+describe('a long run that continued as new after createdTo', () => {
+  const hour = 3600_000;
+  it('is listed by its start on the model-filtered page and without a model filter alike', async () => {
+    const model = modelName(2);
+    // The three FactSales partitions run in parallel: six hours of polls, so the run continues as new.
+    stack.emulators.aas.setTable('myserver', model, 'FactSales', { durationMs: 6 * hour });
+    const id = await stack.start({ server: stack.server, model, sync: false, timeout: 'PT8H' });
+    const done = await stack.finish(id);
+    expect(done.body.status).toBe('succeeded');
+    const startedAt = Date.parse(done.body.createdAt);
+    const createdTo = new Date(startedAt + 60_000).toISOString();
+    // What the status query compares with: the last execution's start, hours after createdTo.
+    const instance = stack.host.getInstance(id);
+    expect(instance?.history.length ?? 0).toBeGreaterThan(1);
+    const status = await fetch(`${stack.host.rpcBaseUrl}instances/${encodeURIComponent(id)}`);
+    expect(Date.parse(((await status.json()) as { createdTime: string }).createdTime)).toBeGreaterThan(Date.parse(createdTo));
+    const range = `createdFrom=${encodeURIComponent(done.body.createdAt)}&createdTo=${encodeURIComponent(createdTo)}&limit=50`;
+    const byModel = await allPages(`server=${encodeURIComponent(stack.server)}&model=${encodeURIComponent(model)}&${range}`);
+    expect(byModel.ids).toEqual([id]);
+    const across = await allPages(range);
+    expect(across.ids).toEqual([id]);
   });
 });
