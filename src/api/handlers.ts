@@ -46,8 +46,14 @@ export interface ApiDependencies {
   now?: () => number;
 }
 
-/** `unlisted`: the run started but the recent-runs index was not told (the list without a model filter misses it). */
-export type StartOutcome = { kind: 'started'; runId: string; request: RunRequest; unlisted?: true } | { kind: 'busy'; activeRunId: string; request: RunRequest };
+/**
+ * `unlisted`: the run started but the recent-runs index was not told (the list without a model
+ * filter misses it). `unlistedRunId`: a refused run kept in the task hub (it has a callback to
+ * send) that the index was not told of.
+ */
+export type StartOutcome =
+  | { kind: 'started'; runId: string; request: RunRequest; unlisted?: true }
+  | { kind: 'busy'; activeRunId: string; request: RunRequest; unlistedRunId?: string };
 
 export function createApi({ config, backends, now = Date.now }: ApiDependencies) {
   /**
@@ -75,8 +81,8 @@ export function createApi({ config, backends, now = Date.now }: ApiDependencies)
     const answer = await awaitClaimAnswer(client, runId);
     if (answer.decided && (answer.view.state === 'busy' || answer.view.state === 'queueFull')) {
       // A refused run that is purged is never listed; one that stays (it has a callback to send) is.
-      if (!(await purgeIfEnded(client, runId))) await listRun(client, runId);
-      return { kind: 'busy', activeRunId: answer.view.holder, request };
+      const unlisted = (await purgeIfEnded(client, runId)) ? false : (await listRun(client, runId)).unlisted === true;
+      return { kind: 'busy', activeRunId: answer.view.holder, request, ...(unlisted ? { unlistedRunId: runId } : {}) };
     }
     return { kind: 'started', runId, request, ...(await listRun(client, runId)) };
   }
@@ -143,6 +149,7 @@ export function createApi({ config, backends, now = Date.now }: ApiDependencies)
       const target = targetOf(outcome.request);
       if (outcome.kind === 'busy') {
         logEvent(context, 'info', 'run.rejectedBusy', { ...targetAttributes(target), activeRunId: outcome.activeRunId });
+        if (outcome.unlistedRunId !== undefined) logEvent(context, 'warn', 'run.unlisted', { runId: outcome.unlistedRunId });
         return problem(409, ErrorCodes.MODEL_BUSY, `Run ${outcome.activeRunId} is already refreshing this model; wait for it, or send "onConflict": "wait".`, undefined, {
           activeRunId: outcome.activeRunId,
           activeRunUrl: runUrl(request, outcome.activeRunId, false),

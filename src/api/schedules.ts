@@ -85,6 +85,7 @@ export function createScheduleHandler(services: () => Promise<Services>, schedul
     const target = targetAttributes(targetOf(outcome.request));
     if (outcome.kind === 'busy') {
       logEvent(context, 'warn', 'schedule.skipped', { schedule: schedule.name, ...target, activeRunId: outcome.activeRunId });
+      if (outcome.unlistedRunId !== undefined) logEvent(context, 'warn', 'run.unlisted', { runId: outcome.unlistedRunId });
       return;
     }
     logEvent(context, 'info', 'run.started', { runId: outcome.runId, ...target, source: `schedule:${schedule.name}` });
