@@ -97,6 +97,9 @@ function olderToken(after: string | undefined, engine: string | undefined): stri
   return encodeContinuationToken(`older:${after ?? ''}:${engine ?? ''}`);
 }
 
+/** Rounds of index reads on one page while it has fewer than `limit` runs (at most limit reads each). */
+const INDEX_ROUNDS = 3;
+
 /** Runs read by id at once on a page from the index. */
 const READS_IN_FLIGHT = 10;
 
@@ -113,10 +116,12 @@ function createdWithin(createdAt: string, query: QueryFilters): boolean {
  * entities); `keep` refines what the query could not (the API status, a server name).
  *
  * A model named in full is the run id prefix of one status query page. Without it, the page comes
- * from the recent-runs index (one entity read, then at most `limit` runs read by id, newest first
- * across models); once the index has no more, the page is filled, and the next pages go on, with
- * the task hub's older runs in its own order (`byModel`). Either way one page's work: at most
- * `limit` instances read, whatever the task hub holds.
+ * from the recent-runs index (one entity read, then runs read by id, newest first across models:
+ * `limit` at a time, read on while the page has fewer than `limit` runs, at most INDEX_ROUNDS
+ * times, so that purged runs or a selective filter do not leave it empty); once the index has no
+ * more, the page is filled, and the next pages go on, with the task hub's older runs in its own
+ * order (`byModel`). Either way one page's work: at most INDEX_ROUNDS * `limit` instances read,
+ * whatever the task hub holds.
  */
 export async function listRunPage<View extends { createdAt: string }>(
   client: DurableClient,
@@ -132,23 +137,29 @@ export async function listRunPage<View extends { createdAt: string }>(
     return { runs, order: 'newestFirst', ...(page.continuationToken === undefined ? {} : { continuationToken: encodeContinuationToken(page.continuationToken) }) };
   }
   const at = readAcrossModels(query.continuationToken);
-  let fromIndex: View[] = [];
+  const fromIndex: View[] = [];
   let readFromIndex = 0;
   let after = at?.after;
   if (at === undefined || at.phase === 'recent') {
     const index = await readRecentRuns(client);
-    const rest = after === undefined ? index : index.filter((id) => (runListKey(id) ?? '') > (after ?? ''));
-    const ids = rest.slice(0, query.limit);
-    const statuses = await readByIds(client, ids);
-    readFromIndex = ids.length;
-    const gone = ids.filter((_, i) => statuses[i] === undefined);
-    if (gone.length > 0) await forgetRecentRuns(client, gone);
-    fromIndex = statuses.map((status) => (status === undefined || status.name !== FunctionNames.refreshOrchestrator ? undefined : toView(status))).filter(kept);
-    after = ids.length === 0 ? after : runListKey(ids[ids.length - 1] ?? '');
+    let rest = after === undefined ? index : index.filter((id) => (runListKey(id) ?? '') > (after ?? ''));
+    // Purged runs (forgotten only once read) and a selective filter can leave a round without a
+    // run: read on, at most INDEX_ROUNDS rounds of at most `limit` reads each.
+    for (let round = 0; round < INDEX_ROUNDS && rest.length > 0 && fromIndex.length < query.limit; round += 1) {
+      const room = query.limit - fromIndex.length;
+      const ids = rest.slice(0, room);
+      rest = rest.slice(ids.length);
+      const statuses = await readByIds(client, ids);
+      readFromIndex += ids.length;
+      const gone = ids.filter((_, i) => statuses[i] === undefined);
+      if (gone.length > 0) await forgetRecentRuns(client, gone);
+      fromIndex.push(...statuses.map((status) => (status === undefined || status.name !== FunctionNames.refreshOrchestrator ? undefined : toView(status))).filter(kept));
+      after = runListKey(ids[ids.length - 1] ?? '') ?? after;
+    }
     // In the index's order: created newest first, across pages too.
-    if (rest.length > ids.length) return { runs: fromIndex, order: 'newestFirst', continuationToken: encodeContinuationToken(`recent:${after ?? ''}`) };
+    if (rest.length > 0) return { runs: fromIndex, order: 'newestFirst', continuationToken: encodeContinuationToken(`recent:${after ?? ''}`) };
     // The index has no more: the page's room left, and the pages after it, go to the older runs.
-    if (ids.length === query.limit) return { runs: fromIndex, order: 'newestFirst', continuationToken: olderToken(after, undefined) };
+    if (readFromIndex >= query.limit) return { runs: fromIndex, order: 'newestFirst', continuationToken: olderToken(after, undefined) };
   }
   const page = await queryPage(client, query, query.limit - readFromIndex, at?.phase === 'older' ? at.engine : undefined, undefined);
   // Runs at or before `after` in the newest-first order were on the index's pages.

@@ -250,3 +250,15 @@ describe('a long run that continued as new after createdTo', () => {
     expect(across.ids).toEqual([id]);
   });
 });
+
+describe('after a bulk purge of the newest runs', () => {
+  it('the first page without a model filter still lists the newest runs left', async () => {
+    const index = await readIndex();
+    expect(index.length).toBeGreaterThan(6);
+    // The four newest runs purged at once (as a purge by created time does): the index still names them.
+    for (const id of index.slice(0, 4)) await purge(id);
+    const first = await stack.request('GET', 'refreshes?limit=2');
+    expect(first.status).toBe(200);
+    expect((first.body as Page).runs.map((run) => run.id)).toEqual(index.slice(4, 6));
+  });
+});
