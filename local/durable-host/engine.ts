@@ -166,7 +166,7 @@ export function timerVisibleAt(fireAt: number, enqueuedAt: number): number {
  * spaces the turns of a long timer whose last segment fired early: durable-js LongTimerTask waits
  * again for what is left, and such a wait (under 1 s) is delivered at once, turn after turn.
  */
-const MIN_TURN_MS = 100;
+export const MIN_TURN_MS = 100;
 
 function deliveryAt(timer: { fireAt: number; visibleAt?: number }): number {
   return timer.visibleAt ?? timer.fireAt;

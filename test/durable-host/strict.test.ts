@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { startLocalHost, type LocalHost } from '../../local/durable-host';
+import { MIN_TURN_MS, timerVisibleAt } from '../../local/durable-host/engine';
 
 type StrictFixture = typeof import('./fixtures/strictApp');
 const fixtures = path.join(__dirname, 'fixtures');
@@ -108,9 +109,12 @@ describe('orchestrations held to the extension and DTFx', () => {
   describe('retries (DurableTask.Core RetryInterceptor.cs)', () => {
     it('ends with the last failure at once: the timer after the last attempt fires immediately', async () => {
       const inst = await host.waitForInstance(host.startNew('RetriesOut'));
-      // The 60 s retry timer fires 0.9 s early, the one after the last attempt 0.1 s later (at
-      // once: its enqueue), as on Azure Storage (timers.test.ts).
-      expect(inst.output).toBe(60_000 - 900 + 100);
+      // The 60 s retry timer fires early (its delay cut to whole seconds from its enqueue, a turn
+      // after it was asked for), the one after the last attempt at once (its enqueue), as on Azure
+      // Storage (timers.test.ts).
+      const retryTimerMs = timerVisibleAt(60_000, MIN_TURN_MS);
+      expect(retryTimerMs).toBeLessThan(60_000);
+      expect(inst.output).toBe(retryTimerMs + MIN_TURN_MS);
       const timers = (inst.history[0]?.events ?? []).filter((e) => e.EventType === 10);
       expect(timers).toHaveLength(2);
       expect(timers[1]?.FireAt).toBe(timers[1]?.Timestamp);
@@ -140,9 +144,9 @@ describe('continueAsNew (DurableTask.Core TaskOrchestrationDispatcher.cs, Durabl
     expect(Date.parse(host.getInstance(id)?.createdTime ?? '')).toBe(startedAt);
     const done = await host.waitForInstance(id);
     expect(done.output).toBe(2);
-    // Executions start a minute apart (each 1-minute timer fires 0.9 s early, as on Azure
-    // Storage: timers.test.ts); the last one's start is the createdTime.
-    const thirdStart = startedAt + 2 * (60_000 - 900);
+    // Executions start a minute apart (each 1-minute timer fires early, cut to whole seconds from
+    // its enqueue, as on Azure Storage: timers.test.ts); the last one's start is the createdTime.
+    const thirdStart = startedAt + 2 * timerVisibleAt(60_000, MIN_TURN_MS);
     expect(Date.parse(done.createdTime)).toBe(thirdStart);
     const lastStart = done.history.at(-1)?.events.find((e) => e.EventType === 0);
     expect(Date.parse(lastStart?.Timestamp ?? '')).toBe(thirdStart);
