@@ -247,15 +247,20 @@ export class Store {
       args.push(q.prefix.slice(0, -1) + String.fromCharCode(last + 1));
     }
     const scanLimit = q.scanLimit ?? STATUS_QUERY_SCAN_LIMIT;
-    // The scan reads the key and the filtered columns only; the data of the matches comes after.
-    const scanned = this.db
-      .prepare(`SELECT id, status, created_time FROM instances ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`)
-      .all(...args, scanLimit + 1) as { id: string; status: string; created_time: number }[];
+    // The scan reads the key and the filtered columns only, row by row, and stops once the page is
+    // full (as a table query returns once it has `top` matches); the data of the matches comes after.
+    const scan = this.db.prepare(`SELECT id, status, created_time FROM instances ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`);
     const matched: string[] = [];
     let examined = 0;
-    for (const row of scanned) {
-      if (matched.length >= q.pageSize || examined >= scanLimit) break;
+    let lastExamined: string | undefined;
+    let more = false;
+    for (const row of scan.iterate(...args, scanLimit + 1) as IterableIterator<{ id: string; status: string; created_time: number }>) {
+      if (matched.length >= q.pageSize || examined >= scanLimit) {
+        more = true;
+        break;
+      }
       examined++;
+      lastExamined = row.id;
       if (q.createdFrom !== undefined && row.created_time < q.createdFrom) continue;
       if (q.createdTo !== undefined && row.created_time > q.createdTo) continue;
       if (q.statuses && q.statuses.length > 0 && !q.statuses.includes(row.status)) continue;
@@ -263,8 +268,7 @@ export class Store {
     }
     const rows = matched.map((id) => ({ id, data: this.getInstance(id) ?? {} }));
     // More rows follow the last one examined (a full page, or the scan limit reached).
-    const lastExamined = scanned[examined - 1]?.id;
-    return examined < scanned.length && lastExamined !== undefined ? { rows, next: lastExamined } : { rows };
+    return more && lastExamined !== undefined ? { rows, next: lastExamined } : { rows };
   }
 
   // ------------------------------------------------------------ leases (several workers on one store)
