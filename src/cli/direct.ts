@@ -314,7 +314,7 @@ export async function directService(env: NodeJS.ProcessEnv, knownTarget?: Record
       if (run.phase === 'ended') return { ended: true, answer: { error: { status: run.status } } };
       if (run.phase === 'waiting') {
         end(run, 'cancelled', { code: 'RUN_CANCELLED', message: 'cancelled before the refresh was submitted' });
-        return { ended: false, answer: { id: runId, status: 'cancelled' } };
+        return { ended: false, answer: { id: runId, status: 'cancelled' }, note: `Run ${runId} cancelled while waiting for the model: no refresh had been submitted, so nothing was sent to ${backendLabel(run.target.backend)}.` };
       }
       if (run.phase === 'syncing') {
         // As the app's pollSyncPhase: neither service can cancel a replica sync, so nothing is sent;

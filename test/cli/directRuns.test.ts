@@ -221,6 +221,8 @@ test('SIGINT in CI: a Power BI refresh --direct started is cancelled at the serv
   await untilTrue(() => waiting.stdout().includes('last issue: MODEL_BUSY'), 'the CLI waiting for the model', CLI_TIMEOUT_MS);
   waiting.child.kill('SIGINT');
   expect(await waiting.exited).toBe(3);
+  // It says nothing was sent (it said 'Cancel sent: ... is cancelling its refresh').
+  expect(waiting.stdout()).toMatch(/^\d\d:\d\d:\d\d Run \S+ cancelled while waiting for the model: no refresh had been submitted, so nothing was sent to AAS\.$/m);
   expect(countOf('aas', busy, 'submitRefresh')).toBe(0);
   expect(countOf('aas', busy, 'cancelRefresh')).toBe(0);
   expect(aas().activeRefresh('myserver', busy)?.refreshId).toBe(outsideId);
